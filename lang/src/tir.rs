@@ -1,0 +1,339 @@
+//! The typed IR: a checked program with every name resolved and every expression typed.
+//!
+//! This is the contract between the checker (`check`) and the compiler. Sugar is gone:
+//! named and default arguments are positional, `e?` is a `Match` with a `Return`, `x += e`
+//! is `x = x + e`, lambdas are lifted to functions whose leading parameters are their
+//! captures, method calls are `Call`s or `Intrinsic`s, interpolation is `Interp`.
+//! Generic functions stay generic (`Ty::Param`); the compiler monomorphizes.
+
+use crate::ast::{BinOp, UnOp};
+use crate::source::Span;
+use crate::types::{AdtId, Ty};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FuncId(pub u32);
+
+/// Index into the enclosing [`FuncDef::locals`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LocalId(pub u32);
+
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub adts: Vec<AdtDef>,
+    pub funcs: Vec<FuncDef>,
+    pub tests: Vec<TestDef>,
+    /// `fn main()`, if the root module has one (it takes nothing and returns `Unit`).
+    pub main: Option<FuncId>,
+    /// The prelude's `enum Option<T> { Some(T), None }`: variant 0 is `Some`, 1 is `None`.
+    pub option: AdtId,
+    /// The prelude's `enum Result<T, E> { Ok(T), Err(E) }`: variant 0 is `Ok`, 1 is `Err`.
+    pub result: AdtId,
+}
+
+#[derive(Clone, Debug)]
+pub struct AdtDef {
+    pub name: String,
+    pub generics: Vec<String>,
+    pub kind: AdtKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum AdtKind {
+    Record(Vec<FieldDef>),
+    Enum(Vec<VariantDef>),
+}
+
+#[derive(Clone, Debug)]
+pub struct FieldDef {
+    pub name: String,
+    /// May mention `Ty::Param(i)` of the ADT's generics.
+    pub ty: Ty,
+}
+
+#[derive(Clone, Debug)]
+pub struct VariantDef {
+    pub name: String,
+    pub fields: Vec<Ty>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FuncDef {
+    /// As a user would name it in a stack trace: `area`, `shapes::area`, `main::{closure}`, `test "sums"`.
+    pub name: String,
+    pub generics: Vec<String>,
+    /// The parameters, in order, as locals; for a lifted lambda the captures come first.
+    pub params: Vec<LocalId>,
+    /// How many leading `params` are captures of a lifted lambda (0 for ordinary functions).
+    pub captures: u32,
+    /// The first parameter is `var self`: the function may change it, and the caller's
+    /// place receives its final value. Only reached through [`ExprKind::MutCall`].
+    pub inout_self: bool,
+    pub ret: Ty,
+    /// Every local of the body (parameters included), indexed by [`LocalId`].
+    pub locals: Vec<LocalDef>,
+    pub body: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct LocalDef {
+    pub name: String,
+    pub ty: Ty,
+    pub mutable: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct TestDef {
+    pub name: String,
+    /// A function of no parameters returning `Unit`.
+    pub func: FuncId,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Ty,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum ExprKind {
+    /// Also `Duration` literals (in nanoseconds), told apart by `ty`.
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str(String),
+    Unit,
+    Local(LocalId),
+    /// A direct call; `args` are positional with defaults filled in.
+    Call { func: FuncId, type_args: Vec<Ty>, args: Vec<Expr> },
+    /// Calls a value of type `Ty::Fn`.
+    CallClosure { callee: Box<Expr>, args: Vec<Expr> },
+    /// A top-level function used as a value (a closure without captures).
+    FuncValue { func: FuncId, type_args: Vec<Ty> },
+    /// A lifted lambda: `func`'s first `captures.len()` parameters receive `captures`.
+    Closure { func: FuncId, type_args: Vec<Ty>, captures: Vec<Expr> },
+    /// A built-in operation the compiler implements directly.
+    Intrinsic { op: Intrinsic, args: Vec<Expr> },
+    /// A call that changes its receiver in place: `xs.push(1)`, `m.remove(k)`, or a
+    /// Weft function declared with `var self`. The place's current value is moved into the
+    /// call and the final value stored back, so a uniquely owned receiver is updated in place.
+    MutCall { place: Place, callee: MutCallee, args: Vec<Expr> },
+    /// All fields, in declaration order.
+    Record { adt: AdtId, type_args: Vec<Ty>, fields: Vec<Expr> },
+    /// `{ ...base, f: e }`: field index and new value.
+    RecordUpdate { base: Box<Expr>, updates: Vec<(u32, Expr)> },
+    Variant { adt: AdtId, type_args: Vec<Ty>, variant: u32, fields: Vec<Expr> },
+    /// Two or more elements.
+    Tuple(Vec<Expr>),
+    List(Vec<Expr>),
+    /// Field `index` of a record (declaration order) or element `index` of a tuple.
+    Field { base: Box<Expr>, index: u32 },
+    /// `xs[i]` on a list (traps when out of bounds). Map reads go through `Intrinsic::MapGet`.
+    Index { base: Box<Expr>, index: Box<Expr> },
+    /// `Neg` on Int (traps on overflow), Float, Duration; `Not` on Bool.
+    Unary { op: UnOp, operand: Box<Expr> },
+    /// Arithmetic on Int (traps on overflow and division by zero), Float, Duration;
+    /// `+` on String concatenates; `==`/`!=` on any type (structural); ordering on Int,
+    /// Float, String, Duration; `&&`/`||` short-circuit on Bool.
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    If { cond: Box<Expr>, then: Box<Expr>, else_: Box<Expr> },
+    /// Arms are tried in order; exhaustiveness has been checked.
+    Match { scrutinee: Box<Expr>, arms: Vec<MatchArm> },
+    Block { stmts: Vec<Stmt>, tail: Box<Expr> },
+    While { cond: Box<Expr>, body: Box<Expr> },
+    /// `for var in lo..hi { body }`, `var` is an Int local.
+    ForRange { var: LocalId, lo: Box<Expr>, hi: Box<Expr>, body: Box<Expr> },
+    /// `for var in list { body }`: iterates over a snapshot of the list.
+    ForList { var: LocalId, list: Box<Expr>, body: Box<Expr> },
+    Break,
+    Continue,
+    Return(Box<Expr>),
+    /// Concatenation of `String`-typed parts (non-strings are wrapped in `Intrinsic::ToString`).
+    Interp(Vec<Expr>),
+}
+
+#[derive(Clone, Debug)]
+pub enum MutCallee {
+    Func { func: FuncId, type_args: Vec<Ty> },
+    Intrinsic(Intrinsic),
+}
+
+/// A mutable location: a local followed by field, element and map-key steps.
+#[derive(Clone, Debug)]
+pub struct Place {
+    pub root: LocalId,
+    pub path: Vec<PlaceElem>,
+    /// The type of the location the whole path denotes.
+    pub ty: Ty,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum PlaceElem {
+    /// Record field or tuple element; `Ty` is the type of the aggregate being stepped into.
+    Field(u32, Ty),
+    /// List element (traps when out of bounds).
+    Index(Expr),
+    /// Map entry; assigning inserts, reading a missing key traps.
+    MapKey(Expr),
+}
+
+#[derive(Clone, Debug)]
+pub enum Stmt {
+    /// Binds the pattern's locals (the pattern is irrefutable).
+    Let { pat: Pat, value: Expr },
+    Assign { place: Place, value: Expr },
+    /// Evaluated for its effect; a non-Unit value is dropped.
+    Expr(Expr),
+}
+
+#[derive(Clone, Debug)]
+pub struct MatchArm {
+    pub pat: Pat,
+    pub guard: Option<Expr>,
+    pub body: Expr,
+}
+
+#[derive(Clone, Debug)]
+pub struct Pat {
+    pub kind: PatKind,
+    pub ty: Ty,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum PatKind {
+    Wildcard,
+    Bind(LocalId),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bool(bool),
+    Tuple(Vec<Pat>),
+    /// Record fields by index; fields not listed are not inspected.
+    Record(Vec<(u32, Pat)>),
+    Variant { adt: AdtId, variant: u32, args: Vec<Pat> },
+}
+
+/// Operations the compiler provides natively. Argument and result types are listed as
+/// `(args) -> result`; `T`, `K`, `V` are taken from the argument types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Intrinsic {
+    /// `(String) -> Unit`: writes the text and a newline to stdout.
+    Print,
+    /// `(String) -> Never`: traps with the message.
+    Panic,
+    /// `(Bool, String) -> Unit`: traps with the message when false.
+    Assert,
+    /// `(T, T, String) -> Unit`: traps with "assertion failed: left != right" and both values
+    /// in Weft syntax, followed by the message, when they differ.
+    AssertEq,
+    /// `(T) -> String`: Int `42`, Float `3.5` / `2.0`, Bool, String as is, Duration `250ms`;
+    /// lists, maps, tuples, records and enums in Weft syntax (strings inside them quoted).
+    ToString,
+    /// `(T) -> Int`: a structural hash.
+    Hash,
+    IntAbs,
+    /// `(Int, Int) -> Int`
+    IntMin,
+    IntMax,
+    /// `(Int, Int) -> Int`: traps on a negative exponent or overflow.
+    IntPow,
+    IntToFloat,
+    FloatAbs,
+    FloatSqrt,
+    FloatFloor,
+    FloatCeil,
+    FloatRound,
+    /// `(Float, Float) -> Float`
+    FloatPow,
+    FloatMin,
+    FloatMax,
+    /// `(Float) -> Int`: truncates; traps on NaN or out of range.
+    FloatToInt,
+    /// `(Float, Int) -> String`: fixed decimals, rounded half to even as Rust's `{:.N}`.
+    FloatToFixed,
+    FloatSin,
+    FloatCos,
+    FloatTan,
+    FloatAtan2,
+    FloatExp,
+    FloatLn,
+    /// `(Float) -> Bool`
+    FloatIsNan,
+    /// `(String) -> Int`: characters (Unicode scalar values).
+    StrLen,
+    /// `(String, String) -> Bool`
+    StrContains,
+    StrStartsWith,
+    StrEndsWith,
+    /// `(String) -> String`
+    StrTrim,
+    StrToUpper,
+    StrToLower,
+    /// `(String, String) -> List<String>`
+    StrSplit,
+    /// `(String) -> List<String>`: one string per character.
+    StrChars,
+    /// `(String, String, String) -> String`
+    StrReplace,
+    /// `(String, Int, Int) -> String`: characters `start..end`, clamped to the string.
+    StrSubstring,
+    /// `(String, String) -> Option<Int>`: character index of the first occurrence.
+    StrIndexOf,
+    /// `(String) -> Option<Int>`
+    StrParseInt,
+    /// `(String) -> Option<Float>`
+    StrParseFloat,
+    /// `(String, Int) -> String`
+    StrRepeat,
+    /// `(String) -> Bytes`
+    StrToBytes,
+    /// `(Bytes) -> Int`
+    BytesLen,
+    /// `(List<T>) -> Int`
+    ListLen,
+    /// MutCall only: `(T)` pushed at the end.
+    ListPush,
+    /// MutCall only: `() -> Option<T>` removes the last element.
+    ListPop,
+    /// `(List<T>) -> List<T>`: ascending; T is Int, Float, String, Bool or Duration.
+    ListSort,
+    /// `(List<String>, String) -> String`
+    ListJoin,
+    /// `(List<T>, List<T>) -> List<T>`
+    ListConcat,
+    /// `(List<T>, Int, Int) -> List<T>`: elements `start..end`, clamped.
+    ListSlice,
+    /// `(List<T>) -> List<T>`
+    ListReverse,
+    /// `(List<T>, T) -> Bool`
+    ListContains,
+    /// `() -> Map<K, V>` (types from the expression's type).
+    MapNew,
+    /// `(Map<K, V>, K) -> Option<V>`
+    MapGet,
+    /// MutCall only: `(K, V)` inserts or replaces; keeps first-insertion order.
+    MapInsert,
+    /// MutCall only: `(K) -> Option<V>`
+    MapRemove,
+    /// `(Map<K, V>, K) -> Bool`
+    MapContainsKey,
+    /// `(Map<K, V>) -> List<K>` in insertion order.
+    MapKeys,
+    /// `(Map<K, V>) -> List<V>` in insertion order.
+    MapValues,
+    /// `(Map<K, V>) -> Int`
+    MapLen,
+    /// `() -> Int`: milliseconds since the Unix epoch.
+    Now,
+    /// `() -> Float` in `[0, 1)`.
+    Random,
+    /// `(Duration) -> Unit`
+    Sleep,
+    /// `(Duration) -> Int` milliseconds.
+    DurationMillis,
+}

@@ -1,0 +1,136 @@
+//! Semantic types: what the checker infers and the compiler lays out.
+
+use std::fmt;
+
+/// Index of a record or enum in [`crate::tir::Program::adts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AdtId(pub u32);
+
+/// A type. After checking, no [`Ty::Var`] remains anywhere in a [`crate::tir::Program`];
+/// [`Ty::Param`] appears only inside generic functions and ADT definitions.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ty {
+    /// 64-bit signed, overflow traps.
+    Int,
+    Float,
+    Bool,
+    /// UTF-8 text.
+    String,
+    Bytes,
+    Unit,
+    /// Nanoseconds, as a 64-bit integer.
+    Duration,
+    /// The type of `return`, `break`, `continue`, `panic(..)`: has no values, fits anywhere.
+    Never,
+    List(Box<Ty>),
+    Map(Box<Ty>, Box<Ty>),
+    /// Two or more elements (the empty tuple is `Unit`).
+    Tuple(Vec<Ty>),
+    /// A closure or function value.
+    Fn(Vec<Ty>, Box<Ty>),
+    /// A record or enum (including the prelude's `Option` and `Result`), with its type arguments.
+    Adt(AdtId, Vec<Ty>),
+    /// The n-th generic parameter of the enclosing function or ADT definition.
+    Param(u32),
+    /// An inference variable (only while checking).
+    Var(u32),
+}
+
+impl Ty {
+    pub fn list(t: Ty) -> Ty {
+        Ty::List(Box::new(t))
+    }
+
+    /// Replaces every `Param(i)` by `args[i]`.
+    pub fn subst(&self, args: &[Ty]) -> Ty {
+        match self {
+            Ty::Param(i) => args.get(*i as usize).cloned().unwrap_or(Ty::Unit),
+            Ty::List(t) => Ty::List(Box::new(t.subst(args))),
+            Ty::Map(k, v) => Ty::Map(Box::new(k.subst(args)), Box::new(v.subst(args))),
+            Ty::Tuple(ts) => Ty::Tuple(ts.iter().map(|t| t.subst(args)).collect()),
+            Ty::Fn(ps, r) => Ty::Fn(ps.iter().map(|t| t.subst(args)).collect(), Box::new(r.subst(args))),
+            Ty::Adt(id, ts) => Ty::Adt(*id, ts.iter().map(|t| t.subst(args)).collect()),
+            t => t.clone(),
+        }
+    }
+
+    /// True for types whose values live in linear memory and are reference counted.
+    pub fn is_heap(&self) -> bool {
+        matches!(self, Ty::String | Ty::Bytes | Ty::List(_) | Ty::Map(..) | Ty::Tuple(_) | Ty::Fn(..) | Ty::Adt(..))
+    }
+
+    pub fn has_params(&self) -> bool {
+        match self {
+            Ty::Param(_) => true,
+            Ty::List(t) => t.has_params(),
+            Ty::Map(k, v) => k.has_params() || v.has_params(),
+            Ty::Tuple(ts) | Ty::Adt(_, ts) => ts.iter().any(Ty::has_params),
+            Ty::Fn(ps, r) => ps.iter().any(Ty::has_params) || r.has_params(),
+            _ => false,
+        }
+    }
+}
+
+/// Displays a type the way a user writes it; ADT names come from a lookup table.
+pub struct TyDisplay<'a> {
+    pub ty: &'a Ty,
+    pub adt_names: &'a dyn Fn(AdtId) -> String,
+    pub param_names: &'a [String],
+}
+
+impl fmt::Display for TyDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sub = |ty| TyDisplay { ty, adt_names: self.adt_names, param_names: self.param_names };
+        match self.ty {
+            Ty::Int => write!(f, "Int"),
+            Ty::Float => write!(f, "Float"),
+            Ty::Bool => write!(f, "Bool"),
+            Ty::String => write!(f, "String"),
+            Ty::Bytes => write!(f, "Bytes"),
+            Ty::Unit => write!(f, "Unit"),
+            Ty::Duration => write!(f, "Duration"),
+            Ty::Never => write!(f, "Never"),
+            Ty::List(t) => write!(f, "List<{}>", sub(t)),
+            Ty::Map(k, v) => write!(f, "Map<{}, {}>", sub(k), sub(v)),
+            Ty::Tuple(ts) => {
+                write!(f, "(")?;
+                for (i, t) in ts.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{}", sub(t))?;
+                }
+                write!(f, ")")
+            }
+            Ty::Fn(ps, r) => {
+                write!(f, "fn(")?;
+                for (i, t) in ps.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{}", sub(t))?;
+                }
+                write!(f, ") -> {}", sub(r))
+            }
+            Ty::Adt(id, ts) => {
+                write!(f, "{}", (self.adt_names)(*id))?;
+                if !ts.is_empty() {
+                    write!(f, "<")?;
+                    for (i, t) in ts.iter().enumerate() {
+                        if i > 0 {
+                            write!(f, ", ")?;
+                        }
+                        write!(f, "{}", sub(t))?;
+                    }
+                    write!(f, ">")?;
+                }
+                Ok(())
+            }
+            Ty::Param(i) => match self.param_names.get(*i as usize) {
+                Some(n) => write!(f, "{n}"),
+                None => write!(f, "T{i}"),
+            },
+            Ty::Var(_) => write!(f, "_"),
+        }
+    }
+}

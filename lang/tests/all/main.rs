@@ -1,0 +1,4 @@
+//! Integration tests of the front end: whole programs through parse and check.
+
+mod checker;
+mod fuzz;
