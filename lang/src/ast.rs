@@ -101,11 +101,18 @@ pub struct TypeExpr {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TypeExprKind {
     /// `Int`, `List<T>`, `T`, `shapes::Shape` (path joined as written, last segment in `name`).
-    Named { path: Vec<Ident>, name: Ident, args: Vec<TypeExpr> },
+    Named {
+        path: Vec<Ident>,
+        name: Ident,
+        args: Vec<TypeExpr>,
+    },
     /// `(A, B)`; `()` is the empty tuple, the same as `Unit`.
     Tuple(Vec<TypeExpr>),
     /// `fn(A, B) -> C`; a missing `-> C` means `Unit`.
-    Fn { params: Vec<TypeExpr>, ret: Box<TypeExpr> },
+    Fn {
+        params: Vec<TypeExpr>,
+        ret: Box<TypeExpr>,
+    },
     /// `{ x: Float, y: Float }`, only valid as the body of a `type` declaration.
     Record(Vec<(Ident, TypeExpr)>),
 }
@@ -127,10 +134,19 @@ pub struct Stmt {
 #[derive(Clone, Debug, PartialEq)]
 pub enum StmtKind {
     /// `let p = e`, `var x: Int = e`, `let (a, b) = e`, `let { x, y } = p`.
-    Let { mutable: bool, pat: Pattern, ty: Option<TypeExpr>, value: Expr },
+    Let {
+        mutable: bool,
+        pat: Pattern,
+        ty: Option<TypeExpr>,
+        value: Expr,
+    },
     /// `target = value` or `target op= value`; target is a place expression
     /// (a name, followed by any `.field`, `.0` and `[index]`).
-    Assign { target: Expr, op: Option<BinOp>, value: Expr },
+    Assign {
+        target: Expr,
+        op: Option<BinOp>,
+        value: Expr,
+    },
     /// An expression evaluated for its effect (its value is dropped).
     Expr(Expr),
 }
@@ -151,27 +167,71 @@ pub enum ExprKind {
     /// `250ms`, in nanoseconds.
     Duration(i64),
     /// `x`, `Circle`, `None`, `Map`, `http::ok` (path before the last segment in `path`).
-    Name { path: Vec<Ident>, name: Ident },
+    Name {
+        path: Vec<Ident>,
+        name: Ident,
+    },
     /// `f(a, b, port: 8080)`, `Circle(1.0)`, `Some(x)`.
-    Call { callee: Box<Expr>, args: Vec<Arg> },
+    Call {
+        callee: Box<Expr>,
+        args: Vec<Arg>,
+    },
     /// `xs.len()`, `Map.new()`, `c.incr("a", 1)`.
-    MethodCall { receiver: Box<Expr>, method: Ident, args: Vec<Arg> },
+    MethodCall {
+        receiver: Box<Expr>,
+        method: Ident,
+        args: Vec<Arg>,
+    },
     /// `p.x`
-    Field { base: Box<Expr>, name: Ident },
+    Field {
+        base: Box<Expr>,
+        name: Ident,
+    },
     /// `t.0`
-    TupleField { base: Box<Expr>, index: u32, index_span: Span },
+    TupleField {
+        base: Box<Expr>,
+        index: u32,
+        index_span: Span,
+    },
     /// `xs[i]`, `m[k]`
-    Index { base: Box<Expr>, index: Box<Expr> },
-    Unary { op: UnOp, expr: Box<Expr> },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
+    Unary {
+        op: UnOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `lo..hi` (half open); only meaningful as the iterable of a `for`.
-    Range { lo: Box<Expr>, hi: Box<Expr> },
+    Range {
+        lo: Box<Expr>,
+        hi: Box<Expr>,
+    },
     /// `if c { } else if d { } else { }`; `else_` is a `Block` or another `If` expression.
-    If { cond: Box<Expr>, then: Block, else_: Option<Box<Expr>> },
-    Match { scrutinee: Box<Expr>, arms: Vec<Arm> },
+    If {
+        cond: Box<Expr>,
+        then: Block,
+        else_: Option<Box<Expr>>,
+    },
+    Match {
+        scrutinee: Box<Expr>,
+        arms: Vec<Arm>,
+    },
     Block(Block),
-    While { cond: Box<Expr>, body: Block },
-    For { pat: Pattern, iter: Box<Expr>, body: Block },
+    While {
+        cond: Box<Expr>,
+        body: Block,
+    },
+    For {
+        pat: Pattern,
+        iter: Box<Expr>,
+        body: Block,
+    },
     Break,
     Continue,
     Return(Option<Box<Expr>>),
@@ -180,11 +240,21 @@ pub enum ExprKind {
     /// `[1, 2, 3]`
     List(Vec<Expr>),
     /// `Point { x: 1.0, y }`: a field without a value is shorthand for `y: y`.
-    Record { name: Ident, fields: Vec<FieldInit> },
+    Record {
+        name: Ident,
+        fields: Vec<FieldInit>,
+    },
     /// `{ ...p, x: 3.0 }`
-    RecordUpdate { base: Box<Expr>, fields: Vec<FieldInit> },
+    RecordUpdate {
+        base: Box<Expr>,
+        fields: Vec<FieldInit>,
+    },
     /// `|x| x + 1`, `|x: Int| -> Int { x + 1 }`
-    Lambda { params: Vec<LambdaParam>, ret: Option<TypeExpr>, body: Box<Expr> },
+    Lambda {
+        params: Vec<LambdaParam>,
+        ret: Option<TypeExpr>,
+        body: Box<Expr>,
+    },
     /// `e?`
     Question(Box<Expr>),
     /// `try e`
@@ -285,9 +355,17 @@ pub enum PatternKind {
     /// `(a, b)`
     Tuple(Vec<Pattern>),
     /// `{ x, y: 0 }` or `Point { x, .. }`: `None` for the shorthand `{ x }` (binds `x`).
-    Record { name: Option<Ident>, fields: Vec<(Ident, Option<Pattern>)>, rest: bool },
+    Record {
+        name: Option<Ident>,
+        fields: Vec<(Ident, Option<Pattern>)>,
+        rest: bool,
+    },
     /// `Circle(r)`, `None`, `Some(_)`, `shapes::Empty`: an upper-case name is a variant.
-    Variant { path: Vec<Ident>, name: Ident, args: Vec<Pattern> },
+    Variant {
+        path: Vec<Ident>,
+        name: Ident,
+        args: Vec<Pattern>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

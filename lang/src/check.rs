@@ -34,7 +34,11 @@ pub fn check_file(name: &str, text: &str, loader: &dyn Loader) -> Frontend {
     let program = if has_errors { None } else { Some(ck.finish()) };
     let mut diagnostics = ck.diags;
     diagnostics.sort_by_key(|d| (d.span.file, d.span.start));
-    Frontend { sources: ck.sources, program, diagnostics }
+    Frontend {
+        sources: ck.sources,
+        program,
+        diagnostics,
+    }
 }
 
 /// What a name in a module refers to.
@@ -216,8 +220,11 @@ impl<'l> Checker<'l> {
 
     fn define(&mut self, m: usize, ident: &ast::Ident, item: Item) {
         if let Some(_prev) = self.modules[m].items.get(&ident.name) {
-            let d = Diagnostic::error(ident.span, format!("`{}` is defined more than once", ident.name))
-                .with_label("redefined here");
+            let d = Diagnostic::error(
+                ident.span,
+                format!("`{}` is defined more than once", ident.name),
+            )
+            .with_label("redefined here");
             self.error(d);
             return;
         }
@@ -226,7 +233,11 @@ impl<'l> Checker<'l> {
 
     fn collect_items(&mut self, m: usize) {
         let ast = self.modules[m].ast.clone();
-        let prefix = if m == self.root || m == self.prelude { String::new() } else { format!("{}::", self.modules[m].name) };
+        let prefix = if m == self.root || m == self.prelude {
+            String::new()
+        } else {
+            format!("{}::", self.modules[m].name)
+        };
         for item in &ast.items {
             match item {
                 ast::Item::Fn(f) => {
@@ -274,9 +285,19 @@ impl<'l> Checker<'l> {
         }
     }
 
-    fn new_adt(&mut self, m: usize, name: &ast::Ident, generics: &[ast::Ident], kind: AdtKind) -> AdtId {
+    fn new_adt(
+        &mut self,
+        m: usize,
+        name: &ast::Ident,
+        generics: &[ast::Ident],
+        kind: AdtKind,
+    ) -> AdtId {
         let id = AdtId(self.adts.len() as u32);
-        let prefix = if m == self.root || m == self.prelude { String::new() } else { format!("{}::", self.modules[m].name) };
+        let prefix = if m == self.root || m == self.prelude {
+            String::new()
+        } else {
+            format!("{}::", self.modules[m].name)
+        };
         self.adts.push(AdtDef {
             name: format!("{prefix}{}", name.name),
             generics: generics.iter().map(|g| g.name.clone()).collect(),
@@ -303,7 +324,9 @@ impl<'l> Checker<'l> {
 
     fn resolve_use(&mut self, m: usize, u: &ast::UseDecl) {
         let path: Vec<String> = u.path.iter().map(|i| i.name.clone()).collect();
-        let Some(target) = self.find_or_load(m, &path, u.span) else { return };
+        let Some(target) = self.find_or_load(m, &path, u.span) else {
+            return;
+        };
         match &u.names {
             None => {
                 let alias = path.last().cloned().unwrap_or_default();
@@ -316,8 +339,11 @@ impl<'l> Checker<'l> {
                             self.modules[m].imports.insert(n.name.clone(), item);
                         }
                         None => {
-                            let d = Diagnostic::error(n.span, format!("module `{}` has no item `{}`", path.join("::"), n.name))
-                                .with_label("not found");
+                            let d = Diagnostic::error(
+                                n.span,
+                                format!("module `{}` has no item `{}`", path.join("::"), n.name),
+                            )
+                            .with_label("not found");
                             self.error(d);
                         }
                     }
@@ -332,7 +358,9 @@ impl<'l> Checker<'l> {
             return Some(i);
         }
         if self.modules.len() >= MODULES_MAX {
-            self.error(Diagnostic::error(span, "too many modules").with_label("while loading this one"));
+            self.error(
+                Diagnostic::error(span, "too many modules").with_label("while loading this one"),
+            );
             return None;
         }
         let from = self.sources.file(self.modules[m].file).name.clone();
@@ -347,7 +375,10 @@ impl<'l> Checker<'l> {
         match loaded {
             Ok((file_name, text)) => Some(self.load_module(modname, &file_name, &text)),
             Err(why) => {
-                self.error(Diagnostic::error(span, format!("cannot load module `{modname}`")).with_label(why));
+                self.error(
+                    Diagnostic::error(span, format!("cannot load module `{modname}`"))
+                        .with_label(why),
+                );
                 None
             }
         }
@@ -368,7 +399,11 @@ impl<'l> Checker<'l> {
     pub fn lookup_path(&self, m: usize, path: &[ast::Ident], name: &str) -> Option<Item> {
         let mut cur = m;
         for (i, seg) in path.iter().enumerate() {
-            let found = if i == 0 { self.lookup(cur, &seg.name) } else { self.modules[cur].items.get(&seg.name).copied() };
+            let found = if i == 0 {
+                self.lookup(cur, &seg.name)
+            } else {
+                self.modules[cur].items.get(&seg.name).copied()
+            };
             match found {
                 Some(Item::Module(next)) => cur = next,
                 _ => {
@@ -399,28 +434,46 @@ impl<'l> Checker<'l> {
         for item in &ast.items {
             match item {
                 ast::Item::Type(t) => {
-                    let TypeExprKind::Record(fields) = &t.ty.kind else { continue };
-                    let Some(Item::Adt(id)) = self.modules[m].items.get(&t.name.name).copied() else { continue };
+                    let TypeExprKind::Record(fields) = &t.ty.kind else {
+                        continue;
+                    };
+                    let Some(Item::Adt(id)) = self.modules[m].items.get(&t.name.name).copied()
+                    else {
+                        continue;
+                    };
                     let generics: Vec<String> = t.generics.iter().map(|g| g.name.clone()).collect();
                     let mut out = vec![];
                     for (name, ty) in fields {
                         if out.iter().any(|f: &FieldDef| f.name == name.name) {
-                            self.error(Diagnostic::error(name.span, format!("field `{}` is declared twice", name.name)));
+                            self.error(Diagnostic::error(
+                                name.span,
+                                format!("field `{}` is declared twice", name.name),
+                            ));
                         }
                         let ty = self.lower_ty(m, &generics, ty);
-                        out.push(FieldDef { name: name.name.clone(), ty });
+                        out.push(FieldDef {
+                            name: name.name.clone(),
+                            ty,
+                        });
                     }
                     self.adts[id.0 as usize].kind = AdtKind::Record(out);
                 }
                 ast::Item::Enum(e) => {
-                    let Some(Item::Adt(id)) = self.modules[m].items.get(&e.name.name).copied() else { continue };
+                    let Some(Item::Adt(id)) = self.modules[m].items.get(&e.name.name).copied()
+                    else {
+                        continue;
+                    };
                     let generics: Vec<String> = e.generics.iter().map(|g| g.name.clone()).collect();
                     let variants = e
                         .variants
                         .iter()
                         .map(|v| VariantDef {
                             name: v.name.name.clone(),
-                            fields: v.fields.iter().map(|f| self.lower_ty(m, &generics, f)).collect(),
+                            fields: v
+                                .fields
+                                .iter()
+                                .map(|f| self.lower_ty(m, &generics, f))
+                                .collect(),
                         })
                         .collect();
                     self.adts[id.0 as usize].kind = AdtKind::Enum(variants);
@@ -435,21 +488,37 @@ impl<'l> Checker<'l> {
             if self.funcs[f].module != m {
                 continue;
             }
-            let Some(decl) = self.funcs[f].decl.clone() else { continue };
+            let Some(decl) = self.funcs[f].decl.clone() else {
+                continue;
+            };
             let generics = self.funcs[f].generics.clone();
             let mut params = vec![];
             let mut self_kind = SelfKind::None;
             for (i, p) in decl.params.iter().enumerate() {
                 if p.name.name == "self" {
                     if i != 0 {
-                        self.error(Diagnostic::error(p.name.span, "`self` must be the first parameter"));
+                        self.error(Diagnostic::error(
+                            p.name.span,
+                            "`self` must be the first parameter",
+                        ));
                     }
-                    self_kind = if p.mutable { SelfKind::Var } else { SelfKind::Value };
+                    self_kind = if p.mutable {
+                        SelfKind::Var
+                    } else {
+                        SelfKind::Value
+                    };
                 } else if params.iter().any(|q: &ParamInfo| q.name == p.name.name) {
-                    self.error(Diagnostic::error(p.name.span, format!("parameter `{}` is declared twice", p.name.name)));
+                    self.error(Diagnostic::error(
+                        p.name.span,
+                        format!("parameter `{}` is declared twice", p.name.name),
+                    ));
                 }
                 let ty = self.lower_ty(m, &generics, &p.ty);
-                params.push(ParamInfo { name: p.name.name.clone(), ty, default: p.default.clone() });
+                params.push(ParamInfo {
+                    name: p.name.name.clone(),
+                    ty,
+                    default: p.default.clone(),
+                });
             }
             let ret = match &decl.ret {
                 Some(t) => self.lower_ty(m, &generics, t),
@@ -457,10 +526,17 @@ impl<'l> Checker<'l> {
             };
             if self_kind != SelfKind::None {
                 match Head::of(&params[0].ty) {
-                    Some(h) => self.methods.entry((h, decl.name.name.clone())).or_default().push(FuncId(f as u32)),
+                    Some(h) => self
+                        .methods
+                        .entry((h, decl.name.name.clone()))
+                        .or_default()
+                        .push(FuncId(f as u32)),
                     None => self.error(
-                        Diagnostic::error(decl.params[0].ty.span, "methods cannot be declared on a type parameter")
-                            .with_label("`self` needs a concrete type here"),
+                        Diagnostic::error(
+                            decl.params[0].ty.span,
+                            "methods cannot be declared on a type parameter",
+                        )
+                        .with_label("`self` needs a concrete type here"),
                     ),
                 }
             }
@@ -479,10 +555,19 @@ impl<'l> Checker<'l> {
     fn lower_ty_depth(&mut self, m: usize, generics: &[String], t: &TypeExpr, depth: u32) -> Ty {
         match &t.kind {
             TypeExprKind::Tuple(ts) if ts.is_empty() => Ty::Unit,
-            TypeExprKind::Tuple(ts) if ts.len() == 1 => self.lower_ty_depth(m, generics, &ts[0], depth),
-            TypeExprKind::Tuple(ts) => Ty::Tuple(ts.iter().map(|t| self.lower_ty_depth(m, generics, t, depth)).collect()),
+            TypeExprKind::Tuple(ts) if ts.len() == 1 => {
+                self.lower_ty_depth(m, generics, &ts[0], depth)
+            }
+            TypeExprKind::Tuple(ts) => Ty::Tuple(
+                ts.iter()
+                    .map(|t| self.lower_ty_depth(m, generics, t, depth))
+                    .collect(),
+            ),
             TypeExprKind::Fn { params, ret } => {
-                let ps = params.iter().map(|t| self.lower_ty_depth(m, generics, t, depth)).collect();
+                let ps = params
+                    .iter()
+                    .map(|t| self.lower_ty_depth(m, generics, t, depth))
+                    .collect();
                 Ty::Fn(ps, Box::new(self.lower_ty_depth(m, generics, ret, depth)))
             }
             TypeExprKind::Record(_) => {
@@ -493,7 +578,10 @@ impl<'l> Checker<'l> {
                 Ty::Unit
             }
             TypeExprKind::Named { path, name, args } => {
-                let args: Vec<Ty> = args.iter().map(|a| self.lower_ty_depth(m, generics, a, depth)).collect();
+                let args: Vec<Ty> = args
+                    .iter()
+                    .map(|a| self.lower_ty_depth(m, generics, a, depth))
+                    .collect();
                 self.lower_named(m, generics, path, name, args, t.span, depth)
             }
         }
@@ -512,8 +600,15 @@ impl<'l> Checker<'l> {
     ) -> Ty {
         let arity = |ck: &mut Self, n: usize| {
             if args.len() != n {
-                let d = Diagnostic::error(span, format!("`{}` takes {n} type argument{}", name.name, if n == 1 { "" } else { "s" }))
-                    .with_label(format!("{} given", args.len()));
+                let d = Diagnostic::error(
+                    span,
+                    format!(
+                        "`{}` takes {n} type argument{}",
+                        name.name,
+                        if n == 1 { "" } else { "s" }
+                    ),
+                )
+                .with_label(format!("{} given", args.len()));
                 ck.error(d);
                 false
             } else {
@@ -542,7 +637,11 @@ impl<'l> Checker<'l> {
             }
             match name.name.as_str() {
                 "List" => {
-                    return if arity(self, 1) { Ty::List(Box::new(args[0].clone())) } else { Ty::list(Ty::Unit) };
+                    return if arity(self, 1) {
+                        Ty::List(Box::new(args[0].clone()))
+                    } else {
+                        Ty::list(Ty::Unit)
+                    };
                 }
                 "Map" => {
                     return if arity(self, 2) {
@@ -565,7 +664,10 @@ impl<'l> Checker<'l> {
             }
             Some(Item::Alias(a)) => {
                 if depth > ALIAS_DEPTH_MAX {
-                    self.error(Diagnostic::error(span, format!("type alias `{}` refers to itself", name.name)));
+                    self.error(Diagnostic::error(
+                        span,
+                        format!("type alias `{}` refers to itself", name.name),
+                    ));
                     return Ty::Unit;
                 }
                 let (am, ag, target) = {
@@ -579,7 +681,8 @@ impl<'l> Checker<'l> {
                 body.subst(&args)
             }
             _ => {
-                let d = Diagnostic::error(name.span, format!("unknown type `{}`", name.name)).with_label("not found in this scope");
+                let d = Diagnostic::error(name.span, format!("unknown type `{}`", name.name))
+                    .with_label("not found in this scope");
                 self.error(d);
                 Ty::Unit
             }
@@ -591,7 +694,11 @@ impl<'l> Checker<'l> {
         for item in &ast.items {
             if let ast::Item::Test(t) = item {
                 let func = body::check_test(self, self.root, t);
-                self.tests.push(tir::TestDef { name: t.name.clone(), func, span: t.span });
+                self.tests.push(tir::TestDef {
+                    name: t.name.clone(),
+                    func,
+                    span: t.span,
+                });
             }
         }
     }
@@ -599,7 +706,12 @@ impl<'l> Checker<'l> {
     /// A user-facing rendering of a type.
     pub fn show(&self, ty: &Ty, params: &[String]) -> String {
         let names = |id: AdtId| self.adts[id.0 as usize].name.clone();
-        TyDisplay { ty, adt_names: &names, param_names: params }.to_string()
+        TyDisplay {
+            ty,
+            adt_names: &names,
+            param_names: params,
+        }
+        .to_string()
     }
 
     fn finish(&mut self) -> tir::Program {
@@ -607,10 +719,23 @@ impl<'l> Checker<'l> {
             Item::Func(f) if self.funcs[f.0 as usize].module == self.root => Some(f),
             _ => None,
         });
-        debug_assert!(self.bodies.iter().all(Option::is_some), "every function was checked");
-        let funcs = std::mem::take(&mut self.bodies).into_iter().flatten().collect();
+        debug_assert!(
+            self.bodies.iter().all(Option::is_some),
+            "every function was checked"
+        );
+        let funcs = std::mem::take(&mut self.bodies)
+            .into_iter()
+            .flatten()
+            .collect();
         let adts = std::mem::take(&mut self.adts);
         let tests = std::mem::take(&mut self.tests);
-        tir::Program { adts, funcs, tests, main, option: self.option, result: self.result }
+        tir::Program {
+            adts,
+            funcs,
+            tests,
+            main,
+            option: self.option,
+            result: self.result,
+        }
     }
 }

@@ -27,11 +27,21 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(span: Span, title: impl Into<String>) -> Diagnostic {
-        Diagnostic { level: Level::Error, title: title.into(), span, label: String::new(), notes: vec![], hint: None }
+        Diagnostic {
+            level: Level::Error,
+            title: title.into(),
+            span,
+            label: String::new(),
+            notes: vec![],
+            hint: None,
+        }
     }
 
     pub fn warning(span: Span, title: impl Into<String>) -> Diagnostic {
-        Diagnostic { level: Level::Warning, ..Diagnostic::error(span, title) }
+        Diagnostic {
+            level: Level::Warning,
+            ..Diagnostic::error(span, title)
+        }
     }
 
     pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
@@ -90,7 +100,11 @@ impl Diagnostic {
             let _ = writeln!(out, "{pad} |");
             let _ = writeln!(out, "{:>width$} | {}", line, text.replace('\t', " "));
             let last = text.chars().count() as u32 + 1;
-            let stop = if end_line == line { end_col.max(col + 1) } else { last.max(col + 1) };
+            let stop = if end_line == line {
+                end_col.max(col + 1)
+            } else {
+                last.max(col + 1)
+            };
             let marker = if i == 0 { '^' } else { '-' };
             let underline: String = std::iter::repeat_n(marker, (stop - col) as usize).collect();
             let lead = " ".repeat((col - 1) as usize);

@@ -108,46 +108,114 @@ pub enum ExprKind {
     Unit,
     Local(LocalId),
     /// A direct call; `args` are positional with defaults filled in.
-    Call { func: FuncId, type_args: Vec<Ty>, args: Vec<Expr> },
+    Call {
+        func: FuncId,
+        type_args: Vec<Ty>,
+        args: Vec<Expr>,
+    },
     /// Calls a value of type `Ty::Fn`.
-    CallClosure { callee: Box<Expr>, args: Vec<Expr> },
+    CallClosure {
+        callee: Box<Expr>,
+        args: Vec<Expr>,
+    },
     /// A top-level function used as a value (a closure without captures).
-    FuncValue { func: FuncId, type_args: Vec<Ty> },
+    FuncValue {
+        func: FuncId,
+        type_args: Vec<Ty>,
+    },
     /// A lifted lambda: `func`'s first `captures.len()` parameters receive `captures`.
-    Closure { func: FuncId, type_args: Vec<Ty>, captures: Vec<Expr> },
+    Closure {
+        func: FuncId,
+        type_args: Vec<Ty>,
+        captures: Vec<Expr>,
+    },
     /// A built-in operation the compiler implements directly.
-    Intrinsic { op: Intrinsic, args: Vec<Expr> },
+    Intrinsic {
+        op: Intrinsic,
+        args: Vec<Expr>,
+    },
     /// A call that changes its receiver in place: `xs.push(1)`, `m.remove(k)`, or a
     /// Weft function declared with `var self`. The place's current value is moved into the
     /// call and the final value stored back, so a uniquely owned receiver is updated in place.
-    MutCall { place: Place, callee: MutCallee, args: Vec<Expr> },
+    MutCall {
+        place: Place,
+        callee: MutCallee,
+        args: Vec<Expr>,
+    },
     /// All fields, in declaration order.
-    Record { adt: AdtId, type_args: Vec<Ty>, fields: Vec<Expr> },
+    Record {
+        adt: AdtId,
+        type_args: Vec<Ty>,
+        fields: Vec<Expr>,
+    },
     /// `{ ...base, f: e }`: field index and new value.
-    RecordUpdate { base: Box<Expr>, updates: Vec<(u32, Expr)> },
-    Variant { adt: AdtId, type_args: Vec<Ty>, variant: u32, fields: Vec<Expr> },
+    RecordUpdate {
+        base: Box<Expr>,
+        updates: Vec<(u32, Expr)>,
+    },
+    Variant {
+        adt: AdtId,
+        type_args: Vec<Ty>,
+        variant: u32,
+        fields: Vec<Expr>,
+    },
     /// Two or more elements.
     Tuple(Vec<Expr>),
     List(Vec<Expr>),
     /// Field `index` of a record (declaration order) or element `index` of a tuple.
-    Field { base: Box<Expr>, index: u32 },
+    Field {
+        base: Box<Expr>,
+        index: u32,
+    },
     /// `xs[i]` on a list (traps when out of bounds). Map reads go through `Intrinsic::MapGet`.
-    Index { base: Box<Expr>, index: Box<Expr> },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
     /// `Neg` on Int (traps on overflow), Float, Duration; `Not` on Bool.
-    Unary { op: UnOp, operand: Box<Expr> },
+    Unary {
+        op: UnOp,
+        operand: Box<Expr>,
+    },
     /// Arithmetic on Int (traps on overflow and division by zero), Float, Duration;
     /// `+` on String concatenates; `==`/`!=` on any type (structural); ordering on Int,
     /// Float, String, Duration; `&&`/`||` short-circuit on Bool.
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    If { cond: Box<Expr>, then: Box<Expr>, else_: Box<Expr> },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    If {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        else_: Box<Expr>,
+    },
     /// Arms are tried in order; exhaustiveness has been checked.
-    Match { scrutinee: Box<Expr>, arms: Vec<MatchArm> },
-    Block { stmts: Vec<Stmt>, tail: Box<Expr> },
-    While { cond: Box<Expr>, body: Box<Expr> },
+    Match {
+        scrutinee: Box<Expr>,
+        arms: Vec<MatchArm>,
+    },
+    Block {
+        stmts: Vec<Stmt>,
+        tail: Box<Expr>,
+    },
+    While {
+        cond: Box<Expr>,
+        body: Box<Expr>,
+    },
     /// `for var in lo..hi { body }`, `var` is an Int local.
-    ForRange { var: LocalId, lo: Box<Expr>, hi: Box<Expr>, body: Box<Expr> },
+    ForRange {
+        var: LocalId,
+        lo: Box<Expr>,
+        hi: Box<Expr>,
+        body: Box<Expr>,
+    },
     /// `for var in list { body }`: iterates over a snapshot of the list.
-    ForList { var: LocalId, list: Box<Expr>, body: Box<Expr> },
+    ForList {
+        var: LocalId,
+        list: Box<Expr>,
+        body: Box<Expr>,
+    },
     Break,
     Continue,
     Return(Box<Expr>),
@@ -184,8 +252,14 @@ pub enum PlaceElem {
 #[derive(Clone, Debug)]
 pub enum Stmt {
     /// Binds the pattern's locals (the pattern is irrefutable).
-    Let { pat: Pat, value: Expr },
-    Assign { place: Place, value: Expr },
+    Let {
+        pat: Pat,
+        value: Expr,
+    },
+    Assign {
+        place: Place,
+        value: Expr,
+    },
     /// Evaluated for its effect; a non-Unit value is dropped.
     Expr(Expr),
 }
@@ -215,7 +289,11 @@ pub enum PatKind {
     Tuple(Vec<Pat>),
     /// Record fields by index; fields not listed are not inspected.
     Record(Vec<(u32, Pat)>),
-    Variant { adt: AdtId, variant: u32, args: Vec<Pat> },
+    Variant {
+        adt: AdtId,
+        variant: u32,
+        args: Vec<Pat>,
+    },
 }
 
 /// Operations the compiler provides natively. Argument and result types are listed as

@@ -48,7 +48,10 @@ impl Ty {
             Ty::List(t) => Ty::List(Box::new(t.subst(args))),
             Ty::Map(k, v) => Ty::Map(Box::new(k.subst(args)), Box::new(v.subst(args))),
             Ty::Tuple(ts) => Ty::Tuple(ts.iter().map(|t| t.subst(args)).collect()),
-            Ty::Fn(ps, r) => Ty::Fn(ps.iter().map(|t| t.subst(args)).collect(), Box::new(r.subst(args))),
+            Ty::Fn(ps, r) => Ty::Fn(
+                ps.iter().map(|t| t.subst(args)).collect(),
+                Box::new(r.subst(args)),
+            ),
             Ty::Adt(id, ts) => Ty::Adt(*id, ts.iter().map(|t| t.subst(args)).collect()),
             t => t.clone(),
         }
@@ -56,7 +59,16 @@ impl Ty {
 
     /// True for types whose values live in linear memory and are reference counted.
     pub fn is_heap(&self) -> bool {
-        matches!(self, Ty::String | Ty::Bytes | Ty::List(_) | Ty::Map(..) | Ty::Tuple(_) | Ty::Fn(..) | Ty::Adt(..))
+        matches!(
+            self,
+            Ty::String
+                | Ty::Bytes
+                | Ty::List(_)
+                | Ty::Map(..)
+                | Ty::Tuple(_)
+                | Ty::Fn(..)
+                | Ty::Adt(..)
+        )
     }
 
     pub fn has_params(&self) -> bool {
@@ -80,7 +92,11 @@ pub struct TyDisplay<'a> {
 
 impl fmt::Display for TyDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sub = |ty| TyDisplay { ty, adt_names: self.adt_names, param_names: self.param_names };
+        let sub = |ty| TyDisplay {
+            ty,
+            adt_names: self.adt_names,
+            param_names: self.param_names,
+        };
         match self.ty {
             Ty::Int => write!(f, "Int"),
             Ty::Float => write!(f, "Float"),

@@ -6,7 +6,9 @@ use super::{Checker, FuncInfo, SelfKind};
 use crate::ast;
 use crate::diagnostic::Diagnostic;
 use crate::source::Span;
-use crate::tir::{self, Expr, ExprKind, FuncDef, FuncId, LocalDef, LocalId, Pat, PatKind, Place, PlaceElem, Stmt};
+use crate::tir::{
+    self, Expr, ExprKind, FuncDef, FuncId, LocalDef, LocalId, Pat, PatKind, Place, PlaceElem, Stmt,
+};
 use crate::types::Ty;
 
 /// One function being checked: a top-level function, a test, or a lambda inside one.
@@ -23,7 +25,14 @@ pub(crate) struct FnCx {
 
 impl FnCx {
     pub fn new(ret: Ty) -> FnCx {
-        FnCx { locals: vec![], scopes: vec![vec![]], ret, loops: 0, captures: vec![], isolated: false }
+        FnCx {
+            locals: vec![],
+            scopes: vec![vec![]],
+            ret,
+            loops: 0,
+            captures: vec![],
+            isolated: false,
+        }
     }
 }
 
@@ -40,11 +49,26 @@ pub(crate) struct Body<'c, 'l> {
 
 pub(crate) fn check_fn(ck: &mut Checker, f: FuncId) {
     let info: &FuncInfo = &ck.funcs[f.0 as usize];
-    let Some(decl) = info.decl.clone() else { return };
-    let (module, generics, name, ret, self_kind) =
-        (info.module, info.generics.clone(), info.name.clone(), info.ret.clone(), info.self_kind);
+    let Some(decl) = info.decl.clone() else {
+        return;
+    };
+    let (module, generics, name, ret, self_kind) = (
+        info.module,
+        info.generics.clone(),
+        info.name.clone(),
+        info.ret.clone(),
+        info.self_kind,
+    );
     let param_tys: Vec<Ty> = info.params.iter().map(|p| p.ty.clone()).collect();
-    let mut b = Body { ck, module, generics, infer: Infer::default(), cxs: vec![FnCx::new(ret.clone())], fname: name.clone(), lifted: vec![] };
+    let mut b = Body {
+        ck,
+        module,
+        generics,
+        infer: Infer::default(),
+        cxs: vec![FnCx::new(ret.clone())],
+        fname: name.clone(),
+        lifted: vec![],
+    };
     let mut params = vec![];
     for (i, p) in decl.params.iter().enumerate() {
         let mutable = i == 0 && self_kind == SelfKind::Var;
@@ -70,8 +94,11 @@ pub(crate) fn check_fn(ck: &mut Checker, f: FuncId) {
 
 fn check_main_signature(ck: &mut Checker, decl: &ast::FnDecl) {
     if !decl.params.is_empty() || decl.ret.is_some() {
-        let d = Diagnostic::error(decl.name.span, "`main` takes no parameters and returns nothing")
-            .with_hint("declare it as `fn main() { ... }`");
+        let d = Diagnostic::error(
+            decl.name.span,
+            "`main` takes no parameters and returns nothing",
+        )
+        .with_hint("declare it as `fn main() { ... }`");
         ck.error(d);
     }
 }
@@ -90,9 +117,27 @@ pub(crate) fn check_test(ck: &mut Checker, module: usize, t: &ast::TestDecl) -> 
         span: t.span,
     });
     ck.bodies.push(None);
-    let mut b = Body { ck, module, generics: vec![], infer: Infer::default(), cxs: vec![FnCx::new(Ty::Unit)], fname: name.clone(), lifted: vec![] };
+    let mut b = Body {
+        ck,
+        module,
+        generics: vec![],
+        infer: Infer::default(),
+        cxs: vec![FnCx::new(Ty::Unit)],
+        fname: name.clone(),
+        lifted: vec![],
+    };
     let body = b.block_expect(&t.body, &Ty::Unit);
-    let def = FuncDef { name, generics: vec![], params: vec![], captures: 0, inout_self: false, ret: Ty::Unit, locals: vec![], body, span: t.span };
+    let def = FuncDef {
+        name,
+        generics: vec![],
+        params: vec![],
+        captures: 0,
+        inout_self: false,
+        ret: Ty::Unit,
+        locals: vec![],
+        body,
+        span: t.span,
+    };
     b.finish(f, def);
     f
 }
@@ -116,8 +161,11 @@ impl Body<'_, '_> {
         if self.infer.unify(found, expected).is_ok() {
             return true;
         }
-        let d = Diagnostic::error(span, "mismatched types")
-            .with_label(format!("expected `{}`, found `{}`", self.show(expected), self.show(found)));
+        let d = Diagnostic::error(span, "mismatched types").with_label(format!(
+            "expected `{}`, found `{}`",
+            self.show(expected),
+            self.show(found)
+        ));
         self.error(d);
         false
     }
@@ -125,7 +173,11 @@ impl Body<'_, '_> {
     pub fn declare(&mut self, name: &str, ty: Ty, mutable: bool) -> LocalId {
         let cx = self.cx();
         let id = LocalId(cx.locals.len() as u32);
-        cx.locals.push(LocalDef { name: name.to_string(), ty, mutable });
+        cx.locals.push(LocalDef {
+            name: name.to_string(),
+            ty,
+            mutable,
+        });
         if let Some(scope) = cx.scopes.last_mut() {
             scope.push((name.to_string(), id));
         }
@@ -153,7 +205,11 @@ impl Body<'_, '_> {
                 return Some(*id);
             }
         }
-        if let Some((_, inner)) = cx.captures.iter().find(|(_, inner)| cx.locals[inner.0 as usize].name == name) {
+        if let Some((_, inner)) = cx
+            .captures
+            .iter()
+            .find(|(_, inner)| cx.locals[inner.0 as usize].name == name)
+        {
             return Some(*inner);
         }
         if level == 0 || cx.isolated {
@@ -163,13 +219,20 @@ impl Body<'_, '_> {
         let ty = self.cxs[level - 1].locals[outer.0 as usize].ty.clone();
         let cx = &mut self.cxs[level];
         let inner = LocalId(cx.locals.len() as u32);
-        cx.locals.push(LocalDef { name: name.to_string(), ty, mutable: false });
+        cx.locals.push(LocalDef {
+            name: name.to_string(),
+            ty,
+            mutable: false,
+        });
         cx.captures.push((outer, inner));
         Some(inner)
     }
 
     pub fn local_ty(&self, id: LocalId) -> Ty {
-        self.cxs.last().map(|c| c.locals[id.0 as usize].ty.clone()).unwrap_or(Ty::Unit)
+        self.cxs
+            .last()
+            .map(|c| c.locals[id.0 as usize].ty.clone())
+            .unwrap_or(Ty::Unit)
     }
 
     pub fn fresh(&mut self) -> Ty {
@@ -222,9 +285,15 @@ fn zonk_tys(inf: &Infer, ts: &mut [Ty]) {
 fn zonk_expr(inf: &Infer, e: &mut Expr) {
     e.ty = inf.zonk(&e.ty);
     match &mut e.kind {
-        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) | ExprKind::Str(_) | ExprKind::Unit => {}
+        ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Str(_)
+        | ExprKind::Unit => {}
         ExprKind::Local(_) | ExprKind::Break | ExprKind::Continue => {}
-        ExprKind::Call { type_args, args, .. } => {
+        ExprKind::Call {
+            type_args, args, ..
+        } => {
             zonk_tys(inf, type_args);
             args.iter_mut().for_each(|a| zonk_expr(inf, a));
         }
@@ -233,21 +302,35 @@ fn zonk_expr(inf: &Infer, e: &mut Expr) {
             args.iter_mut().for_each(|a| zonk_expr(inf, a));
         }
         ExprKind::FuncValue { type_args, .. } => zonk_tys(inf, type_args),
-        ExprKind::Closure { type_args, captures, .. } => {
+        ExprKind::Closure {
+            type_args,
+            captures,
+            ..
+        } => {
             zonk_tys(inf, type_args);
             captures.iter_mut().for_each(|a| zonk_expr(inf, a));
         }
-        ExprKind::Intrinsic { args, .. } | ExprKind::Tuple(args) | ExprKind::List(args) | ExprKind::Interp(args) => {
-            args.iter_mut().for_each(|a| zonk_expr(inf, a))
-        }
-        ExprKind::MutCall { place, callee, args } => {
+        ExprKind::Intrinsic { args, .. }
+        | ExprKind::Tuple(args)
+        | ExprKind::List(args)
+        | ExprKind::Interp(args) => args.iter_mut().for_each(|a| zonk_expr(inf, a)),
+        ExprKind::MutCall {
+            place,
+            callee,
+            args,
+        } => {
             zonk_place(inf, place);
             if let tir::MutCallee::Func { type_args, .. } = callee {
                 zonk_tys(inf, type_args);
             }
             args.iter_mut().for_each(|a| zonk_expr(inf, a));
         }
-        ExprKind::Record { type_args, fields, .. } | ExprKind::Variant { type_args, fields, .. } => {
+        ExprKind::Record {
+            type_args, fields, ..
+        }
+        | ExprKind::Variant {
+            type_args, fields, ..
+        } => {
             zonk_tys(inf, type_args);
             fields.iter_mut().for_each(|a| zonk_expr(inf, a));
         }

@@ -24,11 +24,21 @@ pub struct BuiltinMethod {
 }
 
 fn m(op: I, params: Vec<Ty>, ret: Ty) -> Option<BuiltinMethod> {
-    Some(BuiltinMethod { op, params, ret, mutating: false })
+    Some(BuiltinMethod {
+        op,
+        params,
+        ret,
+        mutating: false,
+    })
 }
 
 fn mutating(op: I, params: Vec<Ty>, ret: Ty) -> Option<BuiltinMethod> {
-    Some(BuiltinMethod { op, params, ret, mutating: true })
+    Some(BuiltinMethod {
+        op,
+        params,
+        ret,
+        mutating: true,
+    })
 }
 
 /// The built-in method `name` on a receiver of type `recv` (already resolved at the top).
@@ -98,7 +108,10 @@ pub fn method(recv: &Ty, name: &str, option: impl Fn(Ty) -> Ty) -> Option<Builti
 }
 
 fn sortable(t: &Ty) -> bool {
-    matches!(t, Ty::Int | Ty::Float | Ty::String | Ty::Bool | Ty::Duration | Ty::Var(_))
+    matches!(
+        t,
+        Ty::Int | Ty::Float | Ty::String | Ty::Bool | Ty::Duration | Ty::Var(_)
+    )
 }
 
 /// A built-in free function: `print`, `assert`, `panic`, `now`, ...

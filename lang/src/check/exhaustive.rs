@@ -32,8 +32,12 @@ impl Body<'_, '_> {
         let mut rows: Vec<Vec<P>> = vec![];
         for arm in arms {
             let p = self.simplify(&arm.pat, &ty);
-            if self.useful(&rows, &[p.clone()], std::slice::from_ref(&ty), 0).is_none() {
-                let d = Diagnostic::warning(arm.pat.span, "unreachable pattern").with_label("earlier arms already match everything this does");
+            if self
+                .useful(&rows, std::slice::from_ref(&p), std::slice::from_ref(&ty), 0)
+                .is_none()
+            {
+                let d = Diagnostic::warning(arm.pat.span, "unreachable pattern")
+                    .with_label("earlier arms already match everything this does");
                 self.error(d);
             }
             if arm.guard.is_none() {
@@ -70,13 +74,20 @@ impl Body<'_, '_> {
             PatKind::Bool(b) => P::Ctor(Ctor::Bool(*b), vec![]),
             PatKind::Tuple(ps) => {
                 let tys = self.fields_of(ty, &Ctor::Single);
-                P::Ctor(Ctor::Single, ps.iter().zip(tys.iter().chain(std::iter::repeat(&Ty::Unit))).map(|(q, t)| self.simplify(q, t)).collect())
+                P::Ctor(
+                    Ctor::Single,
+                    ps.iter()
+                        .zip(tys.iter().chain(std::iter::repeat(&Ty::Unit)))
+                        .map(|(q, t)| self.simplify(q, t))
+                        .collect(),
+                )
             }
             PatKind::Record(fs) => {
                 let tys = self.fields_of(ty, &Ctor::Single);
                 let mut args = vec![P::Wild; tys.len()];
                 for (i, q) in fs {
-                    if let (Some(slot), Some(t)) = (args.get_mut(*i as usize), tys.get(*i as usize)) {
+                    if let (Some(slot), Some(t)) = (args.get_mut(*i as usize), tys.get(*i as usize))
+                    {
                         *slot = self.simplify(q, t);
                     }
                 }
@@ -85,7 +96,13 @@ impl Body<'_, '_> {
             PatKind::Variant { variant, args, .. } => {
                 let c = Ctor::Variant(*variant);
                 let tys = self.fields_of(ty, &c);
-                P::Ctor(c, args.iter().zip(tys.iter().chain(std::iter::repeat(&Ty::Unit))).map(|(q, t)| self.simplify(q, t)).collect())
+                P::Ctor(
+                    c,
+                    args.iter()
+                        .zip(tys.iter().chain(std::iter::repeat(&Ty::Unit)))
+                        .map(|(q, t)| self.simplify(q, t))
+                        .collect(),
+                )
             }
         }
     }
@@ -96,8 +113,13 @@ impl Body<'_, '_> {
         match (&ty, c) {
             (Ty::Tuple(ts), Ctor::Single) => ts.clone(),
             (Ty::Adt(id, args), _) => match (&self.ck.adts[id.0 as usize].kind, c) {
-                (AdtKind::Record(fs), Ctor::Single) => fs.iter().map(|f| f.ty.subst(args)).collect(),
-                (AdtKind::Enum(vs), Ctor::Variant(v)) => vs.get(*v as usize).map(|vd| vd.fields.iter().map(|t| t.subst(args)).collect()).unwrap_or_default(),
+                (AdtKind::Record(fs), Ctor::Single) => {
+                    fs.iter().map(|f| f.ty.subst(args)).collect()
+                }
+                (AdtKind::Enum(vs), Ctor::Variant(v)) => vs
+                    .get(*v as usize)
+                    .map(|vd| vd.fields.iter().map(|t| t.subst(args)).collect())
+                    .unwrap_or_default(),
                 _ => vec![],
             },
             _ => vec![],
@@ -132,20 +154,32 @@ impl Body<'_, '_> {
                 Some(w)
             }
             P::Wild => {
-                let heads: Vec<Ctor> = rows.iter().filter_map(|r| match &r[0] { P::Ctor(c, _) => Some(c.clone()), P::Wild => None }).collect();
+                let heads: Vec<Ctor> = rows
+                    .iter()
+                    .filter_map(|r| match &r[0] {
+                        P::Ctor(c, _) => Some(c.clone()),
+                        P::Wild => None,
+                    })
+                    .collect();
                 let all = self.all_ctors(ty);
                 if let Some(all) = &all {
                     if !all.is_empty() && all.iter().all(|c| heads.contains(c)) {
                         for c in all {
                             let n = self.fields_of(ty, c).len();
-                            if let Some(w) = self.useful_ctor(rows, c, vec![P::Wild; n], v, tys, depth) {
+                            if let Some(w) =
+                                self.useful_ctor(rows, c, vec![P::Wild; n], v, tys, depth)
+                            {
                                 return Some(w);
                             }
                         }
                         return None;
                     }
                 }
-                let default: Vec<Vec<P>> = rows.iter().filter(|r| matches!(r[0], P::Wild)).map(|r| r[1..].to_vec()).collect();
+                let default: Vec<Vec<P>> = rows
+                    .iter()
+                    .filter(|r| matches!(r[0], P::Wild))
+                    .map(|r| r[1..].to_vec())
+                    .collect();
                 let mut w = self.useful(&default, &v[1..], &tys[1..], depth + 1)?;
                 let head = match all.and_then(|all| all.into_iter().find(|c| !heads.contains(c))) {
                     Some(c) => {
@@ -160,17 +194,39 @@ impl Body<'_, '_> {
         }
     }
 
-    fn useful_ctor(&self, rows: &[Vec<P>], c: &Ctor, args: Vec<P>, v: &[P], tys: &[Ty], depth: u32) -> Option<Vec<P>> {
+    fn useful_ctor(
+        &self,
+        rows: &[Vec<P>],
+        c: &Ctor,
+        args: Vec<P>,
+        v: &[P],
+        tys: &[Ty],
+        depth: u32,
+    ) -> Option<Vec<P>> {
         let n = args.len();
         let ftys = self.fields_of(&tys[0], c);
-        let mut sub_tys: Vec<Ty> = ftys.into_iter().chain(std::iter::repeat(Ty::Unit)).take(n).collect();
+        let mut sub_tys: Vec<Ty> = ftys
+            .into_iter()
+            .chain(std::iter::repeat(Ty::Unit))
+            .take(n)
+            .collect();
         sub_tys.extend_from_slice(&tys[1..]);
         let spec: Vec<Vec<P>> = rows
             .iter()
             .filter_map(|r| match &r[0] {
-                P::Ctor(rc, rargs) if rc == c => Some(rargs.iter().cloned().chain(r[1..].iter().cloned()).collect()),
+                P::Ctor(rc, rargs) if rc == c => Some(
+                    rargs
+                        .iter()
+                        .cloned()
+                        .chain(r[1..].iter().cloned())
+                        .collect(),
+                ),
                 P::Ctor(..) => None,
-                P::Wild => Some(std::iter::repeat_n(P::Wild, n).chain(r[1..].iter().cloned()).collect()),
+                P::Wild => Some(
+                    std::iter::repeat_n(P::Wild, n)
+                        .chain(r[1..].iter().cloned())
+                        .collect(),
+                ),
             })
             .collect();
         let mut sv = args;
@@ -189,21 +245,36 @@ impl Body<'_, '_> {
             P::Ctor(Ctor::Lit(_), _) => "_".into(),
             P::Ctor(c @ Ctor::Single, args) => {
                 let tys = self.fields_of(&ty, c);
-                let parts: Vec<String> = args.iter().zip(&tys).map(|(a, t)| self.show_pat(a, t)).collect();
+                let parts: Vec<String> = args
+                    .iter()
+                    .zip(&tys)
+                    .map(|(a, t)| self.show_pat(a, t))
+                    .collect();
                 match &ty {
                     Ty::Adt(id, _) => format!("{} {{ .. }}", self.ck.adts[id.0 as usize].name),
                     _ => format!("({})", parts.join(", ")),
                 }
             }
             P::Ctor(c @ Ctor::Variant(v), args) => {
-                let Ty::Adt(id, _) = &ty else { return "_".into() };
-                let AdtKind::Enum(vs) = &self.ck.adts[id.0 as usize].kind else { return "_".into() };
-                let name = vs.get(*v as usize).map(|x| x.name.clone()).unwrap_or_default();
+                let Ty::Adt(id, _) = &ty else {
+                    return "_".into();
+                };
+                let AdtKind::Enum(vs) = &self.ck.adts[id.0 as usize].kind else {
+                    return "_".into();
+                };
+                let name = vs
+                    .get(*v as usize)
+                    .map(|x| x.name.clone())
+                    .unwrap_or_default();
                 if args.is_empty() {
                     return name;
                 }
                 let tys = self.fields_of(&ty, c);
-                let parts: Vec<String> = args.iter().zip(&tys).map(|(a, t)| self.show_pat(a, t)).collect();
+                let parts: Vec<String> = args
+                    .iter()
+                    .zip(&tys)
+                    .map(|(a, t)| self.show_pat(a, t))
+                    .collect();
                 format!("{name}({})", parts.join(", "))
             }
         }

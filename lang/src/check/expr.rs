@@ -39,16 +39,26 @@ impl Body<'_, '_> {
             A::Str(parts) => self.string(parts, span),
             A::Name { path, name } => self.name(path, name, span, hint),
             A::Call { callee, args } => self.call(callee, args, span, hint),
-            A::MethodCall { receiver, method, args } => self.method_call(receiver, method, args, span, hint),
+            A::MethodCall {
+                receiver,
+                method,
+                args,
+            } => self.method_call(receiver, method, args, span, hint),
             A::Field { base, name } => self.field(base, name, span),
-            A::TupleField { base, index, index_span } => self.tuple_field(base, *index, *index_span, span),
+            A::TupleField {
+                base,
+                index,
+                index_span,
+            } => self.tuple_field(base, *index, *index_span, span),
             A::Index { .. } => {
                 if self.is_place_shaped(e) {
                     if let Some((_, read)) = self.place(e, false) {
                         return read;
                     }
                 }
-                let A::Index { base, index } = &e.kind else { unreachable!() };
+                let A::Index { base, index } = &e.kind else {
+                    unreachable!()
+                };
                 let base = self.infer_expr(base);
                 self.index_expr(base, index, span)
             }
@@ -68,15 +78,33 @@ impl Body<'_, '_> {
                 self.cx().loops += 1;
                 let body = self.block_expect(body, &Ty::Unit);
                 self.cx().loops -= 1;
-                mk(K::While { cond: Box::new(cond), body: Box::new(body) }, Ty::Unit, span)
+                mk(
+                    K::While {
+                        cond: Box::new(cond),
+                        body: Box::new(body),
+                    },
+                    Ty::Unit,
+                    span,
+                )
             }
             A::For { pat, iter, body } => self.for_expr(pat, iter, body, span),
             A::Break | A::Continue => {
                 if self.cx().loops == 0 {
-                    let what = if matches!(e.kind, A::Break) { "break" } else { "continue" };
-                    self.error(Diagnostic::error(span, format!("`{what}` outside of a loop")));
+                    let what = if matches!(e.kind, A::Break) {
+                        "break"
+                    } else {
+                        "continue"
+                    };
+                    self.error(Diagnostic::error(
+                        span,
+                        format!("`{what}` outside of a loop"),
+                    ));
                 }
-                let k = if matches!(e.kind, A::Break) { K::Break } else { K::Continue };
+                let k = if matches!(e.kind, A::Break) {
+                    K::Break
+                } else {
+                    K::Continue
+                };
                 mk(k, Ty::Never, span)
             }
             A::Return(v) => {
@@ -118,7 +146,7 @@ impl Body<'_, '_> {
                 ast::StrPart::Lit(s) => out.push(mk(K::Str(s.clone()), Ty::String, span)),
                 ast::StrPart::Expr(e) => {
                     let x = self.infer_expr(e);
-                    out.push(self.to_string(x));
+                    out.push(self.stringify(x));
                 }
             }
         }
@@ -126,15 +154,28 @@ impl Body<'_, '_> {
     }
 
     /// Wraps a non-String value in `ToString`.
-    pub fn to_string(&mut self, x: Expr) -> Expr {
+    pub fn stringify(&mut self, x: Expr) -> Expr {
         if self.infer.shallow(&x.ty) == Ty::String {
             return x;
         }
         let span = x.span;
-        mk(K::Intrinsic { op: Intrinsic::ToString, args: vec![x] }, Ty::String, span)
+        mk(
+            K::Intrinsic {
+                op: Intrinsic::ToString,
+                args: vec![x],
+            },
+            Ty::String,
+            span,
+        )
     }
 
-    fn name(&mut self, path: &[ast::Ident], name: &ast::Ident, span: Span, hint: Option<&Ty>) -> Expr {
+    fn name(
+        &mut self,
+        path: &[ast::Ident],
+        name: &ast::Ident,
+        span: Span,
+        hint: Option<&Ty>,
+    ) -> Expr {
         if path.is_empty() {
             if let Some(id) = self.lookup_local(&name.name) {
                 return mk(K::Local(id), self.local_ty(id), span);
@@ -158,8 +199,9 @@ impl Body<'_, '_> {
                         return mk(K::Int(v), Ty::Int, span);
                     }
                 }
-                let d = Diagnostic::error(span, format!("cannot find `{}` in this scope", name.name))
-                    .with_label("not found");
+                let d =
+                    Diagnostic::error(span, format!("cannot find `{}` in this scope", name.name))
+                        .with_label("not found");
                 self.error(d);
                 mk(K::Unit, Ty::Never, span)
             }
@@ -174,7 +216,14 @@ impl Body<'_, '_> {
                 if let AdtKind::Record(fields) = &self.ck.adts[id.0 as usize].kind {
                     if let Some(i) = fields.iter().position(|f| f.name == name.name) {
                         let fty = fields[i].ty.subst(args);
-                        return mk(K::Field { base: Box::new(base), index: i as u32 }, fty, span);
+                        return mk(
+                            K::Field {
+                                base: Box::new(base),
+                                index: i as u32,
+                            },
+                            fty,
+                            span,
+                        );
                     }
                 }
             }
@@ -185,8 +234,11 @@ impl Body<'_, '_> {
             Ty::Never => return base,
             _ => {}
         }
-        let d = Diagnostic::error(name.span, format!("no field `{}` on type `{}`", name.name, self.show(&ty)))
-            .with_label("unknown field");
+        let d = Diagnostic::error(
+            name.span,
+            format!("no field `{}` on type `{}`", name.name, self.show(&ty)),
+        )
+        .with_label("unknown field");
         self.error(d);
         mk(K::Unit, Ty::Never, span)
     }
@@ -202,14 +254,24 @@ impl Body<'_, '_> {
         match self.infer.shallow(&base.ty) {
             Ty::Tuple(ts) if (index as usize) < ts.len() => {
                 let t = ts[index as usize].clone();
-                mk(K::Field { base: Box::new(base), index }, t, span)
+                mk(
+                    K::Field {
+                        base: Box::new(base),
+                        index,
+                    },
+                    t,
+                    span,
+                )
             }
             Ty::Var(_) => {
                 self.unknown_type(base.span);
                 mk(K::Unit, Ty::Never, span)
             }
             t => {
-                let d = Diagnostic::error(index_span, format!("no element {index} in a value of type `{}`", self.show(&t)));
+                let d = Diagnostic::error(
+                    index_span,
+                    format!("no element {index} in a value of type `{}`", self.show(&t)),
+                );
                 self.error(d);
                 mk(K::Unit, Ty::Never, span)
             }
@@ -221,7 +283,14 @@ impl Body<'_, '_> {
         match self.infer.shallow(&base.ty) {
             Ty::List(t) => {
                 let index = self.check(index, &Ty::Int);
-                mk(K::Index { base: Box::new(base), index: Box::new(index) }, *t, span)
+                mk(
+                    K::Index {
+                        base: Box::new(base),
+                        index: Box::new(index),
+                    },
+                    *t,
+                    span,
+                )
             }
             Ty::Map(k, v) => {
                 let key = self.check(index, &k);
@@ -232,8 +301,11 @@ impl Body<'_, '_> {
                 mk(K::Unit, Ty::Never, span)
             }
             t => {
-                let d = Diagnostic::error(base.span, format!("cannot index into a value of type `{}`", self.show(&t)))
-                    .with_label("only lists and maps can be indexed");
+                let d = Diagnostic::error(
+                    base.span,
+                    format!("cannot index into a value of type `{}`", self.show(&t)),
+                )
+                .with_label("only lists and maps can be indexed");
                 self.error(d);
                 mk(K::Unit, Ty::Never, span)
             }
@@ -243,7 +315,14 @@ impl Body<'_, '_> {
     /// `m[k]` as a value: the entry, or a trap when the key is missing.
     pub fn map_read(&mut self, map: Expr, key: Expr, v: Ty, span: Span) -> Expr {
         let opt = Ty::Adt(self.ck.option, vec![v.clone()]);
-        let get = mk(K::Intrinsic { op: Intrinsic::MapGet, args: vec![map, key] }, opt.clone(), span);
+        let get = mk(
+            K::Intrinsic {
+                op: Intrinsic::MapGet,
+                args: vec![map, key],
+            },
+            opt.clone(),
+            span,
+        );
         self.unwrap_or_trap(get, v, "key not found in map", span)
     }
 
@@ -252,21 +331,51 @@ impl Body<'_, '_> {
         use crate::tir::{Pat, PatKind};
         let x = self.declare("$value", v.clone(), false);
         let some = Pat {
-            kind: PatKind::Variant { adt: self.ck.option, variant: 0, args: vec![Pat { kind: PatKind::Bind(x), ty: v.clone(), span }] },
+            kind: PatKind::Variant {
+                adt: self.ck.option,
+                variant: 0,
+                args: vec![Pat {
+                    kind: PatKind::Bind(x),
+                    ty: v.clone(),
+                    span,
+                }],
+            },
             ty: opt.ty.clone(),
             span,
         };
-        let none = Pat { kind: PatKind::Wildcard, ty: opt.ty.clone(), span };
+        let none = Pat {
+            kind: PatKind::Wildcard,
+            ty: opt.ty.clone(),
+            span,
+        };
         let panic = mk(
-            K::Intrinsic { op: Intrinsic::Panic, args: vec![mk(K::Str(msg.into()), Ty::String, span)] },
+            K::Intrinsic {
+                op: Intrinsic::Panic,
+                args: vec![mk(K::Str(msg.into()), Ty::String, span)],
+            },
             Ty::Never,
             span,
         );
         let arms = vec![
-            MatchArm { pat: some, guard: None, body: mk(K::Local(x), v.clone(), span) },
-            MatchArm { pat: none, guard: None, body: panic },
+            MatchArm {
+                pat: some,
+                guard: None,
+                body: mk(K::Local(x), v.clone(), span),
+            },
+            MatchArm {
+                pat: none,
+                guard: None,
+                body: panic,
+            },
         ];
-        mk(K::Match { scrutinee: Box::new(opt), arms }, v, span)
+        mk(
+            K::Match {
+                scrutinee: Box::new(opt),
+                arms,
+            },
+            v,
+            span,
+        )
     }
 
     fn unary(&mut self, op: UnOp, e: &ast::Expr, span: Span) -> Expr {
@@ -280,48 +389,104 @@ impl Body<'_, '_> {
             }
         };
         if !ok {
-            let d = Diagnostic::error(span, format!("cannot negate a value of type `{}`", self.show(&t)));
+            let d = Diagnostic::error(
+                span,
+                format!("cannot negate a value of type `{}`", self.show(&t)),
+            );
             self.error(d);
         }
         let ty = if op == UnOp::Not { Ty::Bool } else { t };
-        mk(K::Unary { op, operand: Box::new(x) }, ty, span)
+        mk(
+            K::Unary {
+                op,
+                operand: Box::new(x),
+            },
+            ty,
+            span,
+        )
     }
 
     fn binary(&mut self, op: BinOp, lhs: &ast::Expr, rhs: &ast::Expr, span: Span) -> Expr {
         if matches!(op, BinOp::And | BinOp::Or) {
             let l = self.check(lhs, &Ty::Bool);
             let r = self.check(rhs, &Ty::Bool);
-            return mk(K::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }, Ty::Bool, span);
+            return mk(
+                K::Binary {
+                    op,
+                    lhs: Box::new(l),
+                    rhs: Box::new(r),
+                },
+                Ty::Bool,
+                span,
+            );
         }
         let l = self.infer_expr(lhs);
         let lt = self.infer.shallow(&l.ty);
         let r = self.expr(rhs, Some(&lt));
         if self.infer.unify(&l.ty, &r.ty).is_err() {
-            let d = Diagnostic::error(span, format!("`{}` needs operands of the same type", op.symbol()))
-                .with_label(format!("`{}` {} `{}`", self.show(&l.ty), op.symbol(), self.show(&r.ty)))
-                .with_hint("convert one side, e.g. with `.to_float()` or `.to_int()`");
+            let d = Diagnostic::error(
+                span,
+                format!("`{}` needs operands of the same type", op.symbol()),
+            )
+            .with_label(format!(
+                "`{}` {} `{}`",
+                self.show(&l.ty),
+                op.symbol(),
+                self.show(&r.ty)
+            ))
+            .with_hint("convert one side, e.g. with `.to_float()` or `.to_int()`");
             self.error(d);
             return mk(K::Unit, Ty::Never, span);
         }
         let t = self.infer.shallow(&l.ty);
-        let t = if t == Ty::Never { self.infer.shallow(&r.ty) } else { t };
+        let t = if t == Ty::Never {
+            self.infer.shallow(&r.ty)
+        } else {
+            t
+        };
         let (ok, ty) = match op {
-            BinOp::Add => (matches!(t, Ty::Int | Ty::Float | Ty::Duration | Ty::String | Ty::Never), t.clone()),
-            BinOp::Sub => (matches!(t, Ty::Int | Ty::Float | Ty::Duration | Ty::Never), t.clone()),
-            BinOp::Mul | BinOp::Div | BinOp::Rem => (matches!(t, Ty::Int | Ty::Float | Ty::Never), t.clone()),
-            BinOp::Eq | BinOp::Ne => (!matches!(t, Ty::Fn(..)), Ty::Bool),
-            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                (matches!(t, Ty::Int | Ty::Float | Ty::Duration | Ty::String | Ty::Bool | Ty::Never), Ty::Bool)
+            BinOp::Add => (
+                matches!(
+                    t,
+                    Ty::Int | Ty::Float | Ty::Duration | Ty::String | Ty::Never
+                ),
+                t.clone(),
+            ),
+            BinOp::Sub => (
+                matches!(t, Ty::Int | Ty::Float | Ty::Duration | Ty::Never),
+                t.clone(),
+            ),
+            BinOp::Mul | BinOp::Div | BinOp::Rem => {
+                (matches!(t, Ty::Int | Ty::Float | Ty::Never), t.clone())
             }
+            BinOp::Eq | BinOp::Ne => (!matches!(t, Ty::Fn(..)), Ty::Bool),
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => (
+                matches!(
+                    t,
+                    Ty::Int | Ty::Float | Ty::Duration | Ty::String | Ty::Bool | Ty::Never
+                ),
+                Ty::Bool,
+            ),
             BinOp::And | BinOp::Or => (true, Ty::Bool),
         };
         if let Ty::Var(_) = t {
             self.unknown_type(l.span);
         } else if !ok {
-            let d = Diagnostic::error(span, format!("`{}` cannot be applied to `{}`", op.symbol(), self.show(&t)));
+            let d = Diagnostic::error(
+                span,
+                format!("`{}` cannot be applied to `{}`", op.symbol(), self.show(&t)),
+            );
             self.error(d);
         }
-        mk(K::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }, ty, span)
+        mk(
+            K::Binary {
+                op,
+                lhs: Box::new(l),
+                rhs: Box::new(r),
+            },
+            ty,
+            span,
+        )
     }
 
     /// The type two branches agree on (`Never` gives way to the other).
@@ -334,12 +499,23 @@ impl Body<'_, '_> {
         at
     }
 
-    fn if_expr(&mut self, cond: &ast::Expr, then: &ast::Block, else_: Option<&ast::Expr>, span: Span, hint: Option<&Ty>) -> Expr {
+    fn if_expr(
+        &mut self,
+        cond: &ast::Expr,
+        then: &ast::Block,
+        else_: Option<&ast::Expr>,
+        span: Span,
+        hint: Option<&Ty>,
+    ) -> Expr {
         let cond = self.check(cond, &Ty::Bool);
         match else_ {
             None => {
                 let then = self.block_expect(then, &Ty::Unit);
-                let k = K::If { cond: Box::new(cond), then: Box::new(then), else_: Box::new(unit(span)) };
+                let k = K::If {
+                    cond: Box::new(cond),
+                    then: Box::new(then),
+                    else_: Box::new(unit(span)),
+                };
                 mk(k, Ty::Unit, span)
             }
             Some(e) => {
@@ -347,14 +523,31 @@ impl Body<'_, '_> {
                 let hint2 = hint.cloned().unwrap_or_else(|| then.ty.clone());
                 let els = self.expr(e, Some(&hint2));
                 let ty = self.join(&then.ty, &els);
-                mk(K::If { cond: Box::new(cond), then: Box::new(then), else_: Box::new(els) }, ty, span)
+                mk(
+                    K::If {
+                        cond: Box::new(cond),
+                        then: Box::new(then),
+                        else_: Box::new(els),
+                    },
+                    ty,
+                    span,
+                )
             }
         }
     }
 
-    fn match_expr(&mut self, scrutinee: &ast::Expr, arms: &[ast::Arm], span: Span, hint: Option<&Ty>) -> Expr {
+    fn match_expr(
+        &mut self,
+        scrutinee: &ast::Expr,
+        arms: &[ast::Arm],
+        span: Span,
+        hint: Option<&Ty>,
+    ) -> Expr {
         let scrut = self.infer_expr(scrutinee);
-        let mut ty = hint.cloned().map(|h| self.infer.shallow(&h)).unwrap_or(Ty::Never);
+        let mut ty = hint
+            .cloned()
+            .map(|h| self.infer.shallow(&h))
+            .unwrap_or(Ty::Never);
         let hint_given = hint.is_some();
         let mut out = vec![];
         for arm in arms {
@@ -371,7 +564,14 @@ impl Body<'_, '_> {
             out.push(MatchArm { pat, guard, body });
         }
         self.check_exhaustive(&scrut.ty, &out, span);
-        mk(K::Match { scrutinee: Box::new(scrut), arms: out }, ty, span)
+        mk(
+            K::Match {
+                scrutinee: Box::new(scrut),
+                arms: out,
+            },
+            ty,
+            span,
+        )
     }
 
     pub fn block_expect(&mut self, b: &ast::Block, expected: &Ty) -> Expr {
@@ -400,16 +600,34 @@ impl Body<'_, '_> {
         if stmts.is_empty() {
             return tail;
         }
-        mk(K::Block { stmts, tail: Box::new(tail) }, ty, b.span)
+        mk(
+            K::Block {
+                stmts,
+                tail: Box::new(tail),
+            },
+            ty,
+            b.span,
+        )
     }
 
-    fn for_expr(&mut self, pat: &ast::Pattern, iter: &ast::Expr, body: &ast::Block, span: Span) -> Expr {
+    fn for_expr(
+        &mut self,
+        pat: &ast::Pattern,
+        iter: &ast::Expr,
+        body: &ast::Block,
+        span: Span,
+    ) -> Expr {
         self.push_scope();
         let out = if let A::Range { lo, hi } = &iter.kind {
             let lo = self.check(lo, &Ty::Int);
             let hi = self.check(hi, &Ty::Int);
             let (var, body) = self.loop_body(pat, &Ty::Int, body);
-            K::ForRange { var, lo: Box::new(lo), hi: Box::new(hi), body: Box::new(body) }
+            K::ForRange {
+                var,
+                lo: Box::new(lo),
+                hi: Box::new(hi),
+                body: Box::new(body),
+            }
         } else {
             let list = self.infer_expr(iter);
             let elem = match self.infer.shallow(&list.ty) {
@@ -424,21 +642,33 @@ impl Body<'_, '_> {
                         Ty::String => "iterate over `s.chars()`",
                         _ => "`for` iterates over a `List` or a range `lo..hi`",
                     };
-                    let d = Diagnostic::error(iter.span, format!("cannot iterate over a value of type `{}`", self.show(&t)))
-                        .with_hint(hint);
+                    let d = Diagnostic::error(
+                        iter.span,
+                        format!("cannot iterate over a value of type `{}`", self.show(&t)),
+                    )
+                    .with_hint(hint);
                     self.error(d);
                     Ty::Never
                 }
             };
             let (var, body) = self.loop_body(pat, &elem, body);
-            K::ForList { var, list: Box::new(list), body: Box::new(body) }
+            K::ForList {
+                var,
+                list: Box::new(list),
+                body: Box::new(body),
+            }
         };
         self.pop_scope();
         mk(out, Ty::Unit, span)
     }
 
     /// The loop variable and the body, destructuring a pattern at the top of the body.
-    fn loop_body(&mut self, pat: &ast::Pattern, elem: &Ty, body: &ast::Block) -> (crate::tir::LocalId, Expr) {
+    fn loop_body(
+        &mut self,
+        pat: &ast::Pattern,
+        elem: &Ty,
+        body: &ast::Block,
+    ) -> (crate::tir::LocalId, Expr) {
         self.cx().loops += 1;
         let result = if let ast::PatternKind::Bind(id) = &pat.kind {
             let var = self.declare(&id.name, elem.clone(), false);
@@ -452,7 +682,17 @@ impl Body<'_, '_> {
             self.pop_scope();
             let value = mk(K::Local(var), elem.clone(), pat.span);
             let span = b.span;
-            (var, mk(K::Block { stmts: vec![Stmt::Let { pat: p, value }], tail: Box::new(b) }, Ty::Unit, span))
+            (
+                var,
+                mk(
+                    K::Block {
+                        stmts: vec![Stmt::Let { pat: p, value }],
+                        tail: Box::new(b),
+                    },
+                    Ty::Unit,
+                    span,
+                ),
+            )
         };
         self.cx().loops -= 1;
         result
@@ -467,7 +707,11 @@ impl Body<'_, '_> {
                     Some(Ty::Tuple(ts)) if ts.len() == es.len() => ts,
                     _ => vec![],
                 };
-                let xs: Vec<Expr> = es.iter().enumerate().map(|(i, e)| self.expr(e, hints.get(i))).collect();
+                let xs: Vec<Expr> = es
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| self.expr(e, hints.get(i)))
+                    .collect();
                 let ty = Ty::Tuple(xs.iter().map(|x| x.ty.clone()).collect());
                 mk(K::Tuple(xs), ty, span)
             }
@@ -488,7 +732,14 @@ impl Body<'_, '_> {
         mk(K::List(xs), Ty::list(elem), span)
     }
 
-    fn lambda(&mut self, params: &[ast::LambdaParam], ret: Option<&ast::TypeExpr>, body: &ast::Expr, span: Span, hint: Option<&Ty>) -> Expr {
+    fn lambda(
+        &mut self,
+        params: &[ast::LambdaParam],
+        ret: Option<&ast::TypeExpr>,
+        body: &ast::Expr,
+        span: Span,
+        hint: Option<&Ty>,
+    ) -> Expr {
         let (hint_ps, hint_ret) = match hint.map(|h| self.infer.shallow(h)) {
             Some(Ty::Fn(ps, r)) if ps.len() == params.len() => (ps, Some(*r)),
             _ => (vec![], None),
@@ -535,7 +786,15 @@ impl Body<'_, '_> {
         };
         let func = self.lift(def);
         let type_args = (0..self.generics.len() as u32).map(Ty::Param).collect();
-        mk(K::Closure { func, type_args, captures }, Ty::Fn(ptys, Box::new(ret_ty)), span)
+        mk(
+            K::Closure {
+                func,
+                type_args,
+                captures,
+            },
+            Ty::Fn(ptys, Box::new(ret_ty)),
+            span,
+        )
     }
 
     /// `e?`: unwraps `Some`/`Ok`, or returns `None`/`Err` from the function.
@@ -550,44 +809,116 @@ impl Body<'_, '_> {
                 return mk(K::Unit, Ty::Never, span);
             }
             t => {
-                let d = Diagnostic::error(span, format!("`?` needs an `Option` or a `Result`, found `{}`", self.show(&t)));
+                let d = Diagnostic::error(
+                    span,
+                    format!(
+                        "`?` needs an `Option` or a `Result`, found `{}`",
+                        self.show(&t)
+                    ),
+                );
                 self.error(d);
                 return mk(K::Unit, Ty::Never, span);
             }
         };
         let is_opt = adt == self.ck.option;
-        let ret_args: Vec<Ty> = if is_opt { vec![self.fresh()] } else { vec![self.fresh(), args[1].clone()] };
+        let ret_args: Vec<Ty> = if is_opt {
+            vec![self.fresh()]
+        } else {
+            vec![self.fresh(), args[1].clone()]
+        };
         let ret_ty = Ty::Adt(adt, ret_args.clone());
         if self.infer.unify(&ret, &ret_ty).is_err() {
             let want = if is_opt { "Option" } else { "Result" };
-            let d = Diagnostic::error(span, format!("`?` on an `{want}` needs a function that returns an `{want}`"))
-                .with_label(format!("this function returns `{}`", self.show(&ret)));
+            let d = Diagnostic::error(
+                span,
+                format!("`?` on an `{want}` needs a function that returns an `{want}`"),
+            )
+            .with_label(format!("this function returns `{}`", self.show(&ret)));
             self.error(d);
             return mk(K::Unit, Ty::Never, span);
         }
         let v = self.declare("$ok", args[0].clone(), false);
         let ok = Pat {
-            kind: PatKind::Variant { adt, variant: 0, args: vec![Pat { kind: PatKind::Bind(v), ty: args[0].clone(), span }] },
+            kind: PatKind::Variant {
+                adt,
+                variant: 0,
+                args: vec![Pat {
+                    kind: PatKind::Bind(v),
+                    ty: args[0].clone(),
+                    span,
+                }],
+            },
             ty: x.ty.clone(),
             span,
         };
         let (fail_pat, fail_val) = if is_opt {
-            let p = Pat { kind: PatKind::Wildcard, ty: x.ty.clone(), span };
-            (p, mk(K::Variant { adt, type_args: ret_args, variant: 1, fields: vec![] }, ret_ty.clone(), span))
+            let p = Pat {
+                kind: PatKind::Wildcard,
+                ty: x.ty.clone(),
+                span,
+            };
+            (
+                p,
+                mk(
+                    K::Variant {
+                        adt,
+                        type_args: ret_args,
+                        variant: 1,
+                        fields: vec![],
+                    },
+                    ret_ty.clone(),
+                    span,
+                ),
+            )
         } else {
             let e = self.declare("$err", args[1].clone(), false);
             let p = Pat {
-                kind: PatKind::Variant { adt, variant: 1, args: vec![Pat { kind: PatKind::Bind(e), ty: args[1].clone(), span }] },
+                kind: PatKind::Variant {
+                    adt,
+                    variant: 1,
+                    args: vec![Pat {
+                        kind: PatKind::Bind(e),
+                        ty: args[1].clone(),
+                        span,
+                    }],
+                },
                 ty: x.ty.clone(),
                 span,
             };
             let err = mk(K::Local(e), args[1].clone(), span);
-            (p, mk(K::Variant { adt, type_args: ret_args, variant: 1, fields: vec![err] }, ret_ty.clone(), span))
+            (
+                p,
+                mk(
+                    K::Variant {
+                        adt,
+                        type_args: ret_args,
+                        variant: 1,
+                        fields: vec![err],
+                    },
+                    ret_ty.clone(),
+                    span,
+                ),
+            )
         };
         let arms = vec![
-            MatchArm { pat: ok, guard: None, body: mk(K::Local(v), args[0].clone(), span) },
-            MatchArm { pat: fail_pat, guard: None, body: mk(K::Return(Box::new(fail_val)), Ty::Never, span) },
+            MatchArm {
+                pat: ok,
+                guard: None,
+                body: mk(K::Local(v), args[0].clone(), span),
+            },
+            MatchArm {
+                pat: fail_pat,
+                guard: None,
+                body: mk(K::Return(Box::new(fail_val)), Ty::Never, span),
+            },
         ];
-        mk(K::Match { scrutinee: Box::new(x), arms }, args[0].clone(), span)
+        mk(
+            K::Match {
+                scrutinee: Box::new(x),
+                arms,
+            },
+            args[0].clone(),
+            span,
+        )
     }
 }

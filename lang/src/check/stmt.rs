@@ -10,7 +10,12 @@ use crate::types::Ty;
 impl Body<'_, '_> {
     pub fn stmt(&mut self, s: &ast::Stmt) -> Stmt {
         match &s.kind {
-            ast::StmtKind::Let { mutable, pat, ty, value } => {
+            ast::StmtKind::Let {
+                mutable,
+                pat,
+                ty,
+                value,
+            } => {
                 let value = match ty {
                     Some(t) => {
                         let t = self.ck.lower_ty(self.module, &self.generics.clone(), t);
@@ -27,7 +32,13 @@ impl Body<'_, '_> {
         }
     }
 
-    fn assign(&mut self, target: &ast::Expr, op: Option<ast::BinOp>, value: &ast::Expr, span: crate::source::Span) -> Stmt {
+    fn assign(
+        &mut self,
+        target: &ast::Expr,
+        op: Option<ast::BinOp>,
+        value: &ast::Expr,
+        span: crate::source::Span,
+    ) -> Stmt {
         let bad = |b: &mut Self| {
             let d = Diagnostic::error(target.span, "cannot assign to this expression")
                 .with_hint("assign to a variable, a field `p.x` or an element `xs[i]`");
@@ -37,7 +48,9 @@ impl Body<'_, '_> {
         if !self.is_place_shaped(target) {
             return bad(self);
         }
-        let Some((place, read)) = self.place(target, true) else { return bad(self) };
+        let Some((place, read)) = self.place(target, op.is_none()) else {
+            return bad(self);
+        };
         self.check_mutable(&place);
         let ty = place.ty.clone();
         let value = match op {
@@ -52,10 +65,25 @@ impl Body<'_, '_> {
                     _ => matches!(t, Ty::Int | Ty::Float),
                 };
                 if !ok {
-                    let d = Diagnostic::error(span, format!("`{}=` cannot be applied to `{}`", op.symbol(), self.show(&t)));
+                    let d = Diagnostic::error(
+                        span,
+                        format!(
+                            "`{}=` cannot be applied to `{}`",
+                            op.symbol(),
+                            self.show(&t)
+                        ),
+                    );
                     self.error(d);
                 }
-                mk(K::Binary { op, lhs: Box::new(read), rhs: Box::new(v) }, ty, span)
+                mk(
+                    K::Binary {
+                        op,
+                        lhs: Box::new(read),
+                        rhs: Box::new(v),
+                    },
+                    ty,
+                    span,
+                )
             }
         };
         Stmt::Assign { place, value }
@@ -65,7 +93,9 @@ impl Body<'_, '_> {
     pub fn is_place_shaped(&mut self, e: &ast::Expr) -> bool {
         match &e.kind {
             A::Name { path, name } => path.is_empty() && self.lookup_local(&name.name).is_some(),
-            A::Field { base, .. } | A::TupleField { base, .. } | A::Index { base, .. } => self.is_place_shaped(base),
+            A::Field { base, .. } | A::TupleField { base, .. } | A::Index { base, .. } => {
+                self.is_place_shaped(base)
+            }
             _ => false,
         }
     }
@@ -78,7 +108,15 @@ impl Body<'_, '_> {
                 let id = self.lookup_local(&name.name)?;
                 let ty = self.local_ty(id);
                 let read = mk(K::Local(id), ty.clone(), e.span);
-                Some((Place { root: id, path: vec![], ty, span: e.span }, read))
+                Some((
+                    Place {
+                        root: id,
+                        path: vec![],
+                        ty,
+                        span: e.span,
+                    },
+                    read,
+                ))
             }
             A::Field { base, name } => {
                 let (mut p, read) = self.place(base, false)?;
@@ -98,31 +136,67 @@ impl Body<'_, '_> {
                     _ => None,
                 }
                 .or_else(|| {
-                    let d = Diagnostic::error(name.span, format!("no field `{}` on type `{}`", name.name, self.show(&agg)));
+                    let d = Diagnostic::error(
+                        name.span,
+                        format!("no field `{}` on type `{}`", name.name, self.show(&agg)),
+                    );
                     self.error(d);
                     None
                 })?;
                 p.path.push(PlaceElem::Field(i, agg));
                 p.ty = fty.clone();
                 p.span = e.span;
-                Some((p, mk(K::Field { base: Box::new(read), index: i }, fty, e.span)))
+                Some((
+                    p,
+                    mk(
+                        K::Field {
+                            base: Box::new(read),
+                            index: i,
+                        },
+                        fty,
+                        e.span,
+                    ),
+                ))
             }
-            A::TupleField { base, index, index_span } => {
+            A::TupleField {
+                base,
+                index,
+                index_span,
+            } => {
                 let (mut p, read) = self.place(base, false)?;
                 let agg = self.infer.shallow(&p.ty);
                 let Ty::Tuple(ts) = &agg else {
-                    let d = Diagnostic::error(*index_span, format!("no element {index} in a value of type `{}`", self.show(&agg)));
+                    let d = Diagnostic::error(
+                        *index_span,
+                        format!(
+                            "no element {index} in a value of type `{}`",
+                            self.show(&agg)
+                        ),
+                    );
                     self.error(d);
                     return None;
                 };
                 let Some(t) = ts.get(*index as usize).cloned() else {
-                    self.error(Diagnostic::error(*index_span, format!("this tuple has no element {index}")));
+                    self.error(Diagnostic::error(
+                        *index_span,
+                        format!("this tuple has no element {index}"),
+                    ));
                     return None;
                 };
                 p.path.push(PlaceElem::Field(*index, agg.clone()));
                 p.ty = t.clone();
                 p.span = e.span;
-                Some((p, mk(K::Field { base: Box::new(read), index: *index }, t, e.span)))
+                Some((
+                    p,
+                    mk(
+                        K::Field {
+                            base: Box::new(read),
+                            index: *index,
+                        },
+                        t,
+                        e.span,
+                    ),
+                ))
             }
             A::Index { base, index } => {
                 let (mut p, read) = self.place(base, false)?;
@@ -132,7 +206,14 @@ impl Body<'_, '_> {
                         p.path.push(PlaceElem::Index(i.clone()));
                         p.ty = (*t).clone();
                         p.span = e.span;
-                        let r = mk(K::Index { base: Box::new(read), index: Box::new(i) }, *t, e.span);
+                        let r = mk(
+                            K::Index {
+                                base: Box::new(read),
+                                index: Box::new(i),
+                            },
+                            *t,
+                            e.span,
+                        );
                         Some((p, r))
                     }
                     Ty::Map(k, v) => {
@@ -140,7 +221,11 @@ impl Body<'_, '_> {
                         p.path.push(PlaceElem::MapKey(key.clone()));
                         p.ty = (*v).clone();
                         p.span = e.span;
-                        let r = if for_write { mk(K::Unit, Ty::Never, e.span) } else { self.map_read(read, key, *v, e.span) };
+                        let r = if for_write {
+                            mk(K::Unit, Ty::Never, e.span)
+                        } else {
+                            self.map_read(read, key, *v, e.span)
+                        };
                         Some((p, r))
                     }
                     Ty::Var(_) => {
@@ -148,7 +233,10 @@ impl Body<'_, '_> {
                         None
                     }
                     t => {
-                        let d = Diagnostic::error(base.span, format!("cannot index into a value of type `{}`", self.show(&t)));
+                        let d = Diagnostic::error(
+                            base.span,
+                            format!("cannot index into a value of type `{}`", self.show(&t)),
+                        );
                         self.error(d);
                         None
                     }
@@ -172,9 +260,12 @@ impl Body<'_, '_> {
                 .with_label("captured by value")
                 .with_hint("a closure receives a copy; return the new value instead")
         } else {
-            Diagnostic::error(p.span, format!("cannot change `{name}`, which is not a `var`"))
-                .with_label("cannot be changed")
-                .with_hint(format!("declare it with `var {name} = ...`"))
+            Diagnostic::error(
+                p.span,
+                format!("cannot change `{name}`, which is not a `var`"),
+            )
+            .with_label("cannot be changed")
+            .with_hint(format!("declare it with `var {name} = ...`"))
         };
         self.error(d);
         false

@@ -40,7 +40,10 @@ impl Infer {
             Ty::List(t) => Ty::List(Box::new(self.resolve(&t))),
             Ty::Map(k, v) => Ty::Map(Box::new(self.resolve(&k)), Box::new(self.resolve(&v))),
             Ty::Tuple(ts) => Ty::Tuple(ts.iter().map(|t| self.resolve(t)).collect()),
-            Ty::Fn(ps, r) => Ty::Fn(ps.iter().map(|t| self.resolve(t)).collect(), Box::new(self.resolve(&r))),
+            Ty::Fn(ps, r) => Ty::Fn(
+                ps.iter().map(|t| self.resolve(t)).collect(),
+                Box::new(self.resolve(&r)),
+            ),
             Ty::Adt(id, ts) => Ty::Adt(id, ts.iter().map(|t| self.resolve(t)).collect()),
             t => t,
         }
@@ -116,7 +119,10 @@ fn default_vars(ty: &Ty) -> Ty {
         Ty::List(t) => Ty::List(Box::new(default_vars(t))),
         Ty::Map(k, v) => Ty::Map(Box::new(default_vars(k)), Box::new(default_vars(v))),
         Ty::Tuple(ts) => Ty::Tuple(ts.iter().map(default_vars).collect()),
-        Ty::Fn(ps, r) => Ty::Fn(ps.iter().map(default_vars).collect(), Box::new(default_vars(r))),
+        Ty::Fn(ps, r) => Ty::Fn(
+            ps.iter().map(default_vars).collect(),
+            Box::new(default_vars(r)),
+        ),
         Ty::Adt(id, ts) => Ty::Adt(*id, ts.iter().map(default_vars).collect()),
         t => t.clone(),
     }

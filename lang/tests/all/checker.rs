@@ -15,12 +15,16 @@ impl Loader for Dir {
             p.push(seg);
         }
         p.set_extension("weft");
-        std::fs::read_to_string(&p).map(|t| (p.display().to_string(), t)).map_err(|e| e.to_string())
+        std::fs::read_to_string(&p)
+            .map(|t| (p.display().to_string(), t))
+            .map_err(|e| e.to_string())
     }
 }
 
 fn weft_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -33,7 +37,10 @@ fn weft_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn check(path: &Path) -> weft_lang::Frontend {
@@ -52,7 +59,11 @@ fn programs_check_clean() {
     for f in &files {
         let fe = check(f);
         if fe.has_errors() {
-            failures.push_str(&format!("== {}\n{}", f.display(), render_all(&fe.diagnostics, &fe.sources)));
+            failures.push_str(&format!(
+                "== {}\n{}",
+                f.display(),
+                render_all(&fe.diagnostics, &fe.sources)
+            ));
         }
     }
     assert!(failures.is_empty(), "{failures}");
@@ -65,7 +76,16 @@ fn bad_programs_are_reported() {
     for f in &files {
         let fe = check(f);
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let should_pass = matches!(name, "empty.weft" | "no_main_ok.weft" | "unreachable_arm.weft");
-        assert_eq!(!fe.has_errors(), should_pass, "{}:\n{}", f.display(), render_all(&fe.diagnostics, &fe.sources));
+        let should_pass = matches!(
+            name,
+            "empty.weft" | "no_main_ok.weft" | "unreachable_arm.weft"
+        );
+        assert_eq!(
+            !fe.has_errors(),
+            should_pass,
+            "{}:\n{}",
+            f.display(),
+            render_all(&fe.diagnostics, &fe.sources)
+        );
     }
 }

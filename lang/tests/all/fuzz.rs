@@ -20,10 +20,76 @@ impl Rng {
 }
 
 const FRAGMENTS: &[&str] = &[
-    "fn", "main", "(", ")", "{", "}", "[", "]", "let", "var", "x", "y", "=", "+", "-", "*", "/", "%", "==", "<", ">",
-    "if", "else", "match", "=>", ",", ";", "\n", "for", "in", "..", "while", "return", "break", "|", "||", "&&", "1",
-    "2.5", "\"s\"", "\"a{x}b\"", "Some", "None", "Ok", "Err", "type", "enum", "P", "=", ":", "Int", "List", "<", ">",
-    "Map", ".", "len", "push", "?", "_", "test", "\"t\"", "true", "false", "250ms", "use", "::", "...", "self", "0xff",
+    "fn",
+    "main",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    "let",
+    "var",
+    "x",
+    "y",
+    "=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "==",
+    "<",
+    ">",
+    "if",
+    "else",
+    "match",
+    "=>",
+    ",",
+    ";",
+    "\n",
+    "for",
+    "in",
+    "..",
+    "while",
+    "return",
+    "break",
+    "|",
+    "||",
+    "&&",
+    "1",
+    "2.5",
+    "\"s\"",
+    "\"a{x}b\"",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "type",
+    "enum",
+    "P",
+    "=",
+    ":",
+    "Int",
+    "List",
+    "<",
+    ">",
+    "Map",
+    ".",
+    "len",
+    "push",
+    "?",
+    "_",
+    "test",
+    "\"t\"",
+    "true",
+    "false",
+    "250ms",
+    "use",
+    "::",
+    "...",
+    "self",
+    "0xff",
 ];
 
 /// Programs built from a valid base with random edits, then random token soups and bytes.
@@ -56,7 +122,10 @@ fn arbitrary_input_never_panics() {
                 }
                 s.into_iter().collect::<String>()
             }
-            1 => (0..rng.below(60)).map(|_| FRAGMENTS[rng.below(FRAGMENTS.len())]).collect::<Vec<_>>().join(" "),
+            1 => (0..rng.below(60))
+                .map(|_| FRAGMENTS[rng.below(FRAGMENTS.len())])
+                .collect::<Vec<_>>()
+                .join(" "),
             _ => {
                 let bytes: Vec<u8> = (0..rng.below(200)).map(|_| rng.next() as u8).collect();
                 String::from_utf8_lossy(&bytes).into_owned()
@@ -72,7 +141,11 @@ fn arbitrary_input_never_panics() {
 #[test]
 fn deep_nesting_is_an_error_not_a_crash() {
     for (open, close) in [("(", ")"), ("[", "]"), ("{", "}")] {
-        let text = format!("fn main() {{ let x = {}1{} }}", open.repeat(10_000), close.repeat(10_000));
+        let text = format!(
+            "fn main() {{ let x = {}1{} }}",
+            open.repeat(10_000),
+            close.repeat(10_000)
+        );
         let fe = weft_lang::check_file("deep.weft", &text, &NoFiles);
         assert!(fe.has_errors());
     }

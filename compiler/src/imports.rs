@@ -1,0 +1,90 @@
+//! The host functions a compiled module imports (module `weft`): the one list both the
+//! compiler and the runtime are built from, so their signatures cannot drift apart.
+
+/// The import module name.
+pub const MODULE: &str = "weft";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValType {
+    I32,
+    I64,
+    F64,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct ImportSig {
+    pub name: &'static str,
+    pub params: &'static [ValType],
+    pub results: &'static [ValType],
+}
+
+use ValType::*;
+
+/// Every import, in the order the compiler declares them (so import `i` is function index `i`).
+pub const IMPORTS: &[ImportSig] = &[
+    // (ptr, len): writes the UTF-8 bytes and a newline to the program's stdout.
+    ImportSig {
+        name: "print",
+        params: &[I32, I32],
+        results: &[],
+    },
+    // (ptr, len): stops the program with this message; never returns.
+    ImportSig {
+        name: "trap",
+        params: &[I32, I32],
+        results: &[],
+    },
+    // (x, out): writes the shortest text that reads back as x ("2.0", "0.1", "1e300", "NaN",
+    // "inf") to out (at least 32 bytes free); returns its length.
+    ImportSig {
+        name: "float_to_string",
+        params: &[F64, I32],
+        results: &[I32],
+    },
+    // (x, digits, out, cap): x with `digits` decimals into out; returns the length, or -1
+    // when it needs more than cap bytes.
+    ImportSig {
+        name: "float_to_fixed",
+        params: &[F64, I32, I32, I32],
+        results: &[I32],
+    },
+    // (ptr, len, out): parses a Float; writes it to out (8 bytes) and returns 1, or returns 0.
+    ImportSig {
+        name: "parse_float",
+        params: &[I32, I32, I32],
+        results: &[I32],
+    },
+    // (op, a, b): 0 pow, 1 sin, 2 cos, 3 tan, 4 atan2, 5 exp, 6 ln (b unused for unary ops).
+    ImportSig {
+        name: "fmath",
+        params: &[I32, F64, F64],
+        results: &[F64],
+    },
+    // (): milliseconds since the Unix epoch.
+    ImportSig {
+        name: "now_ms",
+        params: &[],
+        results: &[I64],
+    },
+    // (): a uniform Float in [0, 1).
+    ImportSig {
+        name: "random",
+        params: &[],
+        results: &[F64],
+    },
+    // (nanos): waits.
+    ImportSig {
+        name: "sleep",
+        params: &[I64],
+        results: &[],
+    },
+];
+
+/// The function index of a named import.
+pub fn index_of(name: &str) -> u32 {
+    IMPORTS
+        .iter()
+        .position(|i| i.name == name)
+        .map(|i| i as u32)
+        .unwrap_or(u32::MAX)
+}

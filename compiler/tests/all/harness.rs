@@ -1,0 +1,221 @@
+//! Compiles a hand-built program and runs it in wasmtime with test versions of the host
+//! imports; collects printed lines, the trap message and the mapped stack trace.
+
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+use wasmtime::{Caller, Config, Engine, Linker, Module, Store, WasmBacktrace};
+use weft_compiler::{compile, Artifact, SrcLoc};
+use weft_lang::tir::Program;
+
+pub struct State {
+    pub out: Vec<String>,
+    pub trap: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub out: Vec<String>,
+    pub trap: Option<String>,
+    /// Weft frames, innermost first: (function name, position).
+    pub frames: Vec<(String, Option<SrcLoc>)>,
+    pub memory_bytes: usize,
+    /// Blocks allocated and not freed when the export returned.
+    pub live_blocks: i32,
+}
+
+fn engine() -> &'static Engine {
+    static E: OnceLock<Engine> = OnceLock::new();
+    E.get_or_init(|| {
+        let mut cfg = Config::new();
+        cfg.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        Engine::new(&cfg).expect("engine")
+    })
+}
+
+fn mem(caller: &mut Caller<'_, State>) -> wasmtime::Memory {
+    caller
+        .get_export("memory")
+        .and_then(|e| e.into_memory())
+        .expect("memory export")
+}
+
+fn read_str(caller: &mut Caller<'_, State>, ptr: i32, len: i32) -> String {
+    let m = mem(caller);
+    let data = m.data(&caller);
+    String::from_utf8_lossy(&data[ptr as usize..(ptr + len) as usize]).into_owned()
+}
+
+fn write(caller: &mut Caller<'_, State>, ptr: i32, bytes: &[u8]) {
+    let m = mem(caller);
+    m.data_mut(caller)[ptr as usize..ptr as usize + bytes.len()].copy_from_slice(bytes);
+}
+
+fn linker() -> Linker<State> {
+    let mut l = Linker::new(engine());
+    l.func_wrap(
+        "weft",
+        "print",
+        |mut c: Caller<'_, State>, p: i32, n: i32| {
+            let s = read_str(&mut c, p, n);
+            c.data_mut().out.push(s);
+        },
+    )
+    .unwrap();
+    l.func_wrap(
+        "weft",
+        "trap",
+        |mut c: Caller<'_, State>, p: i32, n: i32| -> wasmtime::Result<()> {
+            let s = read_str(&mut c, p, n);
+            c.data_mut().trap = Some(s.clone());
+            Err(wasmtime::Error::msg(format!("weft trap: {s}")))
+        },
+    )
+    .unwrap();
+    l.func_wrap(
+        "weft",
+        "float_to_string",
+        |mut c: Caller<'_, State>, x: f64, out: i32| -> i32 {
+            let s = format!("{x:?}");
+            write(&mut c, out, s.as_bytes());
+            s.len() as i32
+        },
+    )
+    .unwrap();
+    l.func_wrap(
+        "weft",
+        "float_to_fixed",
+        |mut c: Caller<'_, State>, x: f64, d: i32, out: i32, cap: i32| -> i32 {
+            let s = format!("{x:.*}", d as usize);
+            if s.len() > cap as usize {
+                return -1;
+            }
+            write(&mut c, out, s.as_bytes());
+            s.len() as i32
+        },
+    )
+    .unwrap();
+    l.func_wrap(
+        "weft",
+        "parse_float",
+        |mut c: Caller<'_, State>, p: i32, n: i32, out: i32| -> i32 {
+            match read_str(&mut c, p, n).parse::<f64>() {
+                Ok(x) => {
+                    write(&mut c, out, &x.to_le_bytes());
+                    1
+                }
+                Err(_) => 0,
+            }
+        },
+    )
+    .unwrap();
+    l.func_wrap("weft", "fmath", |op: i32, a: f64, b: f64| -> f64 {
+        match op {
+            0 => a.powf(b),
+            1 => a.sin(),
+            2 => a.cos(),
+            3 => a.tan(),
+            4 => a.atan2(b),
+            5 => a.exp(),
+            _ => a.ln(),
+        }
+    })
+    .unwrap();
+    l.func_wrap("weft", "now_ms", || -> i64 { 1_700_000_000_000 })
+        .unwrap();
+    l.func_wrap("weft", "random", || -> f64 { 0.25 }).unwrap();
+    l.func_wrap("weft", "sleep", |_n: i64| {}).unwrap();
+    l
+}
+
+pub fn build(p: &Program) -> Artifact {
+    let sm = crate::build::sources();
+    let a = compile(p, &sm).expect("compiles");
+    if let Err(e) = wasmparser_validate(&a.wasm) {
+        let text = wasmprinter::print_bytes(&a.wasm).unwrap_or_default();
+        std::fs::write("/tmp/weft_invalid.wat", text).ok();
+        panic!("invalid module: {e}");
+    }
+    a
+}
+
+fn wasmparser_validate(bytes: &[u8]) -> Result<(), String> {
+    Module::new(engine(), bytes)
+        .map(|_| ())
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// Runs an export of a compiled artifact.
+pub fn run_export(a: &Artifact, export: &str) -> Run {
+    let module = Module::new(engine(), &a.wasm).expect("module");
+    let mut store = Store::new(
+        engine(),
+        State {
+            out: vec![],
+            trap: None,
+        },
+    );
+    let inst = linker()
+        .instantiate(&mut store, &module)
+        .expect("instantiate");
+    let f = inst
+        .get_typed_func::<(), ()>(&mut store, export)
+        .expect("export");
+    let res = f.call(&mut store, ());
+    let memory_bytes = inst
+        .get_memory(&mut store, "memory")
+        .map(|m| m.data_size(&store))
+        .unwrap_or(0);
+    let live_blocks = match inst
+        .get_global(&mut store, "live_blocks")
+        .map(|g| g.get(&mut store))
+    {
+        Some(wasmtime::Val::I32(n)) => n,
+        _ => -1,
+    };
+    let mut frames = vec![];
+    let mut trap = store.data().trap.clone();
+    if let Err(e) = res {
+        if trap.is_none() {
+            trap = Some(format!("wasm trap: {e:?}"));
+        }
+        if let Some(bt) = e.downcast_ref::<WasmBacktrace>() {
+            for fr in bt.frames() {
+                let off = fr.func_offset().map(|o| o as u32);
+                if let Some((name, loc)) = a.debug.lookup(fr.func_index(), off) {
+                    frames.push((name.to_string(), loc.cloned()));
+                }
+            }
+        }
+    }
+    Run {
+        out: store.data().out.clone(),
+        trap,
+        frames,
+        memory_bytes,
+        live_blocks,
+    }
+}
+
+/// Compiles and runs `main`.
+pub fn run(p: &Program) -> Run {
+    let a = build(p);
+    run_export(&a, "main")
+}
+
+/// Runs `main` and expects it to finish without a trap; returns the printed lines.
+pub fn out(p: &Program) -> Vec<String> {
+    let r = run(p);
+    assert!(
+        r.trap.is_none(),
+        "unexpected trap: {:?}\noutput: {:?}",
+        r.trap,
+        r.out
+    );
+    assert_eq!(
+        r.live_blocks, 0,
+        "blocks leaked (or freed twice); output: {:?}",
+        r.out
+    );
+    r.out
+}

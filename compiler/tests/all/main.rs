@@ -1,0 +1,15 @@
+//! Integration tests of the Weft compiler: hand-built typed IR, compiled and run in wasmtime.
+
+mod build;
+mod harness;
+
+mod adts;
+mod basics;
+mod closures;
+mod debug;
+mod e2e;
+mod lists;
+mod maps;
+mod memory;
+mod strings;
+mod tidy;

@@ -1,0 +1,79 @@
+//! The host functions a module imports (module `weft`), one namespace per file, each with
+//! its own `register`. The list and the signatures come from `weft_compiler::imports`; a
+//! test checks that what is linked here matches it exactly.
+
+pub mod io;
+pub mod math;
+pub mod text;
+pub mod time;
+
+use crate::state::{State, Stop};
+use wasmtime::{Caller, Engine, Extern, Linker, Memory};
+
+/// A linker with every namespace registered.
+pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
+    let mut linker = Linker::new(engine);
+    io::register(&mut linker)?;
+    text::register(&mut linker)?;
+    math::register(&mut linker)?;
+    time::register(&mut linker)?;
+    Ok(linker)
+}
+
+/// The caller's exported linear memory (`memory`).
+fn memory(caller: &mut Caller<'_, State>) -> wasmtime::Result<Memory> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(m)) => Ok(m),
+        _ => Err(trap(caller, "the module exports no memory named `memory`")),
+    }
+}
+
+/// Stops the run with `message` (a bug in the module or the host, not in the program).
+fn trap(caller: &mut Caller<'_, State>, message: &str) -> wasmtime::Error {
+    caller.data_mut().stop(Stop::Trap(message.to_string()))
+}
+
+/// A copy of `len` bytes at `ptr` of the caller's memory.
+fn read_bytes(caller: &mut Caller<'_, State>, ptr: i32, len: i32) -> wasmtime::Result<Vec<u8>> {
+    let mem = memory(caller)?;
+    let data = mem.data(&*caller);
+    match range(ptr, len, data.len()) {
+        Some(r) => Ok(data[r].to_vec()),
+        None => Err(trap(caller, "memory access out of bounds")),
+    }
+}
+
+/// Writes `bytes` at `ptr` of the caller's memory.
+fn write_bytes(caller: &mut Caller<'_, State>, ptr: i32, bytes: &[u8]) -> wasmtime::Result<()> {
+    let mem = memory(caller)?;
+    let len = i32::try_from(bytes.len()).unwrap_or(i32::MAX);
+    let data = mem.data_mut(&mut *caller);
+    match range(ptr, len, data.len()) {
+        Some(r) => {
+            data[r].copy_from_slice(bytes);
+            Ok(())
+        }
+        None => Err(trap(caller, "memory access out of bounds")),
+    }
+}
+
+/// `ptr..ptr+len` as a range within a memory of `size` bytes; pointers are unsigned.
+fn range(ptr: i32, len: i32, size: usize) -> Option<std::ops::Range<usize>> {
+    let start = ptr as u32 as usize;
+    let end = start.checked_add(len as u32 as usize)?;
+    (end <= size).then_some(start..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::range;
+
+    #[test]
+    fn ranges_are_checked() {
+        assert_eq!(range(0, 4, 4), Some(0..4));
+        assert_eq!(range(1, 4, 4), None);
+        assert_eq!(range(-1, 1, 4), None);
+        assert_eq!(range(0, -1, 4), None);
+        assert_eq!(range(4, 0, 4), Some(4..4));
+    }
+}

@@ -1,0 +1,180 @@
+//! The Weft runtime: runs compiled Weft modules in wasmtime.
+//!
+//! One [`Runtime`] owns one wasmtime `Engine` (Cranelift, pooling allocator, epoch
+//! interruption), a cache of compiled modules keyed by their content address, and a
+//! linker with every host function (`host`, one namespace per file). Each run gets a
+//! fresh `Store` and instance, so **an instance holds nothing between runs**; a trap comes
+//! back as a [`RunError::Trap`] with the stack mapped to Weft functions and source lines.
+//!
+//! It does not compile Weft (that is `weft-compiler`), read source files, keep state
+//! across runs, schedule agents or talk to other nodes (yet).
+
+mod cache;
+mod engine;
+mod error;
+pub mod host;
+mod output;
+mod state;
+
+pub use error::{trap_message, Frame, RunError, RuntimeError};
+pub use output::Output;
+pub use state::{RunLimits, State, Stop};
+
+use std::path::PathBuf;
+use std::time::Duration;
+use wasmtime::{Engine, InstancePre, Linker, Store};
+use weft_compiler::Artifact;
+
+/// How a [`Runtime`] is set up.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The limits of each run unless [`Runtime::run_with`] says otherwise. The memory
+    /// limit also sizes the pool's memory slots, so a run cannot be given more.
+    pub limits: RunLimits,
+    /// How many instances may exist at once (the pool's size).
+    pub instances_max: u32,
+    /// The most wasm stack a run may use, in bytes (beyond it: "stack overflow").
+    pub wasm_stack_max_bytes: usize,
+    /// The most frames a trap's stack trace records, innermost first (0 records none).
+    pub backtrace_frames_max: usize,
+    /// How often the epoch advances; deadlines are counted in these ticks.
+    pub epoch_tick_ms: u64,
+    /// The most compiled modules kept in memory.
+    pub modules_cached_max: usize,
+    /// Where to keep compiled native code between processes; `None` keeps none.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            limits: RunLimits::default(),
+            instances_max: 100,
+            wasm_stack_max_bytes: 512 << 10,
+            backtrace_frames_max: 1000,
+            epoch_tick_ms: 10,
+            modules_cached_max: 256,
+            cache_dir: None,
+        }
+    }
+}
+
+/// A wasm engine, its module cache and its host functions.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<State>,
+    cache: cache::ModuleCache,
+    settings: Settings,
+}
+
+impl Runtime {
+    /// Starts an engine and its epoch thread.
+    pub fn new(settings: Settings) -> Result<Runtime, RuntimeError> {
+        let engine = engine::build(&settings)?;
+        let linker = host::linker(&engine).map_err(|e| {
+            RuntimeError::Engine(format!(
+                "cannot define the host functions: {}",
+                engine::chain(&e)
+            ))
+        })?;
+        engine::start_ticker(
+            &engine,
+            Duration::from_millis(settings.epoch_tick_ms.max(1)),
+        )?;
+        let cache =
+            cache::ModuleCache::new(settings.modules_cached_max, settings.cache_dir.clone());
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+            settings,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The linker every module is instantiated with (all host namespaces registered).
+    pub fn linker(&self) -> &Linker<State> {
+        &self.linker
+    }
+
+    /// How many compiled modules the in-memory cache holds.
+    pub fn modules_cached(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// The module compiled and linked, ready to instantiate: from the cache when its id
+    /// was seen before.
+    pub fn load(&self, artifact: &Artifact) -> Result<InstancePre<State>, RunError> {
+        debug_assert_eq!(artifact.id, weft_compiler::ModuleId::of(&artifact.wasm));
+        if let Some(pre) = self.cache.get(&artifact.id) {
+            return Ok(pre);
+        }
+        let module = self
+            .cache
+            .compile(&self.engine, &artifact.id, &artifact.wasm)
+            .map_err(|e| RunError::Compile(engine::chain(&e)))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|e| RunError::Link(engine::chain(&e)))?;
+        self.cache.insert(artifact.id, pre.clone());
+        Ok(pre)
+    }
+
+    /// A fresh store for one run, writing to `output`, under `limits`.
+    pub fn store(&self, output: &Output, limits: &RunLimits) -> Store<State> {
+        let mut store = Store::new(&self.engine, State::new(output.clone(), limits.clone()));
+        store.limiter(|state| state);
+        let ticks = match limits.deadline_ms {
+            Some(ms) => ms.div_ceil(self.settings.epoch_tick_ms.max(1)).max(1),
+            // Far enough never to come, and no overflow when added to the current epoch.
+            None => u64::MAX / 2,
+        };
+        store.set_epoch_deadline(ticks);
+        store
+    }
+
+    /// Runs the `() -> ()` export `export` in a fresh instance under the default limits.
+    pub fn run(&self, artifact: &Artifact, export: &str, output: &Output) -> Result<(), RunError> {
+        self.run_with(artifact, export, output, &self.settings.limits)
+    }
+
+    /// Runs the `() -> ()` export `export` in a fresh instance under `limits`.
+    pub fn run_with(
+        &self,
+        artifact: &Artifact,
+        export: &str,
+        output: &Output,
+        limits: &RunLimits,
+    ) -> Result<(), RunError> {
+        let pre = self.load(artifact)?;
+        let mut store = self.store(output, limits);
+        let instance = match pre.instantiate(&mut store) {
+            Ok(instance) => instance,
+            Err(e) if e.is::<wasmtime::PoolConcurrencyLimitError>() => {
+                return Err(RunError::Resources(engine::chain(&e)))
+            }
+            Err(e) => {
+                return Err(error::explain(
+                    &e,
+                    store.data().stop.as_ref(),
+                    &artifact.debug,
+                ))
+            }
+        };
+        let func = instance
+            .get_typed_func::<(), ()>(&mut store, export)
+            .map_err(|_| RunError::NoExport {
+                name: export.to_string(),
+            })?;
+        func.call(&mut store, ())
+            .map_err(|e| error::explain(&e, store.data().stop.as_ref(), &artifact.debug))
+    }
+}

@@ -1,0 +1,107 @@
+//! The subcommands, one file each under `cli/`, and the steps they share: read a file,
+//! check it (printing diagnostics), compile it, start a runtime.
+//!
+//! Every step prints its own error to `io.err` and returns the [`Exit`] to end with, so a
+//! subcommand is a straight line of `?`s.
+
+pub mod build;
+pub mod check;
+pub mod run;
+pub mod test;
+
+use crate::loader::FsLoader;
+use crate::{Exit, Io};
+use weft_compiler::Artifact;
+use weft_lang::source::SourceMap;
+use weft_lang::tir::Program;
+use weft_runtime::{RunLimits, Runtime, Settings};
+
+/// A program that passed the front end, and the files it came from.
+pub struct Checked {
+    pub sources: SourceMap,
+    pub program: Program,
+}
+
+/// The text of `file`, or "error: cannot read FILE: reason".
+pub fn read(file: &str, io: &Io) -> Result<String, Exit> {
+    std::fs::read_to_string(file).map_err(|e| {
+        io.error(&format!("error: cannot read {file}: {e}\n"));
+        Exit::Error
+    })
+}
+
+/// Reads and checks `file` and the files it uses, printing every diagnostic (warnings
+/// too); fails when any is an error.
+pub fn check(file: &str, io: &Io) -> Result<Checked, Exit> {
+    let text = read(file, io)?;
+    let front = weft_lang::check_file(file, &text, &FsLoader);
+    if !front.diagnostics.is_empty() {
+        io.error(&weft_lang::diagnostic::render_all(
+            &front.diagnostics,
+            &front.sources,
+        ));
+    }
+    if front.has_errors() {
+        return Err(Exit::Error);
+    }
+    match front.program {
+        Some(program) => Ok(Checked {
+            sources: front.sources,
+            program,
+        }),
+        None => {
+            io.error(&format!(
+                "error: {file}: the checker reported no error but gave no program\n"
+            ));
+            Err(Exit::Error)
+        }
+    }
+}
+
+/// Compiles a checked program.
+pub fn compile(checked: &Checked, io: &Io) -> Result<Artifact, Exit> {
+    weft_compiler::compile(&checked.program, &checked.sources).map_err(|e| {
+        io.error(&format!("error: {e}\n"));
+        Exit::Error
+    })
+}
+
+/// A runtime for one command: a small instance pool (runs happen one at a time) and
+/// the on-disk code cache when `WEFT_CACHE_DIR` names one.
+pub fn runtime(limits: &RunLimits, io: &Io) -> Result<Runtime, Exit> {
+    let settings = Settings {
+        limits: limits.clone(),
+        instances_max: 4,
+        cache_dir: std::env::var_os("WEFT_CACHE_DIR")
+            .filter(|d| !d.is_empty())
+            .map(Into::into),
+        ..Settings::default()
+    };
+    Runtime::new(settings).map_err(|e| {
+        io.error(&format!("error: {e}\n"));
+        Exit::Error
+    })
+}
+
+/// Run limits from the command line's `--time-limit-ms` and `--memory-limit-mib`.
+pub fn limits(time_limit_ms: Option<u64>, memory_limit_mib: u64) -> RunLimits {
+    let memory_max_bytes =
+        usize::try_from(memory_limit_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    RunLimits {
+        memory_max_bytes,
+        deadline_ms: time_limit_ms,
+        ..RunLimits::default()
+    }
+}
+
+/// Indents every line of `text` by `n` spaces.
+pub fn indent(text: &str, n: usize) -> String {
+    let pad = " ".repeat(n);
+    let mut out = String::new();
+    for line in text.lines() {
+        out.push_str(&pad);
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}

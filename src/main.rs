@@ -1,0 +1,38 @@
+//! The `weft` command: parses the command line and hands each subcommand to its function
+//! in the library (`cli/`), with the process's stdout and stderr.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use weft::{cli, Io};
+
+/// Weft: a small typed language that compiles to WebAssembly.
+#[derive(Parser, Debug)]
+#[command(name = "weft", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check, compile and run a program's `fn main()`.
+    Run(cli::run::Args),
+    /// Type-check a program and print its diagnostics.
+    Check(cli::check::Args),
+    /// Compile a program to a WebAssembly module.
+    Build(cli::build::Args),
+    /// Run a program's `test` blocks.
+    Test(cli::test::Args),
+}
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    let io = Io::std();
+    let exit = match &args.command {
+        Command::Run(a) => cli::run::main(a, &io),
+        Command::Check(a) => cli::check::main(a, &io),
+        Command::Build(a) => cli::build::main(a, &io),
+        Command::Test(a) => cli::test::main(a, &io),
+    };
+    ExitCode::from(exit.code())
+}

@@ -1,0 +1,9 @@
+//! The `weft` package's integration tests: the data-driven programs under `tests/data`
+//! (run through the library, not a subprocess), the examples' own tests, the built
+//! binary's exit codes, and the repository's tidy rules.
+
+mod cli;
+mod data;
+mod diff;
+mod examples;
+mod tidy;
