@@ -93,18 +93,22 @@ impl Diagnostic {
             let file = sources.file(span.file);
             let (line, col) = file.line_col(span.start);
             let (end_line, end_col) = file.line_col(span.end);
-            let text = file.line_text(line);
             if i > 0 && span.file != self.span.file {
                 let _ = writeln!(out, "{pad}::: {}", sources.location(*span));
             }
-            let _ = writeln!(out, "{pad} |");
-            let _ = writeln!(out, "{:>width$} | {}", line, text.replace('\t', " "));
-            let last = text.chars().count() as u32 + 1;
+            let text: Vec<char> = file
+                .line_text(line)
+                .chars()
+                .map(|c| if c == '\t' { ' ' } else { c })
+                .collect();
             let stop = if end_line == line {
                 end_col.max(col + 1)
             } else {
-                last.max(col + 1)
+                (text.len() as u32 + 1).max(col + 1)
             };
+            let (shown, col, stop) = window(&text, col, stop);
+            let _ = writeln!(out, "{pad} |");
+            let _ = writeln!(out, "{:>width$} | {}", line, shown);
             let marker = if i == 0 { '^' } else { '-' };
             let underline: String = std::iter::repeat_n(marker, (stop - col) as usize).collect();
             let lead = " ".repeat((col - 1) as usize);
@@ -116,6 +120,34 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// Source lines longer than this are cut to a window around the span.
+const LINE_SHOWN_MAX: u32 = 120;
+
+/// The part of a long line worth showing, with the span's columns (1-based, end
+/// exclusive) moved into it; long underlines are capped too.
+fn window(text: &[char], col: u32, stop: u32) -> (String, u32, u32) {
+    let len = text.len() as u32;
+    if len <= LINE_SHOWN_MAX {
+        return (text.iter().collect(), col, stop.min(len + 2));
+    }
+    let half = LINE_SHOWN_MAX / 2;
+    let start = col.saturating_sub(half).max(1);
+    let end = (start + LINE_SHOWN_MAX).min(len + 1);
+    let mut shown = String::new();
+    let mut shift = start - 1;
+    if start > 1 {
+        shown.push_str("...");
+        shift = shift.saturating_sub(3);
+    }
+    shown.extend(&text[(start - 1) as usize..(end - 1) as usize]);
+    if end <= len {
+        shown.push_str("...");
+    }
+    let col = col - shift;
+    let stop = (stop - shift).min(col + half).max(col + 1);
+    (shown, col, stop)
 }
 
 /// Renders a list of diagnostics, followed by a summary line if there are errors.

@@ -33,7 +33,12 @@ impl Body<'_, '_> {
         for arm in arms {
             let p = self.simplify(&arm.pat, &ty);
             if self
-                .useful(&rows, std::slice::from_ref(&p), std::slice::from_ref(&ty), 0)
+                .useful(
+                    &rows,
+                    std::slice::from_ref(&p),
+                    std::slice::from_ref(&ty),
+                    0,
+                )
                 .is_none()
             {
                 let d = Diagnostic::warning(arm.pat.span, "unreachable pattern")
