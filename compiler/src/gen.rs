@@ -20,6 +20,7 @@ mod intrinsic;
 mod ops;
 mod pattern;
 mod place;
+mod try_;
 
 use crate::emit::{FuncBuilder, Label};
 use crate::helpers;

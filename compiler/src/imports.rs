@@ -78,6 +78,27 @@ pub const IMPORTS: &[ImportSig] = &[
         params: &[I64],
         results: &[],
     },
+    // (closure, out): calls a `fn() -> T` closure value through the exported table. When
+    // it returns, writes its result at out (4 or 8 bytes, as its wasm type) and returns 1;
+    // when it traps, keeps the trap's message for `caught_message` and returns 0. Running
+    // out of time or memory is not caught: the run stops.
+    ImportSig {
+        name: "try_call",
+        params: &[I32, I32],
+        results: &[I32],
+    },
+    // (): the byte length of the message of the last trap `try_call` caught.
+    ImportSig {
+        name: "caught_len",
+        params: &[],
+        results: &[I32],
+    },
+    // (ptr): writes that message at ptr.
+    ImportSig {
+        name: "caught_message",
+        params: &[I32],
+        results: &[],
+    },
 ];
 
 /// The function index of a named import.

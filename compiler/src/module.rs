@@ -63,6 +63,9 @@ struct Slot {
     name: String,
 }
 
+/// The name the function table is exported under (the host calls closures through it).
+pub const TABLE_EXPORT: &str = "table";
+
 pub struct Module<'p> {
     pub prog: &'p Program,
     pub sources: &'p SourceMap,
@@ -377,6 +380,7 @@ impl<'p> Module<'p> {
         m.section(&gs);
         let mut es = ExportSection::new();
         es.export("memory", ExportKind::Memory, 0);
+        es.export(TABLE_EXPORT, ExportKind::Table, 0);
         es.export(LIVE_BLOCKS_EXPORT, ExportKind::Global, LIVE_BLOCKS_GLOBAL);
         for (name, f) in &self.exports {
             es.export(name, ExportKind::Func, *f);

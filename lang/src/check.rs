@@ -145,6 +145,8 @@ pub(crate) struct Checker<'l> {
     pub root: usize,
     pub option: AdtId,
     pub result: AdtId,
+    /// The prelude's `type Error = { message: String }`, what `try` fails with.
+    pub error_adt: AdtId,
 }
 
 impl<'l> Checker<'l> {
@@ -165,6 +167,7 @@ impl<'l> Checker<'l> {
             root: 1,
             option: AdtId(0),
             result: AdtId(1),
+            error_adt: AdtId(2),
         }
     }
 
@@ -182,6 +185,9 @@ impl<'l> Checker<'l> {
             Some(Item::Adt(id)) => *id,
             _ => AdtId(1),
         };
+        if let Some(Item::Adt(id)) = self.modules[0].items.get("Error") {
+            self.error_adt = *id;
+        }
         self.root = self.load_module("main".into(), name, text);
         self.resolve_uses();
         for m in 0..self.modules.len() {

@@ -414,4 +414,9 @@ pub enum Intrinsic {
     Sleep,
     /// `(Duration) -> Int` milliseconds.
     DurationMillis,
+    /// `(fn() -> T) -> Option<T>`: calls the closure; `None` when it trapped (what `try`
+    /// is built from). Running out of time or memory is not caught.
+    TryCall,
+    /// `() -> String`: the message of the last trap `TryCall` caught.
+    CaughtMessage,
 }

@@ -59,6 +59,8 @@ pub struct State {
     pub(crate) deadline: Option<Instant>,
     /// The first reason the host gave for stopping, in case wasmtime wraps the error.
     pub(crate) stop: Option<Stop>,
+    /// The message of the last trap `try` caught, until the program reads it.
+    pub(crate) caught: String,
     rng: u64,
 }
 
@@ -72,6 +74,7 @@ impl State {
             limits,
             deadline,
             stop: None,
+            caught: String::new(),
             rng: seed(),
         }
     }

@@ -121,3 +121,19 @@ fn build_writes_the_module_and_prints_its_id() {
 fn blake3_hex(bytes: &[u8]) -> String {
     weft_compiler::ModuleId::of(bytes).to_string()
 }
+
+#[test]
+fn an_infinite_loop_inside_try_still_hits_the_time_limit() {
+    let file = scratch(
+        "try_loop.weft",
+        "fn main() {\n  print(\"start\")\n  let r = try {\n    while true { }\n    1\n  }\n  print(r)\n}\n",
+    );
+    let out = weft(&["run", "--time-limit-ms", "300", &file.to_string_lossy()]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(text(&out.stdout), "start\n");
+    assert!(
+        text(&out.stderr).starts_with("error: time limit exceeded"),
+        "{}",
+        text(&out.stderr)
+    );
+}

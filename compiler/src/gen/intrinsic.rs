@@ -126,6 +126,8 @@ impl Cx<'_, '_> {
                 self.f.mark(e.span);
                 self.f.call(imports::index_of("sleep")).i32c(0);
             }
+            TryCall => self.try_call(args, e)?,
+            CaughtMessage => self.caught_message(e),
             DurationMillis => {
                 self.expr(&args[0])?;
                 self.f.i64c(1_000_000);
@@ -605,7 +607,7 @@ impl Cx<'_, '_> {
 fn arity(op: Intrinsic) -> usize {
     use Intrinsic::*;
     match op {
-        Now | Random | MapNew | ListPop => 0,
+        Now | Random | MapNew | ListPop | CaughtMessage => 0,
         AssertEq | StrReplace | StrSubstring | ListSlice => 3,
         Assert | IntMin | IntMax | IntPow | FloatPow | FloatMin | FloatMax | FloatToFixed
         | FloatAtan2 | StrContains | StrStartsWith | StrEndsWith | StrSplit | StrIndexOf

@@ -12,6 +12,14 @@ pub(crate) fn mk(kind: K, ty: Ty, span: Span) -> Expr {
     Expr { kind, ty, span }
 }
 
+/// The `T` of a `Result<T, E>`.
+fn res_args_t(res: &Ty) -> Ty {
+    match res {
+        Ty::Adt(_, args) => args.first().cloned().unwrap_or(Ty::Unit),
+        _ => Ty::Unit,
+    }
+}
+
 pub(crate) fn unit(span: Span) -> Expr {
     mk(K::Unit, Ty::Unit, span)
 }
@@ -124,12 +132,7 @@ impl Body<'_, '_> {
             A::RecordUpdate { base, fields } => self.record_update(base, fields, span, hint),
             A::Lambda { params, ret, body } => self.lambda(params, ret.as_ref(), body, span, hint),
             A::Question(inner) => self.question(inner, span),
-            A::Try(_) => {
-                let d = Diagnostic::error(span, "`try` is not supported yet")
-                    .with_hint("return an `Option` or `Result` and use `?` or `match`");
-                self.error(d);
-                mk(K::Unit, Ty::Never, span)
-            }
+            A::Try(inner) => self.try_expr(inner, span),
         }
     }
 
@@ -793,6 +796,96 @@ impl Body<'_, '_> {
                 captures,
             },
             Ty::Fn(ptys, Box::new(ret_ty)),
+            span,
+        )
+    }
+
+    /// `try e`: `e` runs as a closure of no arguments through `TryCall`;
+    /// `match TryCall(|| e) { Some(v) => Ok(v), _ => Err(Error { message: CaughtMessage() }) }`.
+    fn try_expr(&mut self, inner: &ast::Expr, span: Span) -> Expr {
+        use crate::tir::{Pat, PatKind};
+        let clo = self.lambda(&[], None, inner, span, None);
+        let t = match self.infer.shallow(&clo.ty) {
+            Ty::Fn(_, r) => *r,
+            _ => Ty::Never,
+        };
+        let (option, result, error) = (self.ck.option, self.ck.result, self.ck.error_adt);
+        let err_ty = Ty::Adt(error, vec![]);
+        let res_ty = Ty::Adt(result, vec![t.clone(), err_ty.clone()]);
+        let opt_ty = Ty::Adt(option, vec![t.clone()]);
+        let call = mk(
+            K::Intrinsic {
+                op: Intrinsic::TryCall,
+                args: vec![clo],
+            },
+            opt_ty.clone(),
+            span,
+        );
+        let v = self.declare("$tried", t.clone(), false);
+        let some = Pat {
+            kind: PatKind::Variant {
+                adt: option,
+                variant: 0,
+                args: vec![Pat {
+                    kind: PatKind::Bind(v),
+                    ty: t.clone(),
+                    span,
+                }],
+            },
+            ty: opt_ty.clone(),
+            span,
+        };
+        let ok = K::Variant {
+            adt: result,
+            type_args: vec![t.clone(), err_ty.clone()],
+            variant: 0,
+            fields: vec![mk(K::Local(v), t, span)],
+        };
+        let message = mk(
+            K::Intrinsic {
+                op: Intrinsic::CaughtMessage,
+                args: vec![],
+            },
+            Ty::String,
+            span,
+        );
+        let error_value = mk(
+            K::Record {
+                adt: error,
+                type_args: vec![],
+                fields: vec![message],
+            },
+            err_ty.clone(),
+            span,
+        );
+        let err = K::Variant {
+            adt: result,
+            type_args: vec![res_args_t(&res_ty), err_ty],
+            variant: 1,
+            fields: vec![error_value],
+        };
+        let arms = vec![
+            MatchArm {
+                pat: some,
+                guard: None,
+                body: mk(ok, res_ty.clone(), span),
+            },
+            MatchArm {
+                pat: Pat {
+                    kind: PatKind::Wildcard,
+                    ty: opt_ty,
+                    span,
+                },
+                guard: None,
+                body: mk(err, res_ty.clone(), span),
+            },
+        ];
+        mk(
+            K::Match {
+                scrutinee: Box::new(call),
+                arms,
+            },
+            res_ty,
             span,
         )
     }

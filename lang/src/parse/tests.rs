@@ -122,7 +122,7 @@ fn precedence() {
     assert_eq!(ex("0..n + 1"), "(.. 0 (+ n 1))");
     assert_eq!(ex("a + b == c"), "(== (+ a b) c)");
     assert_eq!(ex("try f(x)"), "(try (call f x))");
-    assert_eq!(ex("try a + b"), "(+ (try a) b)");
+    assert_eq!(ex("try a + b"), "(try (+ a b))");
     assert_eq!(ex("x?.y"), "(. (? x) y)");
     assert_eq!(ex("(1 + 2) * 3"), "(* (+ 1 2) 3)");
     assert_eq!(ex("a >= b"), "(>= a b)");
