@@ -24,8 +24,19 @@ pub struct Checked {
 
 /// The text of `file`, or "error: cannot read FILE: reason".
 pub fn read(file: &str, io: &Io) -> Result<String, Exit> {
-    std::fs::read_to_string(file).map_err(|e| {
+    let bytes = std::fs::read(file).map_err(|e| {
         io.error(&format!("error: cannot read {file}: {e}\n"));
+        Exit::Error
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let good = &e.as_bytes()[..at];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        let col = good.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        io.error(&format!(
+            "error: {file}:{line}:{col}: not UTF-8 text (byte {at} is 0x{:02x})\n",
+            e.as_bytes()[at]
+        ));
         Exit::Error
     })
 }

@@ -137,3 +137,16 @@ fn an_infinite_loop_inside_try_still_hits_the_time_limit() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_file_that_is_not_utf8_is_reported_with_its_position() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("weft-cli");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join("binary.weft");
+    std::fs::write(&path, b"fn main() {\n  print(\"a\xff\")\n}\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = weft(&["check", &path.to_string_lossy()]);
+    assert_eq!(code(&out), 2);
+    let err = text(&out.stderr);
+    assert!(err.contains(":2:11: not UTF-8 text"), "{err}");
+}
