@@ -11,6 +11,7 @@ mod exhaustive;
 mod expr;
 mod pattern;
 mod stmt;
+mod sugar;
 mod unify;
 
 use crate::ast::{self, TypeExpr, TypeExprKind};
