@@ -14,6 +14,7 @@
 //!   result; other mutable parameters are incremented on entry.
 //! - Results are owned.
 
+mod cache;
 mod control;
 mod expr;
 mod intrinsic;
@@ -61,6 +62,8 @@ pub struct Cx<'a, 'p> {
     pub loops: Vec<LoopCx>,
     pub inout: Option<u32>,
     pub ret: Ty,
+    /// What straight-line code knows about places already walked (see [`cache`]).
+    pub pc: cache::PlaceCache,
 }
 
 /// Builds the function for `key`: its body, its display name and whether it is Weft code
@@ -157,6 +160,7 @@ fn user_func(m: &mut Module, fid: FuncId, targs: &[Ty]) -> R<FuncBuilder> {
         loops: vec![],
         inout: None,
         ret,
+        pc: Default::default(),
     };
     cx.scopes.push(Scope::default());
     let mut is_param = vec![false; def.locals.len()];

@@ -3,16 +3,25 @@
 //! Each loop iteration has its own scope (holding a `for` variable), so `continue` releases
 //! what the body bound and the iteration's end releases the variable; `break` releases both.
 
+use super::cache::{cond_bounds, loop_hoists, sticky_roots, Fact, Kind, Step};
 use super::{Cx, LoopCx};
 use crate::layout::{is_heap, vt, width, LIST_DATA, LIST_LEN};
 use crate::module::R;
 use wasm_encoder::{BlockType, ValType};
 use weft_lang::source::Span;
 use weft_lang::tir::{Expr, LocalId, Pat, PatKind};
+use weft_lang::types::Ty;
 
 impl Cx<'_, '_> {
     /// Runs `body` as the loop body inside `block $cont`, with the loop context pushed.
-    fn loop_body(&mut self, brk: crate::emit::Label, base: usize, body: &Expr) -> R<()> {
+    /// `seed` is what the body's block starts out knowing (see [`Cx::seed_loop`]).
+    fn loop_body(
+        &mut self,
+        brk: crate::emit::Label,
+        base: usize,
+        body: &Expr,
+        seed: Vec<Fact>,
+    ) -> R<()> {
         let cont = self.f.block(BlockType::Empty);
         self.loops.push(LoopCx {
             brk,
@@ -20,7 +29,14 @@ impl Cx<'_, '_> {
             brk_scopes: base,
             cont_scopes: base + 1,
         });
+        let (seeded, broken) = (!seed.is_empty(), self.pc.broken);
+        self.pc.seed = seed;
         self.expr(body)?;
+        self.pc.seed.clear();
+        debug_assert!(
+            !seeded || self.pc.broken == broken,
+            "a seeded loop body invalidated its seed"
+        );
         let t = self.ty(&body.ty);
         self.drop_top(&t);
         self.loops.pop();
@@ -28,7 +44,45 @@ impl Cx<'_, '_> {
         Ok(())
     }
 
+    /// Before a loop: makes the roots it keeps unique (see [`sticky_roots`]) unique and
+    /// loads the lengths it keeps, recording both for every block inside; returns where
+    /// the loop's facts start (to drop them after it) and the loop-invariant element paths
+    /// a peeled first iteration could settle.
+    fn seed_loop(
+        &mut self,
+        cond: Option<&Expr>,
+        body: &Expr,
+        var: Option<LocalId>,
+    ) -> (usize, Vec<(LocalId, Vec<Step>)>) {
+        let mark = self.pc.sticky.len();
+        let st = sticky_roots(cond, body);
+        for r in st.unique {
+            let t = self.local_ty(r);
+            if is_heap(&t) && !self.pc.sticky_has(r, Kind::Ptr) {
+                let w = self.locals[r.0 as usize];
+                self.unique_local(w, &t);
+                self.pc.sticky.push(Fact::root(r, Kind::Ptr, w, true));
+            }
+        }
+        for r in st.len {
+            if matches!(self.local_ty(r), Ty::List(_)) && !self.pc.sticky_has(r, Kind::Len) {
+                let l = self.f.local(ValType::I64);
+                self.f.get(self.locals[r.0 as usize]).ld32(LIST_LEN);
+                self.f.ins().i64_extend_i32_u();
+                self.f.set(l);
+                self.pc.sticky.push(Fact::root(r, Kind::Len, l, false));
+            }
+        }
+        let hoisted = loop_hoists(cond, body, var)
+            .into_iter()
+            .filter(|(r, _)| self.pc.sticky_has(*r, Kind::Ptr))
+            .map(|(r, i)| (r, vec![Step::Index(i)]))
+            .collect();
+        (mark, hoisted)
+    }
+
     pub fn while_(&mut self, cond: &Expr, body: &Expr) -> R<()> {
+        let (mark, _) = self.seed_loop(Some(cond), body, None);
         let base = self.scopes.len();
         let brk = self.f.block(BlockType::Empty);
         let top = self.f.loop_(BlockType::Empty);
@@ -36,11 +90,12 @@ impl Cx<'_, '_> {
         self.expr(cond)?;
         self.f.ins().i32_eqz();
         self.f.br_if(brk);
-        self.loop_body(brk, base, body)?;
+        self.loop_body(brk, base, body, cond_bounds(cond))?;
         self.pop_scope();
         self.f.br(top);
         self.f.end();
         self.f.end();
+        self.pc.sticky.truncate(mark);
         self.f.i32c(0);
         Ok(())
     }
@@ -52,22 +107,50 @@ impl Cx<'_, '_> {
         self.expr(hi)?;
         let h = self.f.local(ValType::I64);
         self.f.set(h);
+        let (mark, hoisted) = self.seed_loop(None, body, Some(var));
         let base = self.scopes.len();
         let brk = self.f.block(BlockType::Empty);
+        let mut seed = vec![];
+        if !hoisted.is_empty() {
+            // The first iteration, peeled: it walks `root[i]` (made unique), which the
+            // loop then starts out knowing.
+            self.range_iteration(v, h, brk, base, body, vec![], Some(hoisted))?;
+            seed.append(&mut self.pc.captured);
+        }
         let top = self.f.loop_(BlockType::Empty);
+        self.range_iteration(v, h, brk, base, body, seed, None)?;
+        self.f.br(top);
+        self.f.end();
+        self.f.end();
+        self.pc.sticky.truncate(mark);
+        self.f.i32c(0);
+        Ok(())
+    }
+
+    /// One iteration of a `for` over a range: exit test, body, increment. With `capture`,
+    /// the facts about those paths left at the end of the body go to `pc.captured`.
+    #[allow(clippy::too_many_arguments)]
+    fn range_iteration(
+        &mut self,
+        v: u32,
+        h: u32,
+        brk: crate::emit::Label,
+        base: usize,
+        body: &Expr,
+        seed: Vec<Fact>,
+        capture: Option<Vec<(LocalId, Vec<Step>)>>,
+    ) -> R<()> {
         self.f.get(v).get(h);
         self.f.ins().i64_ge_s();
         self.f.br_if(brk);
         self.push_scope();
-        self.loop_body(brk, base, body)?;
+        self.pc.capture = capture.unwrap_or_default();
+        self.loop_body(brk, base, body, seed)?;
+        self.pc.capture.clear();
         self.pop_scope();
         self.f.get(v).i64c(1);
         self.f.ins().i64_add();
         self.f.set(v);
-        self.f.br(top);
-        self.f.end();
-        self.f.end();
-        self.f.i32c(0);
         Ok(())
     }
 
@@ -81,6 +164,7 @@ impl Cx<'_, '_> {
         self.expr(list)?;
         let (l, _) = self.hold(&lt);
         self.f.ins().drop();
+        let (mark, _) = self.seed_loop(None, body, Some(var));
         let (i, n) = (self.f.local(ValType::I32), self.f.local(ValType::I32));
         self.f.get(l).ld32(LIST_LEN).set(n);
         self.f.i32c(0).set(i);
@@ -104,11 +188,12 @@ impl Cx<'_, '_> {
         self.f.get(i).i32c(1);
         self.f.ins().i32_add();
         self.f.set(i);
-        self.loop_body(brk, base, body)?;
+        self.loop_body(brk, base, body, vec![])?;
         self.pop_scope();
         self.f.br(top);
         self.f.end();
         self.f.end();
+        self.pc.sticky.truncate(mark);
         self.release(Some((l, lt)));
         self.f.i32c(0);
         Ok(())
@@ -146,6 +231,7 @@ impl Cx<'_, '_> {
             self.expr(value)?;
             self.f.set(w);
             self.own(w, t);
+            self.pc.local_assigned(*l);
             return Ok(());
         }
         let t = self.ty(&value.ty);

@@ -1,6 +1,7 @@
 //! Expressions: the owned and borrowed compilation modes, literals, locals, calls,
 //! closures, aggregates, field and element reads, interpolation.
 
+use super::cache::{read_chain, run_wants, simple_expr, simple_stmt};
 use super::{Cx, Tmp};
 use crate::helpers;
 use crate::layout::{
@@ -37,6 +38,12 @@ impl Cx<'_, '_> {
 
     /// Compiles `e` leaving a borrowed value; returns the temporary to release after use.
     pub fn expr_b(&mut self, e: &Expr) -> R<Tmp> {
+        if self.pc.active {
+            if let Some((root, nodes)) = read_chain(e).filter(|(_, n)| !n.is_empty()) {
+                self.read_path(root, &nodes, true)?;
+                return Ok(None);
+            }
+        }
         match &e.kind {
             ExprKind::Local(l) => {
                 let w = self.locals[l.0 as usize];
@@ -113,6 +120,7 @@ impl Cx<'_, '_> {
                 self.f.get(w);
                 if is_heap(&ty) {
                     self.f.inc_local(w);
+                    self.pc.taint();
                 }
             }
             ExprKind::Call {
@@ -179,6 +187,7 @@ impl Cx<'_, '_> {
                 let tmp = self.expr_b(e)?;
                 if is_heap(&ty) {
                     self.inc_top();
+                    self.pc.taint();
                 }
                 self.release(tmp);
             }
@@ -193,14 +202,7 @@ impl Cx<'_, '_> {
                 self.f.end();
             }
             ExprKind::Match { scrutinee, arms } => self.match_(scrutinee, arms, &ty, e.span)?,
-            ExprKind::Block { stmts, tail } => {
-                self.push_scope();
-                for s in stmts {
-                    self.stmt(s)?;
-                }
-                self.expr_as(tail, &ty)?;
-                self.pop_scope();
-            }
+            ExprKind::Block { stmts, tail } => self.block(stmts, tail, &ty)?,
             ExprKind::While { cond, body } => self.while_(cond, body)?,
             ExprKind::ForRange { var, lo, hi, body } => self.for_range(*var, lo, hi, body)?,
             ExprKind::ForList { var, list, body } => self.for_list(*var, list, body)?,
@@ -209,6 +211,42 @@ impl Cx<'_, '_> {
             ExprKind::Return(v) => self.return_(v)?,
             ExprKind::Interp(parts) => self.interp(parts)?,
         }
+        Ok(())
+    }
+
+    /// A block: runs of simple statements share the place cache; any other statement
+    /// starts afresh after it.
+    fn block(&mut self, stmts: &[Stmt], tail: &Expr, ty: &Ty) -> R<()> {
+        self.push_scope();
+        let was_active = self.pc.enter_block();
+        let mut run_start = true;
+        for (k, s) in stmts.iter().enumerate() {
+            let simple = simple_stmt(s);
+            if simple && run_start {
+                self.pc.wants = run_wants(&stmts[k..]);
+            }
+            run_start = !simple;
+            self.in_run(simple, |cx| {
+                cx.prewalk(s)?;
+                cx.stmt(s)
+            })?;
+        }
+        self.in_run(simple_expr(tail), |cx| cx.expr_as(tail, ty))?;
+        self.pop_scope();
+        self.pc.leave_block(was_active);
+        Ok(())
+    }
+
+    /// Compiles with the place cache when `simple`, else with it emptied and off.
+    fn in_run(&mut self, simple: bool, f: impl FnOnce(&mut Self) -> R<()>) -> R<()> {
+        if simple {
+            return f(self);
+        }
+        self.pc.clear();
+        self.pc.active = false;
+        f(self)?;
+        self.pc.clear();
+        self.pc.active = true;
         Ok(())
     }
 
@@ -260,10 +298,31 @@ impl Cx<'_, '_> {
         index: &Expr,
         span: weft_lang::source::Span,
     ) -> R<()> {
+        self.checked_addr_len(b, elem, index, span, None)
+    }
+
+    /// [`Cx::checked_addr`], comparing with the list's length already in i64 local `len`.
+    pub fn checked_addr_len(
+        &mut self,
+        b: u32,
+        elem: &Ty,
+        index: &Expr,
+        span: weft_lang::source::Span,
+        len: Option<u32>,
+    ) -> R<()> {
         self.expr(index)?;
         let i = self.f.temp(ValType::I64);
-        self.f.tee(i).get(b).ld32(LIST_LEN);
-        self.f.ins().i64_extend_i32_u().i64_ge_u();
+        self.f.tee(i);
+        match len {
+            Some(l) => {
+                self.f.get(l);
+            }
+            None => {
+                self.f.get(b).ld32(LIST_LEN);
+                self.f.ins().i64_extend_i32_u();
+            }
+        }
+        self.f.ins().i64_ge_u();
         let tr = self.m.rt(Rt::TrapIndex);
         self.f.if_(BlockType::Empty);
         self.f.get(i).get(b).ld32(LIST_LEN);

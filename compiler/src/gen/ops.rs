@@ -1,6 +1,7 @@
 //! Unary and binary operators: checked Int arithmetic, Float, comparisons, structural
 //! equality, string concatenation and ordering, short-circuit logic.
 
+use super::cache::Kind;
 use super::Cx;
 use crate::helpers;
 use crate::module::R;
@@ -8,7 +9,7 @@ use crate::rt::Rt;
 use wasm_encoder::{BlockType, ValType};
 use weft_lang::ast::{BinOp, UnOp};
 use weft_lang::source::Span;
-use weft_lang::tir::Expr;
+use weft_lang::tir::{Expr, ExprKind};
 use weft_lang::types::Ty;
 
 impl Cx<'_, '_> {
@@ -98,9 +99,17 @@ impl Cx<'_, '_> {
             }
             _ => {
                 self.expr(lhs)?;
-                if let (BinOp::Add | BinOp::Sub, weft_lang::tir::ExprKind::Int(c)) = (op, &rhs.kind)
-                {
-                    self.add_const(op, *c, e.span);
+                if let (BinOp::Add | BinOp::Sub, ExprKind::Int(c)) = (op, &rhs.kind) {
+                    if *c == 1 && self.step_cannot_overflow(op, lhs) {
+                        self.f.i64c(1);
+                        if op == BinOp::Add {
+                            self.f.ins().i64_add();
+                        } else {
+                            self.f.ins().i64_sub();
+                        }
+                    } else {
+                        self.add_const(op, *c, e.span);
+                    }
                     return Ok(());
                 }
                 self.expr(rhs)?;
@@ -108,6 +117,20 @@ impl Cx<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Whether `lhs + 1` (`lhs - 1` for Sub) is known not to overflow: `lhs` is a local that
+    /// a loop condition bounds (see [`super::cache::cond_bounds`]).
+    fn step_cannot_overflow(&self, op: BinOp, lhs: &Expr) -> bool {
+        let ExprKind::Local(l) = lhs.kind else {
+            return false;
+        };
+        let kind = if op == BinOp::Add {
+            Kind::IncOk
+        } else {
+            Kind::DecOk
+        };
+        self.pc.get(l, &[], kind).is_some()
     }
 
     /// `a + c` / `a - c` for a constant c: overflow is a single comparison of `a`.

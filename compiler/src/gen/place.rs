@@ -4,6 +4,7 @@
 //! owned (copying it if shared and storing the copy back), so the final write happens in
 //! place and no other value that shares the old containers can observe it.
 
+use super::cache::{index_step, place_step, reads_in_order, traps_only_in_reads, Kind, Step};
 use super::Cx;
 use crate::helpers;
 use crate::layout::{self, is_heap, vt, width, LIST_DATA, LIST_LEN};
@@ -11,8 +12,17 @@ use crate::module::{FnKey, R};
 use crate::rt::map::MapOp;
 use crate::rt::Rt;
 use wasm_encoder::{BlockType, ValType};
-use weft_lang::tir::{Expr, Intrinsic, MutCallee, Place, PlaceElem};
+use weft_lang::tir::{Expr, ExprKind, Intrinsic, LocalId, MutCallee, Place, PlaceElem, Stmt};
 use weft_lang::types::Ty;
+
+/// The end of a walk: the slot, its type, the cache key of the whole path (when every step
+/// is cacheable) and of its longest cacheable prefix.
+struct Walked {
+    slot: Slot,
+    ty: Ty,
+    key: Option<Vec<Step>>,
+    known: Vec<Step>,
+}
 
 /// Where a place's value lives once its path has been walked.
 #[derive(Clone, Copy)]
@@ -59,6 +69,12 @@ impl Cx<'_, '_> {
         self.store_slot(s, t, c);
         self.f.end();
         c
+    }
+
+    /// Makes the heap value in local `w` uniquely owned (copying it if shared).
+    pub fn unique_local(&mut self, w: u32, t: &Ty) {
+        let c = self.unique_slot(Slot::Local(w), t);
+        self.f.free_temp(c);
     }
 
     /// The slot one step below the (unique) container in local `c` of type `t`.
@@ -109,16 +125,200 @@ impl Cx<'_, '_> {
     }
 
     /// Walks `place.path[..n]` making each container unique; returns the slot reached.
-    fn walk(&mut self, place: &Place, n: usize) -> R<(Slot, Ty)> {
-        let mut slot = Slot::Local(self.locals[place.root.0 as usize]);
-        let mut t = self.local_ty(place.root);
+    /// In a run of simple statements it starts from what the place cache knows.
+    fn walk(&mut self, place: &Place, n: usize) -> R<Walked> {
+        let root = place.root;
+        let mut slot = Slot::Local(self.locals[root.0 as usize]);
+        let mut t = self.local_ty(root);
+        let mut key: Option<Vec<Step>> = self.pc.active.then(Vec::new);
+        let mut known = vec![];
         for elem in &place.path[..n] {
-            let c = self.unique_slot(slot, &t);
-            let (s, nt) = self.step(c, &t, elem, place.span)?;
-            slot = s;
-            t = nt;
+            let c = self.unique_container(root, key.as_deref(), &known, slot, &t);
+            let next = key
+                .as_ref()
+                .zip(place_step(elem))
+                .map(|(p, s)| [p.as_slice(), &[s]].concat());
+            let (s, nt) = match (elem, &t, &key) {
+                (PlaceElem::Index(ix), Ty::List(et), Some(p)) => {
+                    let a =
+                        self.slot_addr(root, Some(p), next.as_deref(), c, et, ix, place.span)?;
+                    (Slot::Mem(a, LIST_DATA), (**et).clone())
+                }
+                _ => self.step(c, &t, elem, place.span)?,
+            };
+            if let Some(p) = &next {
+                known.clone_from(p);
+            }
+            (slot, t, key) = (s, nt, next);
         }
-        Ok((slot, t))
+        Ok(Walked {
+            slot,
+            ty: t,
+            key,
+            known,
+        })
+    }
+
+    /// Makes the container in `slot` (at `key` below `root`, when cacheable) unique, unless
+    /// the cache knows it is; returns the local holding it.
+    fn unique_container(
+        &mut self,
+        root: LocalId,
+        key: Option<&[Step]>,
+        known: &[Step],
+        slot: Slot,
+        t: &Ty,
+    ) -> u32 {
+        if let Some(l) = key.and_then(|p| self.pc.unique_ptr(root, p)) {
+            return l;
+        }
+        let c = self.unique_slot(slot, t);
+        match key {
+            Some(p) => {
+                // A copy may have replaced the container: what was known below it is stale.
+                self.pc.copied(root, p);
+                let l = match slot {
+                    Slot::Local(w) => w,
+                    Slot::Mem(..) => c,
+                };
+                self.pc.set(root, p, Kind::Ptr, l, true);
+            }
+            None => self.pc.replaced_under(root, known),
+        }
+        c
+    }
+
+    /// The address of the list slot `ix` of the list in local `c` (at `key` below `root`):
+    /// from the cache, or bounds-checked (against a cached length when there is one).
+    #[allow(clippy::too_many_arguments)]
+    pub fn slot_addr(
+        &mut self,
+        root: LocalId,
+        key: Option<&[Step]>,
+        next: Option<&[Step]>,
+        c: u32,
+        et: &Ty,
+        ix: &Expr,
+        span: weft_lang::source::Span,
+    ) -> R<u32> {
+        if let Some(f) = next.and_then(|p| self.pc.get(root, p, Kind::Addr)) {
+            return Ok(f.local);
+        }
+        let len = key.map(|p| self.list_len(root, p, c));
+        self.checked_addr_len(c, et, ix, span, len)?;
+        let a = self.f.local(ValType::I32);
+        self.f.set(a);
+        if let Some(p) = next {
+            self.pc.set(root, p, Kind::Addr, a, false);
+        }
+        Ok(a)
+    }
+
+    /// An i64 local holding the length of the list in local `c` (at `key` below `root`).
+    fn list_len(&mut self, root: LocalId, key: &[Step], c: u32) -> u32 {
+        if let Some(f) = self.pc.get(root, key, Kind::Len) {
+            return f.local;
+        }
+        let l = self.f.local(ValType::I64);
+        self.f.get(c).ld32(LIST_LEN);
+        self.f.ins().i64_extend_i32_u();
+        self.f.set(l);
+        self.pc.set(root, key, Kind::Len, l, false);
+        l
+    }
+
+    /// Reads `root.a[i].b` (borrowed) in a run of simple statements, using and recording
+    /// what the place cache knows. `nodes` are the Field/Index reads from the root out. A
+    /// container the run writes through is made unique on the way. Without `value`, only
+    /// walks: every node is a container, left in the cache.
+    pub fn read_path(&mut self, root: LocalId, nodes: &[&Expr], value: bool) -> R<()> {
+        let rw = self.locals[root.0 as usize];
+        let (mut slot, mut c, mut t) = (Slot::Local(rw), rw, self.local_ty(root));
+        let mut key = Some(vec![]);
+        let last = if value {
+            nodes.len().saturating_sub(1)
+        } else {
+            usize::MAX
+        };
+        for (k, node) in nodes.iter().enumerate() {
+            if let Some(p) = key.as_deref().filter(|p| self.pc.wanted(root, p)) {
+                c = self.unique_container(root, Some(p), &[], slot, &t);
+            }
+            let nt = self.ty(&node.ty);
+            let step = match &node.kind {
+                ExprKind::Field { index, .. } => Some(Step::Field(*index)),
+                ExprKind::Index { index, .. } => index_step(index),
+                _ => return Err(self.err("not a field or element read", node.span)),
+            };
+            let next = key
+                .as_ref()
+                .zip(step)
+                .map(|(p, s): (&Vec<Step>, Step)| [p.as_slice(), &[s]].concat());
+            let wanted = next.as_deref().is_some_and(|p| self.pc.wanted(root, p));
+            let cached = next.as_ref().and_then(|p| self.pc.get(root, p, Kind::Ptr));
+            if let (true, Some(f)) = (k < last, cached) {
+                if f.unique || !wanted {
+                    (c, t, key) = (f.local, nt, next);
+                    continue;
+                }
+            }
+            slot = match (&node.kind, &t) {
+                (ExprKind::Field { index, .. }, _) => {
+                    self.step(c, &t, &PlaceElem::Field(*index, t.clone()), node.span)?
+                        .0
+                }
+                (ExprKind::Index { index, .. }, Ty::List(et)) => {
+                    let et = (**et).clone();
+                    let (kp, np) = (key.as_deref(), next.as_deref());
+                    let a = self.slot_addr(root, kp, np, c, &et, index, node.span)?;
+                    Slot::Mem(a, LIST_DATA)
+                }
+                _ => return Err(self.err("index into a non-list", node.span)),
+            };
+            if k == last || !wanted {
+                self.load_slot(slot, &nt);
+            }
+            if k < last && !wanted {
+                c = self.f.local(ValType::I32);
+                self.f.set(c);
+                if let Some(p) = &next {
+                    self.pc.set(root, p, Kind::Ptr, c, false);
+                }
+            }
+            (t, key) = (nt, next);
+        }
+        if let (false, Some(p)) = (value, key.as_deref()) {
+            if self.pc.wanted(root, p) {
+                self.unique_container(root, Some(p), &[], slot, &t);
+            }
+        }
+        Ok(())
+    }
+
+    /// Walks, ahead of a simple statement, the containers its reads and its place go
+    /// through, when nothing else in it can trap: the uniqueness checks (calls, on their
+    /// slow path) then come before the values the statement computes, which would
+    /// otherwise have to be saved across them.
+    pub fn prewalk(&mut self, s: &Stmt) -> R<()> {
+        if !self.pc.active || self.pc.wants.is_empty() {
+            return Ok(());
+        }
+        let (value, place) = match s {
+            Stmt::Let { value, .. } | Stmt::Expr(value) => (value, None),
+            Stmt::Assign { place, value } => (value, Some(place)),
+        };
+        if !traps_only_in_reads(value) {
+            return Ok(());
+        }
+        let mut reads = vec![];
+        reads_in_order(value, &mut reads);
+        for (root, nodes) in reads {
+            self.read_path(root, &nodes[..nodes.len() - 1], false)?;
+        }
+        if let Some(p) = place.filter(|p| p.path.iter().all(|e| place_step(e).is_some())) {
+            self.walk(p, p.path.len())?;
+        }
+        Ok(())
     }
 
     pub fn assign(&mut self, place: &Place, value: &Expr) -> R<()> {
@@ -129,9 +329,9 @@ impl Cx<'_, '_> {
         let n = place.path.len();
         if n > 0 {
             if let PlaceElem::MapKey(k) = &place.path[n - 1] {
-                let (slot, mt) = self.walk(place, n - 1)?;
-                let c = self.unique_slot(slot, &mt);
-                let ins = self.m.func(FnKey::Map(MapOp::Insert, mt));
+                let w = self.walk(place, n - 1)?;
+                let c = self.unique_slot(w.slot, &w.ty);
+                let ins = self.m.func(FnKey::Map(MapOp::Insert, w.ty));
                 self.f.get(c);
                 self.expr(k)?;
                 self.f.get(v);
@@ -140,13 +340,21 @@ impl Cx<'_, '_> {
                 return Ok(());
             }
         }
-        let (slot, t) = self.walk(place, n)?;
-        if is_heap(&t) {
-            self.load_slot(slot, &t);
-            self.drop_top(&t);
+        let w = self.walk(place, n)?;
+        if is_heap(&w.ty) {
+            self.load_slot(w.slot, &w.ty);
+            self.drop_top(&w.ty);
         }
-        self.store_slot(slot, &t, v);
+        self.store_slot(w.slot, &w.ty, v);
         self.f.free_temp(v);
+        if n == 0 {
+            self.pc.local_assigned(place.root);
+        } else if is_heap(&w.ty) {
+            match &w.key {
+                Some(p) => self.pc.replaced(place.root, p),
+                None => self.pc.replaced_under(place.root, &w.known),
+            }
+        }
         Ok(())
     }
 
@@ -177,7 +385,7 @@ impl Cx<'_, '_> {
                         locs.push((l, None, true));
                     }
                 }
-                let (slot, t) = self.walk(place, place.path.len())?;
+                let Walked { slot, ty: t, .. } = self.walk(place, place.path.len())?;
                 self.load_slot(slot, &t);
                 for (l, _, _) in &locs {
                     self.f.get(*l);
@@ -208,7 +416,7 @@ impl Cx<'_, '_> {
             self.f.set(l);
             vals.push(l);
         }
-        let (slot, t) = self.walk(place, place.path.len())?;
+        let Walked { slot, ty: t, .. } = self.walk(place, place.path.len())?;
         match (op, &t) {
             (Intrinsic::ListPush, Ty::List(et)) => {
                 let w = width(et);

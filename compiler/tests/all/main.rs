@@ -5,6 +5,7 @@ mod harness;
 
 mod adts;
 mod basics;
+mod cache;
 mod closures;
 mod debug;
 mod e2e;
