@@ -3,6 +3,8 @@
 //! front end and code generator's time on a generated 10,000-line program.
 //!
 //! Each workload checks that all three produce the same output before timing counts.
+//! Weft is timed twice: as `weft run` runs a program without a time limit (no
+//! interruption checks), and with the epoch checks every run with a deadline carries.
 //! Times are the best of several runs (wall clock). Node's figure is measured inside the
 //! script (`performance.now()` around the workload) so process start-up is excluded, as
 //! Weft's excludes compilation (reported separately).
@@ -130,26 +132,40 @@ fn ms(d: Duration) -> String {
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::env::set_current_dir(root).expect("the workspace root");
-    let rt = Runtime::new(Settings::default()).expect("a runtime");
+    // As `weft run` runs a program without a time limit: no interruption checks.
+    let plain = Runtime::new(Settings {
+        interruptible: false,
+        ..Settings::default()
+    })
+    .expect("a runtime");
+    // As tests and agent turns run, with a deadline: epoch checks at calls and loops.
+    let limited = Runtime::new(Settings::default()).expect("a runtime");
     println!(
-        "{:<20} {:>12} {:>12} {:>12} {:>10} {:>10}",
-        "workload", "weft", "node", "rust", "weft/node", "weft/rust"
+        "{:<20} {:>12} {:>12} {:>12} {:>12} {:>10} {:>10}",
+        "workload", "weft", "weft+limit", "node", "rust", "weft/node", "weft/rust"
     );
     for w in workloads() {
-        let (compile, wt, wout) = match weft(&rt, w.weft) {
+        let (compile, wt, wout) = match weft(&plain, w.weft) {
             Ok(x) => x,
             Err(e) => {
                 println!("{:<20} weft failed: {e}", w.name);
                 continue;
             }
         };
+        let limited_time = match weft(&limited, w.weft) {
+            Ok((_, t, out)) => {
+                assert_eq!(out, wout, "{}: the two runtimes disagree", w.name);
+                ms(t)
+            }
+            Err(e) => format!("failed: {e}"),
+        };
         let (rt_native, nout) = best(w.native);
-        let js = node(w.js);
-        let (js_time, js_ratio) = match &js {
+        assert_eq!(nout, wout, "{}: native and weft disagree", w.name);
+        let (js_time, js_ratio) = match node(w.js) {
             Ok((t, out)) => {
-                assert_eq!(out, &wout, "{}: node and weft disagree", w.name);
+                assert_eq!(out, wout, "{}: node and weft disagree", w.name);
                 (
-                    ms(*t),
+                    ms(t),
                     format!("{:10.2}", wt.as_secs_f64() / t.as_secs_f64()),
                 )
             }
@@ -158,12 +174,12 @@ fn main() {
                 "n/a".into(),
             ),
         };
-        assert_eq!(nout, wout, "{}: native and weft disagree", w.name);
         let ratio = wt.as_secs_f64() / rt_native.as_secs_f64();
         println!(
-            "{:<20} {} {:>12} {} {:>10} {:10.2}",
+            "{:<20} {} {} {:>12} {} {:>10} {:10.2}",
             w.name,
             ms(wt),
+            limited_time,
             js_time,
             ms(rt_native),
             js_ratio,

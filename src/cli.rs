@@ -78,10 +78,12 @@ pub fn compile(checked: &Checked, io: &Io) -> Result<Artifact, Exit> {
 }
 
 /// A runtime for one command: a small instance pool (runs happen one at a time) and
-/// the on-disk code cache when `WEFT_CACHE_DIR` names one.
+/// the on-disk code cache when `WEFT_CACHE_DIR` names one. Code carries interruption
+/// checks only when there is a time limit to enforce (they cost 10-20% in tight loops).
 pub fn runtime(limits: &RunLimits, io: &Io) -> Result<Runtime, Exit> {
     let settings = Settings {
         limits: limits.clone(),
+        interruptible: limits.deadline_ms.is_some(),
         instances_max: 4,
         cache_dir: std::env::var_os("WEFT_CACHE_DIR")
             .filter(|d| !d.is_empty())

@@ -16,7 +16,7 @@ pub(crate) fn build(settings: &Settings) -> Result<Engine, RuntimeError> {
     let mut cfg = Config::new();
     cfg.strategy(Strategy::Cranelift)
         .cranelift_opt_level(OptLevel::Speed)
-        .epoch_interruption(true)
+        .epoch_interruption(settings.interruptible)
         .max_wasm_stack(settings.wasm_stack_max_bytes)
         .wasm_backtrace_max_frames(NonZeroUsize::new(settings.backtrace_frames_max));
     let n = settings.instances_max.max(1);

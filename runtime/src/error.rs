@@ -35,6 +35,10 @@ pub enum RunError {
     /// when other runs have finished.
     #[error("error: cannot allocate an instance: {0}")]
     Resources(String),
+    /// The run has a deadline but the runtime was built without interruption checks
+    /// (`Settings::interruptible`). Fatal.
+    #[error("error: this runtime has no interruption checks, so it cannot enforce a time limit")]
+    Unenforceable,
 }
 
 impl RunError {
@@ -42,7 +46,10 @@ impl RunError {
     pub fn is_fatal(&self) -> bool {
         match self {
             RunError::Trap { .. } | RunError::Resources(_) => false,
-            RunError::Compile(_) | RunError::Link(_) | RunError::NoExport { .. } => true,
+            RunError::Compile(_)
+            | RunError::Link(_)
+            | RunError::NoExport { .. }
+            | RunError::Unenforceable => true,
         }
     }
 

@@ -248,3 +248,27 @@ fn bytes_that_are_not_wasm_do_not_compile() {
     let err = runtime().run(&artifact, "main", &Output::buffer());
     assert!(matches!(err, Err(RunError::Compile(_))), "{err:?}");
 }
+
+#[test]
+fn an_uninterruptible_runtime_runs_but_refuses_deadlines() {
+    let rt = Runtime::new(Settings {
+        interruptible: false,
+        instances_max: 2,
+        ..Settings::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let b = Builder::new().export("main", |f| {
+        f.i32_const(7).drop();
+    });
+    let out = Output::buffer();
+    assert!(rt.run(&b.artifact(), "main", &out).is_ok());
+    let limits = RunLimits {
+        deadline_ms: Some(50),
+        ..RunLimits::default()
+    };
+    let err = rt
+        .run_with(&b.artifact(), "main", &out, &limits)
+        .expect_err("a deadline it cannot enforce");
+    assert!(matches!(err, RunError::Unenforceable), "{err:?}");
+    assert!(err.is_fatal());
+}
