@@ -10,6 +10,7 @@ mod call;
 mod exhaustive;
 mod expr;
 mod pattern;
+mod regular;
 mod stmt;
 mod sugar;
 mod unify;
@@ -194,6 +195,7 @@ impl<'l> Checker<'l> {
         for m in 0..self.modules.len() {
             self.lower_adts(m);
         }
+        self.check_regular_adts();
         for m in 0..self.modules.len() {
             self.lower_signatures(m);
         }
