@@ -15,6 +15,7 @@ mod error;
 pub mod host;
 mod output;
 mod state;
+pub mod warp;
 
 pub use error::{trap_message, Frame, RunError, RuntimeError};
 pub use output::Output;
