@@ -19,12 +19,28 @@ pub struct FuncBuilder {
     pub results: Vec<ValType>,
     locals: Vec<ValType>,
     code: Vec<u8>,
-    locs: Vec<(u32, Span)>,
+    locs: Vec<(u32, Span, Option<u32>)>,
     ctrl: Vec<u32>,
     next_label: u32,
     free_temps: HashMap<ValTypeKey, Vec<u32>>,
     /// The source position of the expression being compiled: recorded before every call.
     pub cur: Option<Span>,
+    /// The inlined call (an index into [`FuncBuilder::inlined`]) whose body is being
+    /// compiled: recorded with every position.
+    pub site: Option<u32>,
+    /// The calls inlined into this function, for its debug info.
+    pub inlined: Vec<InlineFrame>,
+}
+
+/// A call inlined into the function being built.
+#[derive(Clone, Debug)]
+pub struct InlineFrame {
+    /// The inlined function as a stack trace names it.
+    pub name: String,
+    /// The call, in the function of `parent` (or the function being built).
+    pub call: Span,
+    /// The inlined call this one is inside, if any.
+    pub parent: Option<u32>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,6 +87,8 @@ impl FuncBuilder {
             next_label: 0,
             free_temps: HashMap::new(),
             cur: None,
+            site: None,
+            inlined: vec![],
         }
     }
 
@@ -107,16 +125,17 @@ impl FuncBuilder {
         }
     }
 
-    /// Records that the next instruction belongs to `span`.
+    /// Records that the next instruction belongs to `span` (in the current inlined call).
     pub fn mark(&mut self, span: Span) {
         let off = self.code.len() as u32;
         if let Some(last) = self.locs.last_mut() {
             if last.0 == off {
                 last.1 = span;
+                last.2 = self.site;
                 return;
             }
         }
-        self.locs.push((off, span));
+        self.locs.push((off, span, self.site));
     }
 
     fn open(&mut self) -> Label {
@@ -282,8 +301,8 @@ impl FuncBuilder {
         self.st32(0);
     }
 
-    /// The encoded body and the recorded `(offset, span)` pairs, sorted by offset.
-    pub fn finish(mut self) -> (Function, Vec<(u32, Span)>) {
+    /// The encoded body and the recorded `(offset, span, inlined call)`, sorted by offset.
+    pub fn finish(mut self) -> (Function, Vec<(u32, Span, Option<u32>)>) {
         assert!(self.ctrl.is_empty(), "unbalanced blocks in a function body");
         self.ins().end();
         let mut groups: Vec<(u32, ValType)> = vec![];
@@ -299,7 +318,7 @@ impl FuncBuilder {
         let locs = self
             .locs
             .into_iter()
-            .map(|(o, s)| (o + prefix, s))
+            .map(|(o, s, i)| (o + prefix, s, i))
             .collect();
         (f, locs)
     }

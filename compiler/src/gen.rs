@@ -23,12 +23,14 @@ mod pattern;
 mod place;
 mod try_;
 
-use crate::emit::{FuncBuilder, Label};
+use crate::emit::{FuncBuilder, InlineFrame, Label};
 use crate::helpers;
+use crate::inline::Inlined;
 use crate::layout::{is_heap, vt, CLO_CAPS, HDR};
 use crate::module::{FnKey, Module, R};
 use crate::rt::{self, Rt};
 use crate::CompileError;
+use std::rc::Rc;
 use wasm_encoder::ValType;
 use weft_lang::source::Span;
 use weft_lang::tir::{FuncDef, FuncId};
@@ -55,7 +57,8 @@ pub type Tmp = Option<(u32, Ty)>;
 pub struct Cx<'a, 'p> {
     pub m: &'a mut Module<'p>,
     pub f: FuncBuilder,
-    pub def: &'p FuncDef,
+    /// The function being compiled, with its calls inlined.
+    pub def: Rc<Inlined>,
     pub targs: Vec<Ty>,
     pub locals: Vec<u32>,
     pub scopes: Vec<Scope>,
@@ -146,14 +149,16 @@ pub fn user_sig(def: &FuncDef, targs: &[Ty]) -> (Vec<ValType>, Vec<ValType>) {
 }
 
 fn user_func(m: &mut Module, fid: FuncId, targs: &[Ty]) -> R<FuncBuilder> {
-    let def = func_def(m, fid)?;
+    let inl = m.inlined(fid, func_def(m, fid)?);
+    let def = &inl.def;
     let (params, results) = user_sig(def, targs);
-    let f = FuncBuilder::new(params, results);
+    let mut f = FuncBuilder::new(params, results);
+    f.inlined = inlined_frames(m, &inl, targs);
     let ret = def.ret.subst(targs);
     let mut cx = Cx {
         m,
         f,
-        def,
+        def: inl.clone(),
         targs: targs.to_vec(),
         locals: vec![0; def.locals.len()],
         scopes: vec![],
@@ -194,6 +199,21 @@ fn user_func(m: &mut Module, fid: FuncId, targs: &[Ty]) -> R<FuncBuilder> {
         cx.f.get(s);
     }
     Ok(cx.f)
+}
+
+/// The stack-trace frames of the calls inlined into an instance.
+fn inlined_frames(m: &Module, inl: &Inlined, targs: &[Ty]) -> Vec<InlineFrame> {
+    inl.sites
+        .iter()
+        .map(|s| {
+            let sargs: Vec<Ty> = s.type_args.iter().map(|t| t.subst(targs)).collect();
+            InlineFrame {
+                name: instance_name(m, s.func, &sargs),
+                call: s.call,
+                parent: s.parent,
+            }
+        })
+        .collect()
 }
 
 /// `(env, args..) -> ret`: for a lifted lambda (loads captures) or a plain function value.
@@ -251,7 +271,7 @@ impl<'a, 'p> Cx<'a, 'p> {
     }
 
     pub fn local_ty(&self, l: weft_lang::tir::LocalId) -> Ty {
-        self.ty(&self.def.locals[l.0 as usize].ty)
+        self.ty(&self.def.def.locals[l.0 as usize].ty)
     }
 
     pub fn err(&self, what: impl Into<String>, span: Span) -> CompileError {

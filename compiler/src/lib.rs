@@ -7,6 +7,7 @@ mod emit;
 mod gen;
 mod helpers;
 pub mod imports;
+mod inline;
 mod layout;
 mod module;
 mod rt;
@@ -71,9 +72,25 @@ pub struct DebugInfo {
 pub struct FuncDebug {
     /// The Weft name: `area`, `first<Int>`, `main::{closure}`.
     pub name: String,
-    /// `(offset, position)` sorted by offset, where offset is what wasmtime's
-    /// `FrameInfo::func_offset` reports for an instruction of this function.
-    pub locs: Vec<(u32, SrcLoc)>,
+    /// `(offset, position, inlined call)` sorted by offset, where offset is what wasmtime's
+    /// `FrameInfo::func_offset` reports for an instruction of this function, and the
+    /// position is in the function of the inlined call (an index into `inlined`) the
+    /// instruction came from, or in this function when there is none.
+    pub locs: Vec<(u32, SrcLoc, Option<u32>)>,
+    /// The calls inlined into this function (see `inline.rs`).
+    pub inlined: Vec<InlinedCall>,
+}
+
+/// A call the compiler replaced by the callee's body: a frame of its own in stack traces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlinedCall {
+    /// The inlined function's Weft name.
+    pub name: String,
+    /// Where it is called: in the function of `parent`, or in the function it was inlined
+    /// into when `parent` is `None`.
+    pub call: SrcLoc,
+    /// The inlined call this one is inside.
+    pub parent: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,19 +106,55 @@ impl fmt::Display for SrcLoc {
     }
 }
 
+/// The most inlined calls followed from one position (they nest at most
+/// `inline::DEPTH_MAX` deep; this only guards against malformed debug info).
+const INLINED_CHAIN_MAX: usize = 64;
+
 impl DebugInfo {
-    /// The Weft function and nearest preceding source position for a wasm frame.
-    pub fn lookup(
+    /// The Weft frames one wasm frame stands for, innermost first: the functions inlined
+    /// around the instruction at `func_offset`, each with its position, then the function
+    /// itself with its position. `None` for a function without debug info.
+    ///
+    /// Before the function's first position (its entry, where a stack overflow is
+    /// detected), or without an offset, the answer is the function alone, at its first
+    /// position (the call site, when that position is in inlined code).
+    pub fn frames(
         &self,
         func_index: u32,
         func_offset: Option<u32>,
-    ) -> Option<(&str, Option<&SrcLoc>)> {
+    ) -> Option<Vec<(&str, Option<&SrcLoc>)>> {
         let f = self.funcs.get(&func_index)?;
-        let loc = func_offset.and_then(|off| {
-            let i = f.locs.partition_point(|(o, _)| *o <= off);
-            i.checked_sub(1).map(|i| &f.locs[i].1)
-        });
-        Some((f.name.as_str(), loc))
+        let found =
+            func_offset.and_then(|off| f.locs.partition_point(|(o, ..)| *o <= off).checked_sub(1));
+        Some(match (found, f.locs.first()) {
+            (Some(i), _) => f.chain(&f.locs[i].1, f.locs[i].2),
+            (None, Some((_, loc, site))) => {
+                let mut chain = f.chain(loc, *site);
+                chain.split_off(chain.len() - 1)
+            }
+            (None, None) => vec![(f.name.as_str(), None)],
+        })
+    }
+}
+
+impl FuncDebug {
+    /// The frames for position `loc` in inlined call `site` (or in this function).
+    fn chain<'a>(
+        &'a self,
+        mut loc: &'a SrcLoc,
+        mut site: Option<u32>,
+    ) -> Vec<(&'a str, Option<&'a SrcLoc>)> {
+        let mut out = vec![];
+        while let Some(call) = site.and_then(|s| self.inlined.get(s as usize)) {
+            if out.len() >= INLINED_CHAIN_MAX {
+                break;
+            }
+            out.push((call.name.as_str(), Some(loc)));
+            loc = &call.call;
+            site = call.parent;
+        }
+        out.push((self.name.as_str(), Some(loc)));
+        out
     }
 }
 
@@ -116,11 +169,35 @@ pub enum CompileError {
     TooDeep { what: String, location: String },
 }
 
+/// How to compile.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Replace calls to small functions by their bodies (see `inline.rs`). Behaviour and
+    /// stack traces are the same either way.
+    pub inline: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { inline: true }
+    }
+}
+
 /// Compiles a checked program to a WebAssembly module.
 ///
 /// See `gen.rs` for the ownership convention and `layout.rs` for value representations.
 pub fn compile(program: &Program, sources: &SourceMap) -> Result<Artifact, CompileError> {
+    compile_with(program, sources, Options::default())
+}
+
+/// [`compile`] with other [`Options`].
+pub fn compile_with(
+    program: &Program,
+    sources: &SourceMap,
+    options: Options,
+) -> Result<Artifact, CompileError> {
     let mut m = module::Module::new(program, sources);
+    m.inline = options.inline;
     let main_export = program.main.map(|f| {
         let idx = m.func(module::FnKey::Export(f));
         m.export("main".into(), idx);

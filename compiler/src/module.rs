@@ -2,10 +2,12 @@
 //! once; its body is generated later from a work queue, so monomorphic instances, per-type
 //! helpers and runtime routines appear exactly when something needs them.
 
+use crate::inline::{self, Inlined};
 use crate::layout::{ty_depth, STATIC_RC};
 use crate::rt::Rt;
-use crate::{imports, CompileError, DebugInfo, FuncDebug, SrcLoc};
+use crate::{imports, CompileError, DebugInfo, FuncDebug, InlinedCall, SrcLoc};
 use std::collections::HashMap;
+use std::rc::Rc;
 use wasm_encoder::{
     CodeSection, ConstExpr, DataSection, ElementSection, Elements, EntityType, ExportKind,
     ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection,
@@ -13,7 +15,7 @@ use wasm_encoder::{
     ValType,
 };
 use weft_lang::source::{SourceMap, Span};
-use weft_lang::tir::{FuncId, Program};
+use weft_lang::tir::{FuncDef, FuncId, Program};
 use weft_lang::types::{AdtId, Ty, TyDisplay};
 
 /// Deepest type a generic instantiation may create before we call it polymorphic recursion.
@@ -81,6 +83,11 @@ pub struct Module<'p> {
     static_map: HashMap<String, u32>,
     pub debug: DebugInfo,
     exports: Vec<(String, u32)>,
+    /// Whether calls to small functions are inlined (see `inline.rs`).
+    pub inline: bool,
+    inline_sizes: inline::Sizes,
+    /// Each function's body with its calls inlined, shared by its instances.
+    inlined: HashMap<FuncId, Rc<Inlined>>,
 }
 
 pub type R<T> = Result<T, CompileError>;
@@ -102,7 +109,24 @@ impl<'p> Module<'p> {
             static_map: HashMap::new(),
             debug: DebugInfo::default(),
             exports: vec![],
+            inline: true,
+            inline_sizes: inline::Sizes::default(),
+            inlined: HashMap::new(),
         }
+    }
+
+    /// `def` (the function `f`) with its calls inlined, computed once for all instances.
+    pub fn inlined(&mut self, f: FuncId, def: &FuncDef) -> Rc<Inlined> {
+        if let Some(i) = self.inlined.get(&f) {
+            return i.clone();
+        }
+        let i = Rc::new(if self.inline {
+            inline::inline(self.prog, &mut self.inline_sizes, f, def)
+        } else {
+            Inlined::none(def)
+        });
+        self.inlined.insert(f, i.clone());
+        i
     }
 
     /// The function index for `key`, queueing its body on first request.
@@ -275,19 +299,29 @@ impl<'p> Module<'p> {
         while let Some(idx) = self.queue.pop() {
             let i = (idx - imports::IMPORTS.len() as u32) as usize;
             let key = self.slots[i].key.clone();
-            let (fb, name, user_fn) = crate::gen::generate(self, &key)?;
+            let (mut fb, name, user_fn) = crate::gen::generate(self, &key)?;
             let ty = self.type_idx(fb.params.clone(), fb.results.clone());
+            let inlined = std::mem::take(&mut fb.inlined);
             let (body, locs) = fb.finish();
             if user_fn {
                 let locs = locs
                     .into_iter()
-                    .map(|(o, s)| (o, self.src_loc(s)))
+                    .map(|(o, s, site)| (o, self.src_loc(s), site))
+                    .collect();
+                let inlined = inlined
+                    .into_iter()
+                    .map(|c| InlinedCall {
+                        name: c.name,
+                        call: self.src_loc(c.call),
+                        parent: c.parent,
+                    })
                     .collect();
                 self.debug.funcs.insert(
                     idx,
                     FuncDebug {
                         name: name.clone(),
                         locs,
+                        inlined,
                     },
                 );
             }

@@ -167,52 +167,61 @@ pub fn trap_message(trap: Trap) -> String {
 
 /// The backtrace's frames mapped to Weft functions, innermost first.
 ///
-/// Frames of functions without any source position in the debug info (the compiler's
-/// runtime helpers and export wrappers) are left out, unless nothing else is left, and
-/// then they keep their wasm names.
+/// A wasm frame stands for one Weft frame per call the compiler inlined around the
+/// instruction, then its own function's (see `DebugInfo::frames`). Frames of functions
+/// without any source position in the debug info (the compiler's runtime helpers and
+/// export wrappers) are left out, unless nothing else is left, and then they keep their
+/// wasm names.
 fn frames(bt: &WasmBacktrace, debug: &DebugInfo) -> Vec<Frame> {
-    let all: Vec<(bool, Frame)> = bt
-        .frames()
-        .iter()
-        .map(|frame| map_frame(frame, debug))
-        .collect();
-    if all.iter().all(|(helper, _)| *helper) {
-        return all.into_iter().map(|(_, frame)| frame).collect();
+    let wasm = bt.frames();
+    let all: Vec<(bool, Vec<Frame>)> = wasm.iter().map(|f| map_frame(f, debug)).collect();
+    let mut out: Vec<Frame> = if all.iter().all(|(helper, _)| *helper) {
+        all.into_iter().flat_map(|(_, frames)| frames).collect()
+    } else {
+        all.into_iter()
+            .filter(|(helper, _)| !helper)
+            .flat_map(|(_, frames)| frames)
+            .collect()
+    };
+    if wasm.last().is_some_and(|f| is_weft(f, debug)) {
+        // The backtrace was cut off (by `Settings::backtrace_frames_max`): a whole one
+        // ends in the wrapper the host called. Keep as many frames as it recorded, so the
+        // limit means the same whatever the compiler inlined.
+        out.truncate(wasm.len());
     }
-    all.into_iter()
-        .filter(|(helper, _)| !helper)
-        .map(|(_, frame)| frame)
-        .collect()
+    out
 }
 
-/// One frame, and whether it is in a helper without source positions.
-fn map_frame(frame: &FrameInfo, debug: &DebugInfo) -> (bool, Frame) {
+/// Whether a wasm frame is in a Weft function (one with source positions).
+fn is_weft(frame: &FrameInfo, debug: &DebugInfo) -> bool {
+    debug
+        .funcs
+        .get(&frame.func_index())
+        .is_some_and(|f| !f.locs.is_empty())
+}
+
+/// The Weft frames of one wasm frame, and whether it is in a helper without source
+/// positions.
+fn map_frame(frame: &FrameInfo, debug: &DebugInfo) -> (bool, Vec<Frame>) {
     let index = frame.func_index();
     let offset = frame.func_offset().and_then(|o| u32::try_from(o).ok());
-    let helper = debug.funcs.get(&index).is_none_or(|f| f.locs.is_empty());
-    let frame = match debug.lookup(index, offset) {
-        Some((name, loc)) => {
-            // Before the function's first position (its entry, where a stack overflow
-            // is detected) the function's first position is the best answer.
-            let first = debug
-                .funcs
-                .get(&index)
-                .and_then(|f| f.locs.first())
-                .map(|(_, l)| l);
-            Frame {
+    let frames = match debug.frames(index, offset) {
+        Some(frames) => frames
+            .into_iter()
+            .map(|(name, loc)| Frame {
                 function: name.to_string(),
-                location: loc.or(first).cloned(),
-            }
-        }
-        None => Frame {
+                location: loc.cloned(),
+            })
+            .collect(),
+        None => vec![Frame {
             function: match frame.func_name() {
                 Some(name) => name.to_string(),
                 None => format!("<wasm function {index}>"),
             },
             location: None,
-        },
+        }],
     };
-    (helper, frame)
+    (!is_weft(frame, debug), frames)
 }
 
 #[cfg(test)]

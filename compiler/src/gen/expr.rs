@@ -16,6 +16,28 @@ use weft_lang::types::Ty;
 impl Cx<'_, '_> {
     /// Compiles `e` leaving an owned value on the stack.
     pub fn expr(&mut self, e: &Expr) -> R<()> {
+        if let Some(site) = self.def.site_of(e) {
+            return self.inlined_body(e, site);
+        }
+        self.expr_here(e)
+    }
+
+    /// The body of an inlined call: its positions are recorded as in that call, and the
+    /// caller's code after it starts with the call's position again.
+    fn inlined_body(&mut self, e: &Expr, site: u32) -> R<()> {
+        let outer = self.f.site.replace(site);
+        let call = self.f.cur;
+        self.f.mark(e.span);
+        let r = self.expr_here(e);
+        self.f.site = outer;
+        if let Some(span) = call {
+            self.f.mark(span);
+        }
+        r
+    }
+
+    /// [`Cx::expr`] within the current inlined call.
+    fn expr_here(&mut self, e: &Expr) -> R<()> {
         let outer = self.f.cur.replace(e.span);
         self.expr_inner(e)?;
         self.f.cur = outer;

@@ -188,7 +188,7 @@ pub fn run_export(a: &Artifact, export: &str) -> Run {
         if let Some(bt) = e.downcast_ref::<WasmBacktrace>() {
             for fr in bt.frames() {
                 let off = fr.func_offset().map(|o| o as u32);
-                if let Some((name, loc)) = a.debug.lookup(fr.func_index(), off) {
+                for (name, loc) in a.debug.frames(fr.func_index(), off).unwrap_or_default() {
                     frames.push((name.to_string(), loc.cloned()));
                 }
             }

@@ -9,6 +9,7 @@ mod cache;
 mod closures;
 mod debug;
 mod e2e;
+mod inline;
 mod lists;
 mod maps;
 mod memory;

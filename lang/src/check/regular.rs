@@ -18,9 +18,15 @@ impl Checker<'_> {
             if let Some(found) = self.returns_changed(id, id, &identity, &mut seen) {
                 let name = self.adts[root].name.clone();
                 let shown = self.show(&found, &self.adts[root].generics.clone());
-                let d = Diagnostic::error(self.adts[root].span, format!("recursive type `{name}` refers to itself as `{shown}`"))
-                    .with_label("its type arguments change on the way back")
-                    .with_hint(format!("a recursive type must use its own parameters unchanged, e.g. `{name}<{}>`", self.adts[root].generics.join(", ")));
+                let d = Diagnostic::error(
+                    self.adts[root].span,
+                    format!("recursive type `{name}` refers to itself as `{shown}`"),
+                )
+                .with_label("its type arguments change on the way back")
+                .with_hint(format!(
+                    "a recursive type must use its own parameters unchanged, e.g. `{name}<{}>`",
+                    self.adts[root].generics.join(", ")
+                ));
                 self.error(d);
             }
         }
@@ -28,13 +34,22 @@ impl Checker<'_> {
 
     /// Walks the fields of `adt` at `args`; returns how `root` is reached again with
     /// arguments other than its own parameters, if it is.
-    fn returns_changed(&self, root: AdtId, adt: AdtId, args: &[Ty], seen: &mut HashSet<AdtId>) -> Option<Ty> {
+    fn returns_changed(
+        &self,
+        root: AdtId,
+        adt: AdtId,
+        args: &[Ty],
+        seen: &mut HashSet<AdtId>,
+    ) -> Option<Ty> {
         if !seen.insert(adt) {
             return None;
         }
         let field_tys: Vec<Ty> = match &self.adts[adt.0 as usize].kind {
             AdtKind::Record(fs) => fs.iter().map(|f| f.ty.subst(args)).collect(),
-            AdtKind::Enum(vs) => vs.iter().flat_map(|v| v.fields.iter().map(|t| t.subst(args))).collect(),
+            AdtKind::Enum(vs) => vs
+                .iter()
+                .flat_map(|v| v.fields.iter().map(|t| t.subst(args)))
+                .collect(),
         };
         for t in field_tys {
             if let Some(found) = self.find_in(root, &t, seen) {
@@ -48,15 +63,25 @@ impl Checker<'_> {
         match t {
             Ty::Adt(id, args) => {
                 if *id == root {
-                    let regular = args.iter().enumerate().all(|(i, a)| *a == Ty::Param(i as u32));
+                    let regular = args
+                        .iter()
+                        .enumerate()
+                        .all(|(i, a)| *a == Ty::Param(i as u32));
                     return (!regular).then(|| t.clone());
                 }
-                args.iter().find_map(|a| self.find_in(root, a, seen)).or_else(|| self.returns_changed(root, *id, args, seen))
+                args.iter()
+                    .find_map(|a| self.find_in(root, a, seen))
+                    .or_else(|| self.returns_changed(root, *id, args, seen))
             }
             Ty::List(x) => self.find_in(root, x, seen),
-            Ty::Map(k, v) => self.find_in(root, k, seen).or_else(|| self.find_in(root, v, seen)),
+            Ty::Map(k, v) => self
+                .find_in(root, k, seen)
+                .or_else(|| self.find_in(root, v, seen)),
             Ty::Tuple(ts) => ts.iter().find_map(|x| self.find_in(root, x, seen)),
-            Ty::Fn(ps, r) => ps.iter().find_map(|x| self.find_in(root, x, seen)).or_else(|| self.find_in(root, r, seen)),
+            Ty::Fn(ps, r) => ps
+                .iter()
+                .find_map(|x| self.find_in(root, x, seen))
+                .or_else(|| self.find_in(root, r, seen)),
             _ => None,
         }
     }

@@ -188,8 +188,9 @@ impl Builder {
                     locs: if func.name.starts_with("rt::") {
                         vec![]
                     } else {
-                        vec![(0, loc)]
+                        vec![(0, loc, None)]
                     },
+                    inlined: vec![],
                 },
             );
         }
