@@ -299,6 +299,14 @@ impl<'p> Module<'p> {
         while let Some(idx) = self.queue.pop() {
             let i = (idx - imports::IMPORTS.len() as u32) as usize;
             let key = self.slots[i].key.clone();
+            // Helpers are requested without a way to fail; the limits are enforced here,
+            // so no type, however it was reached, can make generation run away.
+            if key_depth(&key) > TY_DEPTH_MAX || self.slots.len() > FUNCS_MAX {
+                return Err(CompileError::TooDeep {
+                    what: format!("a helper for a type nested more than {TY_DEPTH_MAX} deep"),
+                    location: String::new(),
+                });
+            }
             let (mut fb, name, user_fn) = crate::gen::generate(self, &key)?;
             let ty = self.type_idx(fb.params.clone(), fb.results.clone());
             let inlined = std::mem::take(&mut fb.inlined);
@@ -451,5 +459,20 @@ impl<'p> Module<'p> {
         names.functions(&fnames);
         m.section(&names);
         m.finish()
+    }
+}
+
+/// The nesting depth of the types a function key is instantiated at.
+fn key_depth(key: &FnKey) -> u32 {
+    match key {
+        FnKey::User(_, ts)
+        | FnKey::ClosureEntry(_, ts)
+        | FnKey::ClosureDrop(_, ts)
+        | FnKey::FuncValueEntry(_, ts) => ts.iter().map(ty_depth).max().unwrap_or(0),
+        FnKey::Drop(t) | FnKey::Unique(t) | FnKey::Eq(t) | FnKey::Hash(t) | FnKey::Show(t) => {
+            ty_depth(t)
+        }
+        FnKey::Map(_, t) => ty_depth(t),
+        FnKey::Export(_) | FnKey::Rt(_) => 0,
     }
 }

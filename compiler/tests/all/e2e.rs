@@ -62,3 +62,29 @@ fn main() {
     );
     assert_eq!(r.live_blocks, 0);
 }
+
+/// A type that grows its own arguments (which the checker rejects) would make the helper
+/// generators ask for ever deeper types; the compiler must stop with `TooDeep`.
+#[test]
+fn ever_deeper_helper_types_stop_with_too_deep() {
+    use weft_lang::tir::AdtKind;
+    use weft_lang::types::Ty;
+    let src = "enum Nested<T> { Flat(T), Deep(Nested<T>) }\nfn main() { let n = Deep(Flat(1))\n print(n) }\n";
+    let fe = weft_lang::check_file("main.weft", src, &weft_lang::NoFiles);
+    let mut program = fe.program.expect("a checked program");
+    let id = program
+        .adts
+        .iter()
+        .position(|a| a.name == "Nested")
+        .expect("the Nested type");
+    if let AdtKind::Enum(vs) = &mut program.adts[id].kind {
+        let grown = Ty::List(Box::new(Ty::Param(0)));
+        vs[1].fields = vec![Ty::Adt(weft_lang::types::AdtId(id as u32), vec![grown])];
+    }
+    let result = weft_compiler::compile(&program, &fe.sources);
+    assert!(
+        matches!(result, Err(weft_compiler::CompileError::TooDeep { .. })),
+        "{:?}",
+        result.map(|a| a.wasm.len())
+    );
+}
