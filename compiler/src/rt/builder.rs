@@ -4,28 +4,13 @@
 //! capacity is the block size minus the 12-byte header, so a finished builder is already
 //! the resulting String.
 
+use super::text::{add, data_at, load8};
 use super::{fb, Rt};
 use crate::emit::{mem, FuncBuilder};
 use crate::imports;
 use crate::module::{Module, SCRATCH};
 use wasm_encoder::BlockType;
 use wasm_encoder::ValType::{I32, I64};
-
-fn add(f: &mut FuncBuilder) {
-    f.ins().i32_add();
-}
-
-/// Pushes `s + 12 + off_local`.
-fn data_at(f: &mut FuncBuilder, s: u32, off: u32) {
-    f.get(s).i32c(12);
-    add(f);
-    f.get(off);
-    add(f);
-}
-
-fn load8(f: &mut FuncBuilder) {
-    f.ins().i32_load8_u(mem(0, 1));
-}
 
 pub fn generate(m: &mut Module, r: Rt) -> FuncBuilder {
     match r {

@@ -5,16 +5,13 @@
 //! A list's capacity is whatever its block holds (`(block size - 16) / width`), so the
 //! size-class rounding of the allocator is never wasted.
 
+use super::text::add;
 use super::{fb, Rt};
 use crate::emit::FuncBuilder;
 use crate::layout::LIST_DATA;
 use crate::module::Module;
 use wasm_encoder::BlockType;
 use wasm_encoder::ValType::{I32, I64};
-
-fn add(f: &mut FuncBuilder) {
-    f.ins().i32_add();
-}
 
 /// Pushes `l + 16 + i * w` from locals.
 fn elem_addr(f: &mut FuncBuilder, l: u32, i: u32, w: u32) {

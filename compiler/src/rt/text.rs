@@ -9,19 +9,19 @@ use crate::module::{Module, SCRATCH};
 use wasm_encoder::BlockType;
 use wasm_encoder::ValType::{F64, I32, I64};
 
-fn add(f: &mut FuncBuilder) {
+pub(super) fn add(f: &mut FuncBuilder) {
     f.ins().i32_add();
 }
 
 /// Pushes `s + 12 + off_local`.
-fn data_at(f: &mut FuncBuilder, s: u32, off: u32) {
+pub(super) fn data_at(f: &mut FuncBuilder, s: u32, off: u32) {
     f.get(s).i32c(12);
     add(f);
     f.get(off);
     add(f);
 }
 
-fn load8(f: &mut FuncBuilder) {
+pub(super) fn load8(f: &mut FuncBuilder) {
     f.ins().i32_load8_u(mem(0, 1));
 }
 
