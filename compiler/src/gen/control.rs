@@ -110,11 +110,14 @@ impl Cx<'_, '_> {
         let (mark, hoisted) = self.seed_loop(None, body, Some(var));
         let base = self.scopes.len();
         let brk = self.f.block(BlockType::Empty);
-        let mut seed = vec![];
+        // Inside the body `var < hi <= Int max`, so `var + 1` cannot overflow (`var` is
+        // immutable, so the fact holds for the whole iteration).
+        let step_ok = Fact::root(var, Kind::IncOk, 0, false);
+        let mut seed = vec![step_ok.clone()];
         if !hoisted.is_empty() {
             // The first iteration, peeled: it walks `root[i]` (made unique), which the
             // loop then starts out knowing.
-            self.range_iteration(v, h, brk, base, body, vec![], Some(hoisted))?;
+            self.range_iteration(v, h, brk, base, body, vec![step_ok], Some(hoisted))?;
             seed.append(&mut self.pc.captured);
         }
         let top = self.f.loop_(BlockType::Empty);
