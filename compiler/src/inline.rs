@@ -28,7 +28,7 @@
 //! the inlined function as its own frame.
 
 mod rewrite;
-mod visit;
+use weft_lang::tir::visit;
 
 use rewrite::Rewrite;
 use std::collections::HashMap;

@@ -6,6 +6,8 @@
 //! captures, method calls are `Call`s or `Intrinsic`s, interpolation is `Interp`.
 //! Generic functions stay generic (`Ty::Param`); the compiler monomorphizes.
 
+pub mod visit;
+
 use crate::ast::{BinOp, UnOp};
 use crate::source::Span;
 use crate::types::{AdtId, Ty};

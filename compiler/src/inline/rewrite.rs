@@ -1,7 +1,7 @@
 //! A callee's body made fit for one call site: its locals renumbered into the caller's
 //! table and its types instantiated at the call's type arguments.
 
-use super::visit;
+use weft_lang::tir::visit;
 use weft_lang::tir::{Expr, ExprKind, LocalId, MutCallee, Pat, PatKind, Place, PlaceElem, Stmt};
 use weft_lang::types::Ty;
 

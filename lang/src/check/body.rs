@@ -7,7 +7,8 @@ use crate::ast;
 use crate::diagnostic::Diagnostic;
 use crate::source::Span;
 use crate::tir::{
-    self, Expr, ExprKind, FuncDef, FuncId, LocalDef, LocalId, Pat, PatKind, Place, PlaceElem, Stmt,
+    self, visit, Expr, ExprKind, FuncDef, FuncId, LocalDef, LocalId, Pat, PatKind, Place,
+    PlaceElem, Stmt,
 };
 use crate::types::Ty;
 
@@ -282,126 +283,44 @@ fn zonk_tys(inf: &Infer, ts: &mut [Ty]) {
     }
 }
 
+/// Resolves the types an expression carries besides its own (type arguments, patterns,
+/// places), then its sub-expressions through the shared IR visitor.
 fn zonk_expr(inf: &Infer, e: &mut Expr) {
     e.ty = inf.zonk(&e.ty);
     match &mut e.kind {
-        ExprKind::Int(_)
-        | ExprKind::Float(_)
-        | ExprKind::Bool(_)
-        | ExprKind::Str(_)
-        | ExprKind::Unit => {}
-        ExprKind::Local(_) | ExprKind::Break | ExprKind::Continue => {}
-        ExprKind::Call {
-            type_args, args, ..
-        } => {
-            zonk_tys(inf, type_args);
-            args.iter_mut().for_each(|a| zonk_expr(inf, a));
-        }
-        ExprKind::CallClosure { callee, args } => {
-            zonk_expr(inf, callee);
-            args.iter_mut().for_each(|a| zonk_expr(inf, a));
-        }
-        ExprKind::FuncValue { type_args, .. } => zonk_tys(inf, type_args),
-        ExprKind::Closure {
-            type_args,
-            captures,
-            ..
-        } => {
-            zonk_tys(inf, type_args);
-            captures.iter_mut().for_each(|a| zonk_expr(inf, a));
-        }
-        ExprKind::Intrinsic { args, .. }
-        | ExprKind::Tuple(args)
-        | ExprKind::List(args)
-        | ExprKind::Interp(args) => args.iter_mut().for_each(|a| zonk_expr(inf, a)),
-        ExprKind::MutCall {
-            place,
-            callee,
-            args,
-        } => {
+        ExprKind::Call { type_args, .. }
+        | ExprKind::FuncValue { type_args, .. }
+        | ExprKind::Closure { type_args, .. }
+        | ExprKind::Record { type_args, .. }
+        | ExprKind::Variant { type_args, .. } => zonk_tys(inf, type_args),
+        ExprKind::MutCall { place, callee, .. } => {
             zonk_place(inf, place);
             if let tir::MutCallee::Func { type_args, .. } = callee {
                 zonk_tys(inf, type_args);
             }
-            args.iter_mut().for_each(|a| zonk_expr(inf, a));
         }
-        ExprKind::Record {
-            type_args, fields, ..
-        }
-        | ExprKind::Variant {
-            type_args, fields, ..
-        } => {
-            zonk_tys(inf, type_args);
-            fields.iter_mut().for_each(|a| zonk_expr(inf, a));
-        }
-        ExprKind::RecordUpdate { base, updates } => {
-            zonk_expr(inf, base);
-            updates.iter_mut().for_each(|(_, a)| zonk_expr(inf, a));
-        }
-        ExprKind::Field { base, .. } => zonk_expr(inf, base),
-        ExprKind::Index { base, index } => {
-            zonk_expr(inf, base);
-            zonk_expr(inf, index);
-        }
-        ExprKind::Unary { operand, .. } => zonk_expr(inf, operand),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            zonk_expr(inf, lhs);
-            zonk_expr(inf, rhs);
-        }
-        ExprKind::If { cond, then, else_ } => {
-            zonk_expr(inf, cond);
-            zonk_expr(inf, then);
-            zonk_expr(inf, else_);
-        }
-        ExprKind::Match { scrutinee, arms } => {
-            zonk_expr(inf, scrutinee);
-            for arm in arms {
-                zonk_pat(inf, &mut arm.pat);
-                if let Some(g) = &mut arm.guard {
-                    zonk_expr(inf, g);
-                }
-                zonk_expr(inf, &mut arm.body);
-            }
-        }
-        ExprKind::Block { stmts, tail } => {
+        ExprKind::Match { arms, .. } => arms.iter_mut().for_each(|a| zonk_pat(inf, &mut a.pat)),
+        ExprKind::Block { stmts, .. } => {
             for s in stmts {
                 match s {
-                    Stmt::Let { pat, value } => {
-                        zonk_pat(inf, pat);
-                        zonk_expr(inf, value);
-                    }
-                    Stmt::Assign { place, value } => {
-                        zonk_place(inf, place);
-                        zonk_expr(inf, value);
-                    }
-                    Stmt::Expr(e) => zonk_expr(inf, e),
+                    Stmt::Let { pat, .. } => zonk_pat(inf, pat),
+                    Stmt::Assign { place, .. } => zonk_place(inf, place),
+                    Stmt::Expr(_) => {}
                 }
             }
-            zonk_expr(inf, tail);
         }
-        ExprKind::While { cond, body } => {
-            zonk_expr(inf, cond);
-            zonk_expr(inf, body);
-        }
-        ExprKind::ForRange { lo, hi, body, .. } => {
-            zonk_expr(inf, lo);
-            zonk_expr(inf, hi);
-            zonk_expr(inf, body);
-        }
-        ExprKind::ForList { list, body, .. } => {
-            zonk_expr(inf, list);
-            zonk_expr(inf, body);
-        }
-        ExprKind::Return(v) => zonk_expr(inf, v),
+        _ => {}
     }
+    visit::children_mut(e, &mut |c| zonk_expr(inf, c));
 }
 
+/// The types along a place; its index and key expressions are sub-expressions of the
+/// expression holding it, so the visitor reaches them.
 fn zonk_place(inf: &Infer, p: &mut Place) {
     p.ty = inf.zonk(&p.ty);
     for el in &mut p.path {
-        match el {
-            PlaceElem::Field(_, t) => *t = inf.zonk(t),
-            PlaceElem::Index(e) | PlaceElem::MapKey(e) => zonk_expr(inf, e),
+        if let PlaceElem::Field(_, t) = el {
+            *t = inf.zonk(t);
         }
     }
 }

@@ -1,10 +1,11 @@
 //! The direct sub-expressions of an expression, in evaluation order, for the passes that
-//! walk the typed IR (the inliner's size count, its rewriting and its search for calls).
+//! walk the typed IR (the checker's final type resolution, the inliner's size count,
+//! its rewriting and its search for calls).
 //!
 //! Statements and match arms belong to the expression that holds them: their values,
 //! guards and the index and key expressions of their places are visited as children.
 
-use weft_lang::tir::{Expr, ExprKind, MatchArm, Place, PlaceElem, Stmt};
+use super::{Expr, ExprKind, MatchArm, Place, PlaceElem, Stmt};
 
 /// Calls `f` on each direct sub-expression of `e`.
 pub fn children<'e>(e: &'e Expr, f: &mut dyn FnMut(&'e Expr)) {
