@@ -110,6 +110,24 @@ pub fn trap(m: &mut Module, f: &mut FuncBuilder, msg: &str) {
     f.ins().unreachable();
 }
 
+/// The free-list offset of a block of a power-of-two size above 1 KiB (on the stack):
+/// class `ctz(size) + 54` (2 KiB is class 65, after the 64 small ones), 4 bytes each.
+/// `alloc` and `free` must agree, so both use this.
+fn large_class(f: &mut FuncBuilder) {
+    f.ins().i32_ctz();
+    f.i32c(54);
+    f.ins().i32_add();
+    f.i32c(2);
+    f.ins().i32_shl();
+}
+
+/// Turns the class offset in `head` into the address of its free list.
+fn free_list_addr(f: &mut FuncBuilder, head: u32) {
+    f.get(head).i32c(FREE_LISTS as i32);
+    f.ins().i32_add();
+    f.set(head);
+}
+
 /// `(size) -> ptr`: a block of at least `size` bytes (header included) with refcount 1.
 fn alloc(m: &mut Module) -> FuncBuilder {
     let mut f = fb(&[I32], &[I32]);
@@ -131,16 +149,10 @@ fn alloc(m: &mut Module) -> FuncBuilder {
     f.i32c(1).i32c(32).get(n).i32c(1);
     f.ins().i32_sub().i32_clz().i32_sub().i32_shl();
     f.tee(rounded);
-    f.ins().i32_ctz();
-    f.i32c(54);
-    f.ins().i32_add();
-    f.i32c(2);
-    f.ins().i32_shl();
+    large_class(&mut f);
     f.set(head);
     f.end();
-    f.get(head).i32c(FREE_LISTS as i32);
-    f.ins().i32_add();
-    f.set(head);
+    free_list_addr(&mut f, head);
     f.get(head).ld32(0).tee(p);
     f.if_(BlockType::Empty);
     f.get(head).get(p).ld32(0).st32(0);
@@ -196,16 +208,10 @@ fn free() -> FuncBuilder {
     f.set(head);
     f.else_();
     f.get(size);
-    f.ins().i32_ctz();
-    f.i32c(54);
-    f.ins().i32_add();
-    f.i32c(2);
-    f.ins().i32_shl();
+    large_class(&mut f);
     f.set(head);
     f.end();
-    f.get(head).i32c(FREE_LISTS as i32);
-    f.ins().i32_add();
-    f.set(head);
+    free_list_addr(&mut f, head);
     f.get(p).get(head).ld32(0).st32(0);
     f.get(head).get(p).st32(0);
     live(&mut f, -1);

@@ -189,9 +189,16 @@ fn is_char_start(f: &mut FuncBuilder) {
 /// `(s) -> Int`: characters.
 fn str_len() -> FuncBuilder {
     let mut f = fb(&[I32], &[I64]);
-    let (s, n, i, c) = (0, f.local(I32), f.local(I32), f.local(I32));
+    let (s, n) = (0, f.local(I32));
     f.get(s).ld32(8).set(n);
-    f.for_i32(i, n, |f, _| {
+    count_chars(&mut f, s, n);
+    f
+}
+
+/// Pushes, as an i64, how many characters start in the first `end` bytes of string `s`.
+fn count_chars(f: &mut FuncBuilder, s: u32, end: u32) {
+    let (i, c) = (f.local(I32), f.local(I32));
+    f.for_i32(i, end, |f, _| {
         data_at(f, s, i);
         load8(f);
         is_char_start(f);
@@ -201,7 +208,6 @@ fn str_len() -> FuncBuilder {
     });
     f.get(c);
     f.ins().i64_extend_i32_u();
-    f
 }
 
 /// `(hay, needle, from) -> byte index | -1`.
@@ -518,17 +524,7 @@ fn char_to_byte() -> FuncBuilder {
 /// `(s, byte offset) -> char index`.
 fn byte_to_char() -> FuncBuilder {
     let mut f = fb(&[I32, I32], &[I64]);
-    let (s, b, i, c) = (0, 1, f.local(I32), f.local(I32));
-    f.for_i32(i, b, |f, _| {
-        data_at(f, s, i);
-        load8(f);
-        is_char_start(f);
-        f.get(c);
-        add(f);
-        f.set(c);
-    });
-    f.get(c);
-    f.ins().i64_extend_i32_u();
+    count_chars(&mut f, 0, 1);
     f
 }
 
