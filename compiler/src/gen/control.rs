@@ -9,7 +9,7 @@ use crate::layout::{is_heap, vt, width, LIST_DATA, LIST_LEN};
 use crate::module::R;
 use wasm_encoder::{BlockType, ValType};
 use weft_lang::source::Span;
-use weft_lang::tir::{Expr, LocalId, Pat, PatKind};
+use weft_lang::tir::{Expr, ExprKind, LocalId, Pat, PatKind};
 use weft_lang::types::Ty;
 
 impl Cx<'_, '_> {
@@ -85,14 +85,29 @@ impl Cx<'_, '_> {
         let (mark, _) = self.seed_loop(Some(cond), body, None);
         let base = self.scopes.len();
         let brk = self.f.block(BlockType::Empty);
-        let top = self.f.loop_(BlockType::Empty);
-        self.push_scope();
-        self.expr(cond)?;
-        self.f.ins().i32_eqz();
-        self.f.br_if(brk);
-        self.loop_body(brk, base, body, cond_bounds(cond))?;
-        self.pop_scope();
-        self.f.br(top);
+        if rotatable(cond) {
+            // Rotated: tested once before the loop and then at its bottom, so an
+            // iteration takes one branch instead of a test at the top and a jump back.
+            // Only for conditions that read scalars (no temporaries, no place caching).
+            self.expr(cond)?;
+            self.f.ins().i32_eqz();
+            self.f.br_if(brk);
+            let top = self.f.loop_(BlockType::Empty);
+            self.push_scope();
+            self.loop_body(brk, base, body, cond_bounds(cond))?;
+            self.pop_scope();
+            self.expr(cond)?;
+            self.f.br_if(top);
+        } else {
+            let top = self.f.loop_(BlockType::Empty);
+            self.push_scope();
+            self.expr(cond)?;
+            self.f.ins().i32_eqz();
+            self.f.br_if(brk);
+            self.loop_body(brk, base, body, cond_bounds(cond))?;
+            self.pop_scope();
+            self.f.br(top);
+        }
         self.f.end();
         self.f.end();
         self.pc.sticky.truncate(mark);
@@ -117,12 +132,23 @@ impl Cx<'_, '_> {
         if !hoisted.is_empty() {
             // The first iteration, peeled: it walks `root[i]` (made unique), which the
             // loop then starts out knowing.
-            self.range_iteration(v, h, brk, base, body, vec![step_ok], Some(hoisted))?;
+            self.peeled_iteration(v, h, brk, base, body, vec![step_ok], hoisted)?;
             seed.append(&mut self.pc.captured);
         }
+        // Rotated (see [`Cx::while_`]): tested before the loop and at its bottom.
+        self.f.get(v).get(h);
+        self.f.ins().i64_ge_s();
+        self.f.br_if(brk);
         let top = self.f.loop_(BlockType::Empty);
-        self.range_iteration(v, h, brk, base, body, seed, None)?;
-        self.f.br(top);
+        self.push_scope();
+        self.loop_body(brk, base, body, seed)?;
+        self.pop_scope();
+        self.f.get(v).i64c(1);
+        self.f.ins().i64_add();
+        self.f.tee(v);
+        self.f.get(h);
+        self.f.ins().i64_lt_s();
+        self.f.br_if(top);
         self.f.end();
         self.f.end();
         self.pc.sticky.truncate(mark);
@@ -130,10 +156,10 @@ impl Cx<'_, '_> {
         Ok(())
     }
 
-    /// One iteration of a `for` over a range: exit test, body, increment. With `capture`,
-    /// the facts about those paths left at the end of the body go to `pc.captured`.
+    /// The first iteration of a `for` over a range, peeled: exit test, body, increment.
+    /// The facts about `capture`'s paths left at the end of the body go to `pc.captured`.
     #[allow(clippy::too_many_arguments)]
-    fn range_iteration(
+    fn peeled_iteration(
         &mut self,
         v: u32,
         h: u32,
@@ -141,13 +167,13 @@ impl Cx<'_, '_> {
         base: usize,
         body: &Expr,
         seed: Vec<Fact>,
-        capture: Option<Vec<(LocalId, Vec<Step>)>>,
+        capture: Vec<(LocalId, Vec<Step>)>,
     ) -> R<()> {
         self.f.get(v).get(h);
         self.f.ins().i64_ge_s();
         self.f.br_if(brk);
         self.push_scope();
-        self.pc.capture = capture.unwrap_or_default();
+        self.pc.capture = capture;
         self.loop_body(brk, base, body, seed)?;
         self.pc.capture.clear();
         self.pop_scope();
@@ -173,10 +199,10 @@ impl Cx<'_, '_> {
         self.f.i32c(0).set(i);
         let base = self.scopes.len();
         let brk = self.f.block(BlockType::Empty);
-        let top = self.f.loop_(BlockType::Empty);
         self.f.get(i).get(n);
         self.f.ins().i32_ge_u();
         self.f.br_if(brk);
+        let top = self.f.loop_(BlockType::Empty);
         self.push_scope();
         self.f
             .get(l)
@@ -193,7 +219,9 @@ impl Cx<'_, '_> {
         self.f.set(i);
         self.loop_body(brk, base, body, vec![])?;
         self.pop_scope();
-        self.f.br(top);
+        self.f.get(i).get(n);
+        self.f.ins().i32_lt_u();
+        self.f.br_if(top);
         self.f.end();
         self.f.end();
         self.pc.sticky.truncate(mark);
@@ -246,4 +274,29 @@ impl Cx<'_, '_> {
         self.release(tmp);
         Ok(())
     }
+}
+
+/// Whether a loop condition may be evaluated twice (before the loop and at its bottom):
+/// literals and scalar locals under comparisons, arithmetic and `!`, at most a few deep.
+fn rotatable(cond: &Expr) -> bool {
+    fn go(e: &Expr, budget: &mut u32) -> bool {
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
+        match &e.kind {
+            ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Float(_) => true,
+            ExprKind::Local(_) => scalar(&e.ty),
+            ExprKind::Unary { operand, .. } => go(operand, budget),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                scalar(&lhs.ty) && go(lhs, budget) && go(rhs, budget)
+            }
+            _ => false,
+        }
+    }
+    go(cond, &mut 8)
+}
+
+fn scalar(t: &Ty) -> bool {
+    matches!(t, Ty::Int | Ty::Float | Ty::Bool | Ty::Duration)
 }

@@ -347,7 +347,18 @@ impl Cx<'_, '_> {
         self.f.ins().i64_ge_u();
         let tr = self.m.rt(Rt::TrapIndex);
         self.f.if_(BlockType::Empty);
-        self.f.get(i).get(b).ld32(LIST_LEN);
+        // With the length cached, the trap path reads it from there: keeping the list's
+        // base alive only for its error message costs a register in tight loops.
+        self.f.get(i);
+        match len {
+            Some(l) => {
+                self.f.get(l);
+                self.f.ins().i32_wrap_i64();
+            }
+            None => {
+                self.f.get(b).ld32(LIST_LEN);
+            }
+        }
         self.f.mark(span);
         self.f.call(tr);
         self.f.ins().unreachable();
