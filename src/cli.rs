@@ -6,6 +6,7 @@
 
 pub mod build;
 pub mod check;
+pub mod node;
 pub mod run;
 pub mod test;
 

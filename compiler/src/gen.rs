@@ -14,6 +14,7 @@
 //!   result; other mutable parameters are incremented on entry.
 //! - Results are owned.
 
+mod agent;
 mod cache;
 mod control;
 mod expr;
@@ -97,6 +98,11 @@ pub fn generate(m: &mut Module, key: &FnKey) -> R<(FuncBuilder, String, bool)> {
         FnKey::ClosureDrop(f, targs) => (
             closure_drop(m, *f, targs)?,
             format!("drop {}", instance_name(m, *f, targs)),
+            false,
+        ),
+        FnKey::AgentEntry(f) => (
+            helpers::wire::gen_entry(m, *f)?,
+            format!("entry {}", instance_name(m, *f, &[])),
             false,
         ),
         FnKey::Rt(r) => (rt::generate(m, *r), format!("rt::{r:?}"), false),

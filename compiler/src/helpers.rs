@@ -5,6 +5,7 @@
 //! per concrete type. Objects without heap children share the runtime's `DecFree`.
 
 mod show;
+pub mod wire;
 
 use crate::emit::FuncBuilder;
 use crate::layout::{self, is_heap, vt, width, Shape, LIST_DATA, LIST_LEN, TAG};
@@ -29,7 +30,7 @@ fn shapes(m: &Module, ty: &Ty) -> Option<Vec<Shape>> {
 
 fn has_heap_children(m: &Module, ty: &Ty) -> bool {
     match ty {
-        Ty::String | Ty::Bytes => false,
+        Ty::String | Ty::Bytes | Ty::Agent(_) => false,
         Ty::List(e) => is_heap(e),
         Ty::Map(..) | Ty::Fn(..) => true,
         _ => shapes(m, ty).is_some_and(|ss| ss.iter().any(|s| s.heap_fields().next().is_some())),
@@ -78,7 +79,7 @@ pub fn emit_eq(m: &mut Module, f: &mut FuncBuilder, ty: &Ty) {
         Ty::Unit | Ty::Never => {
             f.ins().drop().drop().i32_const(1);
         }
-        Ty::String | Ty::Bytes => {
+        Ty::String | Ty::Bytes | Ty::Agent(_) => {
             let e = m.rt(Rt::StrEq);
             f.call(e);
         }
@@ -112,7 +113,7 @@ pub fn emit_hash(m: &mut Module, f: &mut FuncBuilder, ty: &Ty) {
             f.free_temp(t);
         }
         Ty::Bool | Ty::Unit | Ty::Never | Ty::Fn(..) => {}
-        Ty::String | Ty::Bytes => {
+        Ty::String | Ty::Bytes | Ty::Agent(_) => {
             let h = m.rt(Rt::StrHash);
             f.call(h);
         }
@@ -134,6 +135,8 @@ pub fn generate(m: &mut Module, key: &FnKey) -> R<(FuncBuilder, String, bool)> {
         FnKey::Eq(t) => (gen_eq(m, t), "eq", t),
         FnKey::Hash(t) => (gen_hash(m, t), "hash", t),
         FnKey::Show(t) => (show::gen_show(m, t), "show", t),
+        FnKey::Encode(t) => (wire::gen_encode(m, t), "encode", t),
+        FnKey::Decode(t) => (wire::gen_decode(m, t), "decode", t),
         other => {
             return Err(CompileError::Unsupported {
                 what: format!("helper {other:?}"),

@@ -99,6 +99,81 @@ pub const IMPORTS: &[ImportSig] = &[
         params: &[I32],
         results: &[],
     },
+    // (ptr): copies the bytes the host staged (whose length the import that staged them
+    // returned) to ptr.
+    ImportSig {
+        name: "staged_take",
+        params: &[I32],
+        results: &[],
+    },
+    // (ptr, len): the wire form of an agent entry's result.
+    ImportSig {
+        name: "result",
+        params: &[I32, I32],
+        results: &[],
+    },
+    // (): stages the URI of the agent this turn belongs to (wire form of a String);
+    // returns its length.
+    ImportSig {
+        name: "agent_self",
+        params: &[],
+        results: &[I32],
+    },
+    // (lane): stages the lane's value (wire form); returns its length.
+    ImportSig {
+        name: "lane_get",
+        params: &[I32],
+        results: &[I32],
+    },
+    // (lane, ptr, len): replaces the lane's value.
+    ImportSig {
+        name: "lane_set",
+        params: &[I32, I32, I32],
+        results: &[],
+    },
+    // (lane, kptr, klen): stages `Option<V>` for the key; returns its length.
+    ImportSig {
+        name: "map_lane_get",
+        params: &[I32, I32, I32],
+        results: &[I32],
+    },
+    // (lane, kptr, klen, vptr, vlen): inserts or replaces the entry.
+    ImportSig {
+        name: "map_lane_put",
+        params: &[I32, I32, I32, I32, I32],
+        results: &[],
+    },
+    // (lane, kptr, klen): removes the entry; stages the `Option<V>` it held, returns its length.
+    ImportSig {
+        name: "map_lane_remove",
+        params: &[I32, I32, I32],
+        results: &[I32],
+    },
+    // (lane, kptr, klen): 1 if the map lane has the key.
+    ImportSig {
+        name: "map_lane_contains",
+        params: &[I32, I32, I32],
+        results: &[I32],
+    },
+    // (agent, uptr, ulen): traps unless the URI matches agent type `agent`'s route.
+    ImportSig {
+        name: "agent_ref",
+        params: &[I32, I32, I32],
+        results: &[],
+    },
+    // (agent, method, uptr, ulen, aptr, alen): calls the method of the agent at the URI with
+    // the wire-encoded arguments and waits; stages the result, returns its length.
+    ImportSig {
+        name: "agent_call",
+        params: &[I32, I32, I32, I32, I32, I32],
+        results: &[I32],
+    },
+    // (agent, method, uptr, ulen, aptr, alen): sends the call one-way when the turn commits.
+    ImportSig {
+        name: "agent_send",
+        params: &[I32, I32, I32, I32, I32, I32],
+        results: &[],
+    },
 ];
 
 /// The function index of a named import.

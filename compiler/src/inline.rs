@@ -112,6 +112,7 @@ pub fn inline(prog: &Program, sizes: &mut Sizes, fid: FuncId, def: &FuncDef) -> 
             params: def.params.clone(),
             captures: def.captures,
             inout_self: def.inout_self,
+            agent: def.agent,
             ret: def.ret.clone(),
             locals: pass.locals,
             body,

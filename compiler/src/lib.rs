@@ -7,6 +7,7 @@ mod emit;
 mod gen;
 mod helpers;
 pub mod imports;
+pub mod manifest;
 mod inline;
 mod layout;
 mod module;
@@ -51,6 +52,8 @@ pub struct Artifact {
     pub main_export: Option<String>,
     /// The program's `test` blocks, in source order.
     pub tests: Vec<TestEntry>,
+    /// The program's agents and the types that cross its boundary.
+    pub manifest: manifest::Manifest,
     pub debug: DebugInfo,
 }
 
@@ -213,6 +216,25 @@ pub fn compile_with(
             export,
         });
     }
+    // Every agent member gets an exported entry, named after its function.
+    let mut entries = std::collections::HashMap::new();
+    for a in &program.agents {
+        let funcs = a
+            .lanes
+            .iter()
+            .filter_map(|l| l.init)
+            .chain(a.methods.iter().map(|x| x.func))
+            .chain(a.demands.iter().map(|d| d.func))
+            .chain(a.on_start)
+            .chain(a.timers.iter().map(|t| t.func));
+        for f in funcs {
+            let idx = m.func(module::FnKey::AgentEntry(f));
+            let name = format!("agent {}", program.funcs[f.0 as usize].name);
+            m.export(name.clone(), idx);
+            entries.insert(f, name);
+        }
+    }
+    let manifest = manifest::build(program, &|f| entries.get(&f).cloned().unwrap_or_default());
     m.drain()?;
     let debug = m.debug.clone();
     let wasm = m.finish();
@@ -221,6 +243,7 @@ pub fn compile_with(
         wasm,
         main_export,
         tests,
+        manifest,
         debug,
     })
 }

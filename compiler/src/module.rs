@@ -30,6 +30,8 @@ pub const DATA_BASE: u32 = 1024;
 /// Global 1 counts allocated blocks not yet freed (a cheap leak check for tests).
 pub const LIVE_BLOCKS_GLOBAL: u32 = 1;
 pub const LIVE_BLOCKS_EXPORT: &str = "live_blocks";
+/// Global 2 is where the wire decoder reads next (see `helpers::wire`).
+pub const WIRE_POS_GLOBAL: u32 = 2;
 
 /// Everything that becomes a defined wasm function.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -54,6 +56,12 @@ pub enum FnKey {
     Hash(Ty),
     /// `(sb, v) -> sb`: appends the Weft syntax of v (strings quoted).
     Show(Ty),
+    /// `(sb, v) -> sb`: appends v's wire form.
+    Encode(Ty),
+    /// `() -> v`: reads a value at the wire position.
+    Decode(Ty),
+    /// `(args_len)`: the exported entry of an agent member (see `helpers::wire::gen_entry`).
+    AgentEntry(FuncId),
     /// Map routines for one map type.
     Map(crate::rt::map::MapOp, Ty),
     Rt(Rt),
@@ -286,8 +294,16 @@ impl<'p> Module<'p> {
                 .map(|a| a.name.clone())
                 .unwrap_or_default()
         };
+        let agents = |id: weft_lang::types::AgentId| {
+            self.prog
+                .agents
+                .get(id.0 as usize)
+                .map(|a| a.name.clone())
+                .unwrap_or_default()
+        };
         TyDisplay {
             ty,
+            agent_names: &agents,
             adt_names: &names,
             param_names: &[],
         }
@@ -419,6 +435,14 @@ impl<'p> Module<'p> {
             },
             &ConstExpr::i32_const(0),
         );
+        gs.global(
+            GlobalType {
+                val_type: ValType::I32,
+                mutable: true,
+                shared: false,
+            },
+            &ConstExpr::i32_const(0),
+        );
         m.section(&gs);
         let mut es = ExportSection::new();
         es.export("memory", ExportKind::Memory, 0);
@@ -469,10 +493,14 @@ fn key_depth(key: &FnKey) -> u32 {
         | FnKey::ClosureEntry(_, ts)
         | FnKey::ClosureDrop(_, ts)
         | FnKey::FuncValueEntry(_, ts) => ts.iter().map(ty_depth).max().unwrap_or(0),
-        FnKey::Drop(t) | FnKey::Unique(t) | FnKey::Eq(t) | FnKey::Hash(t) | FnKey::Show(t) => {
-            ty_depth(t)
-        }
+        FnKey::Drop(t)
+        | FnKey::Unique(t)
+        | FnKey::Eq(t)
+        | FnKey::Hash(t)
+        | FnKey::Show(t)
+        | FnKey::Encode(t)
+        | FnKey::Decode(t) => ty_depth(t),
         FnKey::Map(_, t) => ty_depth(t),
-        FnKey::Export(_) | FnKey::Rt(_) => 0,
+        FnKey::Export(_) | FnKey::AgentEntry(_) | FnKey::Rt(_) => 0,
     }
 }

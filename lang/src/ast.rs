@@ -24,6 +24,7 @@ pub enum Item {
     Enum(EnumDecl),
     Use(UseDecl),
     Test(TestDecl),
+    Agent(AgentDecl),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -88,6 +89,81 @@ pub struct UseDecl {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestDecl {
     pub name: String,
+    pub body: Block,
+    pub span: Span,
+}
+
+/// `agent Counter at "/counters/:id" { members }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentDecl {
+    pub doc: Option<String>,
+    pub name: Ident,
+    /// The route after `at`, as written, and where; `None` takes the default route.
+    pub route: Option<(String, Span)>,
+    pub members: Vec<Member>,
+    pub span: Span,
+}
+
+/// One member of an agent body.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Member {
+    /// `value count: Int = 0`, `map by_user: Map<String, Int>`, `list log: List<String>`.
+    Lane(LaneDecl),
+    /// `fn incr(user: String, by: Int = 1) -> Int { ... }`: a method.
+    Fn(FnDecl),
+    /// `command reset() { ... }`: a method returning `Unit` (its `ret` is `None`).
+    Command(FnDecl),
+    /// `demand doubled: Int { count * 2 }`
+    Demand(DemandDecl),
+    /// `on start { ... }`: `event` is the name after `on` (only `start` is valid).
+    On {
+        event: Ident,
+        body: Block,
+        span: Span,
+    },
+    /// `every 1m { ... }`: the period in nanoseconds as written (negative after a `-`).
+    Every {
+        period_ns: i64,
+        period_span: Span,
+        body: Block,
+        span: Span,
+    },
+}
+
+impl Member {
+    pub fn span(&self) -> Span {
+        match self {
+            Member::Lane(l) => l.span,
+            Member::Fn(f) | Member::Command(f) => f.span,
+            Member::Demand(d) => d.span,
+            Member::On { span, .. } | Member::Every { span, .. } => *span,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaneKind {
+    Value,
+    Map,
+    List,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaneDecl {
+    pub doc: Option<String>,
+    pub kind: LaneKind,
+    pub name: Ident,
+    pub ty: TypeExpr,
+    /// `= 0`; required for a value lane (the checker says so), optional otherwise.
+    pub init: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DemandDecl {
+    pub doc: Option<String>,
+    pub name: Ident,
+    pub ty: TypeExpr,
     pub body: Block,
     pub span: Span,
 }
@@ -259,6 +335,8 @@ pub enum ExprKind {
     Question(Box<Expr>),
     /// `try e`
     Try(Box<Expr>),
+    /// `send c.reset()`: a one-way call to an agent (the checker requires a method call).
+    Send(Box<Expr>),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -4,11 +4,13 @@
 //! their items, lowers declared types and signatures, then checks each body with local
 //! inference ([`body`]). Every error is collected; a program is produced only without errors.
 
+mod agent;
 mod body;
 mod builtins;
 mod call;
 mod exhaustive;
 mod expr;
+mod lane;
 mod pattern;
 mod regular;
 mod stmt;
@@ -19,7 +21,7 @@ use crate::ast::{self, TypeExpr, TypeExprKind};
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, SourceMap, Span};
 use crate::tir::{self, AdtDef, AdtKind, FieldDef, FuncId, VariantDef};
-use crate::types::{AdtId, Ty, TyDisplay};
+use crate::types::{AdtId, AgentId, Ty, TyDisplay};
 use crate::{Frontend, Loader};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -51,6 +53,7 @@ pub(crate) enum Item {
     Variant(AdtId, u32),
     Alias(u32),
     Module(usize),
+    Agent(AgentId),
 }
 
 pub(crate) struct ModInfo {
@@ -85,6 +88,8 @@ pub(crate) struct FuncInfo {
     pub self_kind: SelfKind,
     pub decl: Option<Rc<ast::FnDecl>>,
     pub span: Span,
+    /// For a member of an agent: which agent, and what kind of member.
+    pub member: Option<agent::Member>,
 }
 
 pub(crate) struct AliasInfo {
@@ -108,6 +113,7 @@ pub(crate) enum Head {
     Tuple,
     Fn,
     Adt(AdtId),
+    Agent(AgentId),
 }
 
 impl Head {
@@ -125,6 +131,7 @@ impl Head {
             Ty::Tuple(_) => Head::Tuple,
             Ty::Fn(..) => Head::Fn,
             Ty::Adt(id, _) => Head::Adt(*id),
+            Ty::Agent(id) => Head::Agent(*id),
             _ => return None,
         })
     }
@@ -139,6 +146,7 @@ pub(crate) struct Checker<'l> {
     pub adt_module: Vec<usize>,
     pub funcs: Vec<FuncInfo>,
     pub aliases: Vec<AliasInfo>,
+    pub agents: Vec<agent::AgentInfo>,
     /// Checked bodies by `FuncId` (lifted lambdas and tests are appended).
     pub bodies: Vec<Option<tir::FuncDef>>,
     pub methods: HashMap<(Head, String), Vec<FuncId>>,
@@ -162,6 +170,7 @@ impl<'l> Checker<'l> {
             adt_module: vec![],
             funcs: vec![],
             aliases: vec![],
+            agents: vec![],
             bodies: vec![],
             methods: HashMap::new(),
             tests: vec![],
@@ -199,6 +208,7 @@ impl<'l> Checker<'l> {
         for m in 0..self.modules.len() {
             self.lower_signatures(m);
         }
+        self.check_routes();
         if self.diags.iter().any(Diagnostic::is_error) {
             return;
         }
@@ -260,6 +270,7 @@ impl<'l> Checker<'l> {
                         self_kind: SelfKind::None,
                         decl: Some(Rc::new(f.clone())),
                         span: f.name.span,
+                        member: None,
                     });
                     self.bodies.push(None);
                     let is_method = f.params.first().is_some_and(|p| p.name.name == "self");
@@ -289,6 +300,7 @@ impl<'l> Checker<'l> {
                         self.define(m, &v.name, Item::Variant(id, i as u32));
                     }
                 }
+                ast::Item::Agent(a) => self.collect_agent(m, &prefix, a),
                 ast::Item::Use(_) | ast::Item::Test(_) => {}
             }
         }
@@ -493,8 +505,13 @@ impl<'l> Checker<'l> {
     }
 
     fn lower_signatures(&mut self, m: usize) {
+        self.lower_agent_lanes(m);
         for f in 0..self.funcs.len() {
             if self.funcs[f].module != m {
+                continue;
+            }
+            if let Some(member) = self.funcs[f].member {
+                self.lower_member(f, member);
                 continue;
             }
             let Some(decl) = self.funcs[f].decl.clone() else {
@@ -671,6 +688,10 @@ impl<'l> Checker<'l> {
                     Ty::Adt(id, vec![Ty::Unit; n])
                 }
             }
+            Some(Item::Agent(id)) => {
+                arity(self, 0);
+                Ty::Agent(id)
+            }
             Some(Item::Alias(a)) => {
                 if depth > ALIAS_DEPTH_MAX {
                     self.error(Diagnostic::error(
@@ -715,9 +736,16 @@ impl<'l> Checker<'l> {
     /// A user-facing rendering of a type.
     pub fn show(&self, ty: &Ty, params: &[String]) -> String {
         let names = |id: AdtId| self.adts[id.0 as usize].name.clone();
+        let agents = |id: AgentId| {
+            self.agents
+                .get(id.0 as usize)
+                .map(|a| a.def.name.clone())
+                .unwrap_or_default()
+        };
         TyDisplay {
             ty,
             adt_names: &names,
+            agent_names: &agents,
             param_names: params,
         }
         .to_string()
@@ -739,6 +767,7 @@ impl<'l> Checker<'l> {
         let adts = std::mem::take(&mut self.adts);
         let tests = std::mem::take(&mut self.tests);
         tir::Program {
+            agents: self.take_agents(),
             adts,
             funcs,
             tests,

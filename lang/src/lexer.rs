@@ -60,6 +60,10 @@ pub enum Tok {
     True,
     False,
     Try,
+    /// `agent`; an ordinary name directly after `.` or `fn`.
+    Agent,
+    /// `send`; an ordinary name directly after `.` or `fn`.
+    Send,
     Underscore,
     LParen,
     RParen,
@@ -211,6 +215,8 @@ impl Tok {
             True => "true",
             False => "false",
             Try => "try",
+            Agent => "agent",
+            Send => "send",
             Underscore => "_",
             LParen => "(",
             RParen => ")",
@@ -304,7 +310,7 @@ struct Lexer<'a> {
     out: Lexed,
     stack: Vec<Open>,
     /// Per open bracket (and one for the file): how many `if`, `while`, `for`,
-    /// `match`, `fn`, `test` and `enum` heads still wait for their `{`.
+    /// `match`, `fn`, `test`, `enum` and `agent` heads still wait for their `{`.
     heads: Vec<u32>,
     /// Offset of a newline seen since the last token.
     newline: Option<usize>,
@@ -364,6 +370,9 @@ impl Lexer<'_> {
                     }
                     self.push(Tok::RBrace, s, e);
                 }
+                Raw::Agent | Raw::Send if self.names_follow() => {
+                    self.push(Tok::LowerIdent(text[s..e].to_string()), s, e);
+                }
                 _ => {
                     let tok = convert(r, &text[s..e]);
                     self.push(tok, s, e);
@@ -371,6 +380,18 @@ impl Lexer<'_> {
             }
         }
         text.len()
+    }
+
+    /// Whether the keywords that came after the sketch (`agent`, `send`) are ordinary
+    /// names here: directly after `.` (`jobs.send(x)`) or `fn` (declaring that method).
+    fn names_follow(&self) -> bool {
+        matches!(
+            self.out.tokens.last(),
+            Some(Token {
+                tok: Tok::Dot | Tok::Fn,
+                ..
+            })
+        )
     }
 
     fn invalid_char(&mut self, s: usize, e: usize) {
@@ -508,9 +529,14 @@ impl Lexer<'_> {
             }
         }
         let heads = match tok {
-            Tok::If | Tok::While | Tok::For | Tok::Match | Tok::Fn | Tok::Test | Tok::Enum => {
-                heads + 1
-            }
+            Tok::If
+            | Tok::While
+            | Tok::For
+            | Tok::Match
+            | Tok::Fn
+            | Tok::Test
+            | Tok::Enum
+            | Tok::Agent => heads + 1,
             Tok::LBrace => heads.saturating_sub(1),
             Tok::Semi(_) => 0,
             _ => heads,
@@ -574,6 +600,8 @@ fn convert(r: Raw, slice: &str) -> Tok {
         Raw::True => True,
         Raw::False => False,
         Raw::Try => Try,
+        Raw::Agent => Agent,
+        Raw::Send => Send,
         Raw::Underscore => Underscore,
         Raw::LParen => LParen,
         Raw::RParen => RParen,

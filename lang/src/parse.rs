@@ -1,8 +1,9 @@
 //! Parsing: source text to an AST plus diagnostics, on any input.
 //!
 //! The token stream is cut into items before parsing: a new item starts at `fn name`,
-//! `type`, `enum`, `use` or `test` outside any brackets, or at the start of a line
-//! in column 1 (so a missing `}` costs one item, not the rest of the file). Each item
+//! `type`, `enum`, `agent`, `use` or `test` outside any brackets, or at the start of a line
+//! in column 1 (so a missing `}` costs one item, not the rest of the file), except for a
+//! `fn` directly inside an agent's braces, which is one of its methods. Each item
 //! is parsed on its own by the LALRPOP grammar (`parse/grammar.lalrpop`), whose
 //! statements recover from errors, so one broken function still lets the next
 //! ones be checked. Before parsing, an item nested deeper than [`NESTING_MAX`] is
@@ -12,6 +13,8 @@ mod error;
 mod node;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_agents;
 #[cfg(test)]
 mod tests_print;
 #[cfg(test)]
@@ -25,7 +28,7 @@ lalrpop_util::lalrpop_mod!(
     "/parse/grammar.rs"
 );
 
-use crate::ast::{Expr, Item, Module};
+use crate::ast::{Expr, Item, Member, Module};
 use crate::diagnostic::Diagnostic;
 use crate::lexer::{self, Tok, Token};
 use crate::source::{FileId, Span};
@@ -152,7 +155,7 @@ fn parse_item(
 fn is_item_start(tokens: &[Token], i: usize) -> bool {
     let Some(t) = tokens.get(i) else { return false };
     match t.tok {
-        Tok::Type | Tok::Enum | Tok::Use | Tok::Test => true,
+        Tok::Type | Tok::Enum | Tok::Use | Tok::Test | Tok::Agent => true,
         Tok::Fn => matches!(
             tokens.get(i + 1),
             Some(Token {
@@ -171,7 +174,9 @@ fn split_items(tokens: &[Token]) -> Vec<Range<usize>> {
     let mut start = 0;
     let mut depth = 0usize;
     for (i, t) in tokens.iter().enumerate() {
-        if i > start && is_item_start(tokens, i) && (depth == 0 || t.line_start) {
+        // A `fn` in column 1 directly inside an agent is a method, not a new item.
+        let member = depth == 1 && t.tok == Tok::Fn && tokens[start].tok == Tok::Agent;
+        if i > start && is_item_start(tokens, i) && (depth == 0 || t.line_start) && !member {
             chunks.push(start..i);
             start = i;
             depth = 0;
@@ -196,7 +201,7 @@ fn not_an_item(file: FileId, t: &Token) -> Diagnostic {
         Span::new(file, t.start, t.end),
         format!("expected an item, found {found}"),
     )
-    .with_label("expected `fn`, `type`, `enum`, `use` or `test`")
+    .with_label("expected `fn`, `type`, `enum`, `agent`, `use` or `test`")
     .with_hint("statements belong inside a function body")
 }
 
@@ -235,8 +240,8 @@ fn nesting_depth_exceeded(toks: &[Token]) -> Option<usize> {
                 }
             }
             Plus | Minus | Star | Slash | Percent | EqEq | NotEq | Lt | Le | Gt | Ge | AndAnd
-            | OrOr | Bang | Question | Dot | DotDot | Try | Return | Pipe | Else | Arrow | If
-            | Match | While | For => {
+            | OrOr | Bang | Question | Dot | DotDot | Try | Send | Return | Pipe | Else | Arrow
+            | If | Match | While | For => {
                 if let Some(ops) = ops_per_level.last_mut() {
                     *ops += 1;
                     depth += 1;
@@ -267,6 +272,18 @@ fn attach_doc(item: &mut Item, docs: &HashMap<usize, String>) {
         Item::Fn(f) => (&mut f.doc, f.span.start),
         Item::Type(t) => (&mut t.doc, t.span.start),
         Item::Enum(e) => (&mut e.doc, e.span.start),
+        Item::Agent(a) => {
+            for m in &mut a.members {
+                let (doc, start) = match m {
+                    Member::Lane(l) => (&mut l.doc, l.span.start),
+                    Member::Fn(f) | Member::Command(f) => (&mut f.doc, f.span.start),
+                    Member::Demand(d) => (&mut d.doc, d.span.start),
+                    Member::On { .. } | Member::Every { .. } => continue,
+                };
+                *doc = docs.get(&(start as usize)).cloned();
+            }
+            (&mut a.doc, a.span.start)
+        }
         Item::Use(_) | Item::Test(_) => return,
     };
     *doc = docs.get(&(start as usize)).cloned();

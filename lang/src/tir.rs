@@ -10,7 +10,7 @@ pub mod visit;
 
 use crate::ast::{BinOp, UnOp};
 use crate::source::Span;
-use crate::types::{AdtId, Ty};
+use crate::types::{AdtId, AgentId, Ty};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FuncId(pub u32);
@@ -26,6 +26,8 @@ pub struct Program {
     pub tests: Vec<TestDef>,
     /// `fn main()`, if the root module has one (it takes nothing and returns `Unit`).
     pub main: Option<FuncId>,
+    /// Agent declarations, indexed by [`AgentId`].
+    pub agents: Vec<AgentDef>,
     /// The prelude's `enum Option<T> { Some(T), None }`: variant 0 is `Some`, 1 is `None`.
     pub option: AdtId,
     /// The prelude's `enum Result<T, E> { Ok(T), Err(E) }`: variant 0 is `Ok`, 1 is `Err`.
@@ -59,6 +61,63 @@ pub struct VariantDef {
     pub fields: Vec<Ty>,
 }
 
+/// An `agent` declaration. Every member body is a function whose first parameter is
+/// `self` (of type `Ty::Agent(id)`), followed by the member's own parameters.
+#[derive(Clone, Debug)]
+pub struct AgentDef {
+    pub name: String,
+    /// `/counters/:id`; without `at`, `/<snake_case name>/:id`.
+    pub route: String,
+    pub lanes: Vec<LaneDef>,
+    /// `fn` members and `command` lanes, in declaration order.
+    pub methods: Vec<AgentMethod>,
+    pub demands: Vec<DemandDef>,
+    /// `on start`: runs once when the agent is first activated (before any message).
+    pub on_start: Option<FuncId>,
+    pub timers: Vec<TimerDef>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LaneKind {
+    Value,
+    Map,
+    List,
+}
+
+#[derive(Clone, Debug)]
+pub struct LaneDef {
+    pub name: String,
+    pub kind: LaneKind,
+    /// The whole lane's type: `Int`, `Map<String, Int>`, `List<String>`.
+    pub ty: Ty,
+    /// Computes the initial value (`self` only); `None` starts a map or list lane empty.
+    pub init: Option<FuncId>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct AgentMethod {
+    pub name: String,
+    pub func: FuncId,
+    /// A `command` lane: returns `Unit`, meant to be sent one-way.
+    pub command: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct DemandDef {
+    pub name: String,
+    pub ty: Ty,
+    pub func: FuncId,
+}
+
+#[derive(Clone, Debug)]
+pub struct TimerDef {
+    /// The period, in nanoseconds (positive).
+    pub every_ns: i64,
+    pub func: FuncId,
+}
+
 #[derive(Clone, Debug)]
 pub struct FuncDef {
     /// As a user would name it in a stack trace: `area`, `shapes::area`, `main::{closure}`, `test "sums"`.
@@ -71,6 +130,9 @@ pub struct FuncDef {
     /// The first parameter is `var self`: the function may change it, and the caller's
     /// place receives its final value. Only reached through [`ExprKind::MutCall`].
     pub inout_self: bool,
+    /// The agent whose lanes the body reads and writes (its members and the lambdas in
+    /// them); lane intrinsics refer to this agent's lanes by index.
+    pub agent: Option<AgentId>,
     pub ret: Ty,
     /// Every local of the body (parameters included), indexed by [`LocalId`].
     pub locals: Vec<LocalDef>,
@@ -421,4 +483,35 @@ pub enum Intrinsic {
     TryCall,
     /// `() -> String`: the message of the last trap `TryCall` caught.
     CaughtMessage,
+    /// `() -> T`: the current value of lane `n` of the enclosing function's agent (a whole
+    /// map or list for those lanes), as this turn sees it.
+    LaneGet(u32),
+    /// `(T) -> Unit`: replaces lane `n`'s value (buffered until the turn commits).
+    LaneSet(u32),
+    /// `(K) -> Option<V>`: one entry of map lane `n`.
+    MapLaneGet(u32),
+    /// `(K, V) -> Unit`: inserts or replaces one entry of map lane `n`.
+    MapLanePut(u32),
+    /// `(K) -> Option<V>`: removes one entry of map lane `n`, returning it.
+    MapLaneRemove(u32),
+    /// `(K) -> Bool`
+    MapLaneContains(u32),
+    /// `(String) -> Agent`: a reference to the agent of type `n` at that URI (traps when the
+    /// URI does not match the agent's route).
+    AgentRef(u32),
+    /// `(Agent) -> String`: the agent's URI.
+    AgentUri,
+    /// `(Agent, params...) -> R`: calls method `method` of agent type `agent` (an index into
+    /// [`AgentDef::methods`]) and waits for its result; arguments are positional with
+    /// defaults filled in.
+    AgentCall {
+        agent: u32,
+        method: u32,
+    },
+    /// `(Agent, params...) -> Unit`: sends the call one-way, after this turn commits;
+    /// ordered per sender.
+    AgentSend {
+        agent: u32,
+        method: u32,
+    },
 }

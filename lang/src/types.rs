@@ -6,6 +6,10 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AdtId(pub u32);
 
+/// Index into [`crate::tir::Program::agents`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AgentId(pub u32);
+
 /// A type. After checking, no [`Ty::Var`] remains anywhere in a [`crate::tir::Program`];
 /// [`Ty::Param`] appears only inside generic functions and ADT definitions.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,6 +34,8 @@ pub enum Ty {
     Fn(Vec<Ty>, Box<Ty>),
     /// A record or enum (including the prelude's `Option` and `Result`), with its type arguments.
     Adt(AdtId, Vec<Ty>),
+    /// A reference to an agent of this type; at run time, the agent's URI.
+    Agent(AgentId),
     /// The n-th generic parameter of the enclosing function or ADT definition.
     Param(u32),
     /// An inference variable (only while checking).
@@ -68,6 +74,7 @@ impl Ty {
                 | Ty::Tuple(_)
                 | Ty::Fn(..)
                 | Ty::Adt(..)
+                | Ty::Agent(_)
         )
     }
 
@@ -83,10 +90,11 @@ impl Ty {
     }
 }
 
-/// Displays a type the way a user writes it; ADT names come from a lookup table.
+/// Displays a type the way a user writes it; ADT and agent names come from lookup tables.
 pub struct TyDisplay<'a> {
     pub ty: &'a Ty,
     pub adt_names: &'a dyn Fn(AdtId) -> String,
+    pub agent_names: &'a dyn Fn(AgentId) -> String,
     pub param_names: &'a [String],
 }
 
@@ -95,6 +103,7 @@ impl fmt::Display for TyDisplay<'_> {
         let sub = |ty| TyDisplay {
             ty,
             adt_names: self.adt_names,
+            agent_names: self.agent_names,
             param_names: self.param_names,
         };
         match self.ty {
@@ -147,6 +156,7 @@ impl fmt::Display for TyDisplay<'_> {
                 None => write!(f, "T{i}"),
             },
             Ty::Var(_) => write!(f, "_"),
+            Ty::Agent(id) => write!(f, "{}", (self.agent_names)(*id)),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! its own `register`. The list and the signatures come from `weft_compiler::imports`; a
 //! test checks that what is linked here matches it exactly.
 
+pub mod agents;
 pub mod control;
 pub mod io;
 pub mod math;
@@ -14,6 +15,7 @@ use wasmtime::{Caller, Engine, Extern, Linker, Memory};
 /// A linker with every namespace registered.
 pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
     let mut linker = Linker::new(engine);
+    agents::register(&mut linker)?;
     control::register(&mut linker)?;
     io::register(&mut linker)?;
     text::register(&mut linker)?;

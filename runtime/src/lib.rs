@@ -9,12 +9,15 @@
 //! It does not compile Weft (that is `weft-compiler`), read source files, keep state
 //! across runs, schedule agents or talk to other nodes (yet).
 
+pub mod agents;
 mod cache;
 mod engine;
 mod error;
 pub mod host;
 mod output;
 mod state;
+pub mod store;
+pub mod value;
 pub mod warp;
 
 pub use error::{trap_message, Frame, RunError, RuntimeError};
@@ -193,5 +196,62 @@ impl Runtime {
             })?;
         func.call(&mut store, ())
             .map_err(|e| error::explain(&e, store.data().stop.as_ref(), &artifact.debug))
+    }
+
+    /// Runs export `export` of `artifact` in a fresh instance as part of `turn`: a `() -> ()`
+    /// export when `arg` is `None` (`main`), an agent entry `(len)` given the length of the
+    /// staged arguments otherwise. Hands the turn back with what the run left in it.
+    pub(crate) fn run_turn(
+        &self,
+        artifact: &Artifact,
+        export: &str,
+        output: &Output,
+        limits: &RunLimits,
+        turn: Box<agents::Turn>,
+        arg: Option<i32>,
+    ) -> (Result<(), RunError>, Box<agents::Turn>) {
+        if limits.deadline_ms.is_some() && !self.settings.interruptible {
+            return (Err(RunError::Unenforceable), turn);
+        }
+        let pre = match self.load(artifact) {
+            Ok(pre) => pre,
+            Err(e) => return (Err(e), turn),
+        };
+        let mut store = self.store(output, limits);
+        store.data_mut().turn = Some(turn);
+        let result = self.call_in(&mut store, &pre, artifact, export, arg);
+        let turn = store.data_mut().turn.take().expect("the turn stays in its store");
+        (result, turn)
+    }
+
+    fn call_in(
+        &self,
+        store: &mut Store<State>,
+        pre: &InstancePre<State>,
+        artifact: &Artifact,
+        export: &str,
+        arg: Option<i32>,
+    ) -> Result<(), RunError> {
+        let instance = match pre.instantiate(&mut *store) {
+            Ok(instance) => instance,
+            Err(e) if e.is::<wasmtime::PoolConcurrencyLimitError>() => {
+                return Err(RunError::Resources(engine::chain(&e)))
+            }
+            Err(e) => return Err(error::explain(&e, store.data().stop.as_ref(), &artifact.debug)),
+        };
+        let no_export = || RunError::NoExport {
+            name: export.to_string(),
+        };
+        let called = match arg {
+            None => instance
+                .get_typed_func::<(), ()>(&mut *store, export)
+                .map_err(|_| no_export())?
+                .call(&mut *store, ()),
+            Some(len) => instance
+                .get_typed_func::<i32, ()>(&mut *store, export)
+                .map_err(|_| no_export())?
+                .call(&mut *store, len),
+        };
+        called.map_err(|e| error::explain(&e, store.data().stop.as_ref(), &artifact.debug))
     }
 }

@@ -61,6 +61,8 @@ pub struct State {
     pub(crate) stop: Option<Stop>,
     /// The message of the last trap `try` caught, until the program reads it.
     pub(crate) caught: String,
+    /// The agent turn (or `main`) this run belongs to, when it runs on a node.
+    pub(crate) turn: Option<Box<crate::agents::Turn>>,
     rng: u64,
 }
 
@@ -75,6 +77,7 @@ impl State {
             deadline,
             stop: None,
             caught: String::new(),
+            turn: None,
             rng: seed(),
         }
     }

@@ -1,8 +1,16 @@
 //! `weft run FILE`: checks, compiles and runs `fn main()`; a trap prints its stack trace
-//! and exits 1.
+//! and exits 1. A program with agents runs on a node: its agents keep their lanes in the
+//! data directory, and the command keeps serving while they have timers (or with
+//! `--serve`).
 
+use super::node::{self, DataDir};
 use crate::{Exit, Io};
+use std::path::PathBuf;
+use std::time::Duration;
 use weft_runtime::{RunError, RunLimits, Runtime};
+
+/// How long `weft run` waits, after `main`, for the one-way sends it started.
+const DRAIN_MAX: Duration = Duration::from_secs(60);
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -14,18 +22,39 @@ pub struct Args {
     /// The most memory the program may use, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     pub memory_limit_mib: u64,
+    /// Where agents keep their lanes (default: a temporary directory, removed on exit).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Keep serving after `main` returns, until interrupted.
+    #[arg(long)]
+    pub serve: bool,
+    /// Stop an agent's turn after this many milliseconds (the agent keeps serving).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub turn_time_limit_ms: u64,
 }
 
 pub fn main(args: &Args, io: &Io) -> Exit {
     let limits = super::limits(args.time_limit_ms, args.memory_limit_mib);
     match super::runtime(&limits, io) {
-        Ok(rt) => run(&args.file, &rt, &limits, io),
+        Ok(rt) => run_opts(&args.file, &rt, &limits, args, io),
         Err(exit) => exit,
     }
 }
 
 /// Runs `file`'s `main` on `rt`, its prints going to `io.out`.
 pub fn run(file: &str, rt: &Runtime, limits: &RunLimits, io: &Io) -> Exit {
+    let args = Args {
+        file: file.to_string(),
+        time_limit_ms: limits.deadline_ms,
+        memory_limit_mib: 256,
+        data: None,
+        serve: false,
+        turn_time_limit_ms: 1000,
+    };
+    run_opts(file, rt, limits, &args, io)
+}
+
+fn run_opts(file: &str, rt: &Runtime, limits: &RunLimits, args: &Args, io: &Io) -> Exit {
     let checked = match super::check(file, io) {
         Ok(checked) => checked,
         Err(exit) => return exit,
@@ -42,6 +71,9 @@ pub fn run(file: &str, rt: &Runtime, limits: &RunLimits, io: &Io) -> Exit {
         io.error(&format!("error: {file} has no `fn main()`\n"));
         return Exit::Error;
     };
+    if !artifact.manifest.agents.is_empty() {
+        return run_node(&artifact, main, limits, args, io);
+    }
     match rt.run_with(&artifact, main, &io.out, limits) {
         Ok(()) => Exit::Success,
         Err(e) => {
@@ -57,4 +89,36 @@ pub fn exit_for(e: &RunError) -> Exit {
         RunError::Trap { .. } => Exit::Failure,
         _ => Exit::Error,
     }
+}
+
+fn run_node(
+    artifact: &weft_compiler::Artifact,
+    main: &str,
+    limits: &RunLimits,
+    args: &Args,
+    io: &Io,
+) -> Exit {
+    let data = DataDir::given_or_temporary(args.data.as_deref());
+    let turn_limits = node::turn_limits(args.turn_time_limit_ms, limits);
+    let node = match node::start(artifact, &data, turn_limits, io) {
+        Ok(node) => node,
+        Err(exit) => return exit,
+    };
+    let r = node.run_main(main, limits);
+    if !node.stop(DRAIN_MAX) {
+        io.error("warning: one-way sends were still running when `weft run` stopped waiting\n");
+    }
+    if let Err(e) = &r {
+        io.error(&format!("{e}\n"));
+        return exit_for(e);
+    }
+    if args.serve || node.has_timers() {
+        io.error(&format!(
+            "serving agents (data in {}); press Ctrl-C to stop\n",
+            data.path.display()
+        ));
+        node.serve(&|| false);
+    }
+    node.stop(DRAIN_MAX);
+    Exit::Success
 }

@@ -2,6 +2,7 @@
 //! each as cargo does, then `N passed, M failed`. A passing test's output is hidden; a
 //! failing one's is shown under it with the trap.
 
+use super::node::{self, DataDir};
 use crate::{Exit, Io};
 use weft_runtime::{Output, RunLimits, Runtime};
 
@@ -37,7 +38,12 @@ pub fn test(file: &str, rt: &Runtime, limits: &RunLimits, io: &Io) -> Exit {
     let (mut passed, mut failed) = (0usize, 0usize);
     for t in &artifact.tests {
         let output = Output::buffer();
-        match rt.run_with(&artifact, &t.export, &output, limits) {
+        let r = if artifact.manifest.agents.is_empty() {
+            rt.run_with(&artifact, &t.export, &output, limits)
+        } else {
+            run_on_node(&artifact, &t.export, &output, limits)
+        };
+        match r {
             Ok(()) => {
                 passed += 1;
                 io.say(&format!("test {} ... ok", t.name));
@@ -62,4 +68,26 @@ pub fn test(file: &str, rt: &Runtime, limits: &RunLimits, io: &Io) -> Exit {
     } else {
         Exit::Success
     }
+}
+
+/// Runs one test of a program with agents on a node of its own, with fresh lanes in a
+/// temporary directory; what its agents report goes to the test's output.
+fn run_on_node(
+    artifact: &weft_compiler::Artifact,
+    export: &str,
+    output: &Output,
+    limits: &RunLimits,
+) -> Result<(), weft_runtime::RunError> {
+    let data = DataDir::given_or_temporary(None);
+    let io = Io {
+        out: output.clone(),
+        err: output.clone(),
+    };
+    let turn_limits = node::turn_limits(1000, limits);
+    let Ok(node) = node::start(artifact, &data, turn_limits, &io) else {
+        return Err(weft_runtime::RunError::Resources(output.take()));
+    };
+    let r = node.run_main(export, limits);
+    node.stop(std::time::Duration::from_secs(10));
+    r
 }

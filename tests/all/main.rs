@@ -2,6 +2,7 @@
 //! (run through the library, not a subprocess), the examples' own tests, the built
 //! binary's exit codes, and the repository's tidy rules.
 
+mod agents;
 mod cli;
 mod data;
 mod diff;

@@ -66,6 +66,9 @@ impl Cx<'_, '_> {
             return Err(self.err(format!("{op:?} with too few arguments"), e.span));
         }
         match op {
+            LaneGet(_) | LaneSet(_) | MapLaneGet(_) | MapLanePut(_) | MapLaneRemove(_)
+            | MapLaneContains(_) | AgentRef(_) | AgentUri | AgentCall { .. }
+            | AgentSend { .. } => self.agent_intrinsic(op, args, e)?,
             Print => {
                 let (s, tmp, scratch) = self.operand_local(&args[0])?;
                 self.f.get(s).i32c(12);
@@ -607,12 +610,12 @@ impl Cx<'_, '_> {
 fn arity(op: Intrinsic) -> usize {
     use Intrinsic::*;
     match op {
-        Now | Random | MapNew | ListPop | CaughtMessage => 0,
+        Now | Random | MapNew | ListPop | CaughtMessage | LaneGet(_) => 0,
         AssertEq | StrReplace | StrSubstring | ListSlice => 3,
         Assert | IntMin | IntMax | IntPow | FloatPow | FloatMin | FloatMax | FloatToFixed
         | FloatAtan2 | StrContains | StrStartsWith | StrEndsWith | StrSplit | StrIndexOf
         | StrRepeat | ListJoin | ListConcat | ListContains | MapGet | MapContainsKey
-        | MapInsert => 2,
+        | MapInsert | MapLanePut(_) => 2,
         _ => 1,
     }
 }

@@ -45,6 +45,21 @@ pub fn emit_show(m: &mut Module, f: &mut FuncBuilder, ty: &Ty) {
             let c = m.rt(Rt::SbQuoted);
             f.call(c);
         }
+        Ty::Agent(id) => {
+            // `Counter("/counters/a")`
+            let name = m
+                .prog
+                .agents
+                .get(id.0 as usize)
+                .map(|a| a.name.clone())
+                .unwrap_or_default();
+            let (open, close) = (m.str_lit(format!("{name}(").as_bytes()), m.str_lit(b")"));
+            let (push, quoted) = (m.rt(Rt::SbStr), m.rt(Rt::SbQuoted));
+            let v = f.temp(I32);
+            f.set(v).i32c(open as i32).call(push).get(v).call(quoted);
+            f.i32c(close as i32).call(push);
+            f.free_temp(v);
+        }
         Ty::Fn(..) => {
             let (s, push) = (m.str_lit(b"<fn>"), m.rt(Rt::SbStr));
             f.ins().drop();

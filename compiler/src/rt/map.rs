@@ -48,6 +48,8 @@ pub enum MapOp {
     Eq,
     /// `(sb, map) -> sb`
     Show,
+    /// `(sb, map) -> sb`: the wire form (see `helpers::wire`).
+    Encode,
     /// `(map)`: rebuilds with room to add entries.
     Grow,
 }
@@ -71,6 +73,7 @@ pub fn generate(m: &mut Module, op: MapOp, ty: &Ty) -> FuncBuilder {
         MapOp::Values => project(m, &v, E_VAL),
         MapOp::Eq => eq(m, ty, &k, &v),
         MapOp::Show => show(m, &k, &v),
+        MapOp::Encode => encode(m, &k, &v),
         MapOp::Grow => grow(m),
     }
 }
@@ -482,5 +485,25 @@ fn show(m: &mut Module, k: &Ty, v: &Ty) -> FuncBuilder {
         f.set(sb);
     });
     f.get(sb).i32c(close as i32).call(push);
+    f
+}
+
+fn encode(m: &mut Module, k: &Ty, v: &Ty) -> FuncBuilder {
+    use crate::helpers::wire::{emit_encode, push_u32};
+    let mut f = fb(&[I32, I32], &[I32]);
+    let (sb, mp) = (0, 1);
+    f.get(sb);
+    push_u32(m, &mut f, |f| {
+        f.get(mp).ld32(M_LEN);
+    });
+    f.set(sb);
+    for_live(&mut f, mp, |f, e| {
+        f.get(sb).get(e).load(vt(k), E_KEY);
+        emit_encode(m, f, k);
+        f.get(e).load(vt(v), E_VAL);
+        emit_encode(m, f, v);
+        f.set(sb);
+    });
+    f.get(sb);
     f
 }

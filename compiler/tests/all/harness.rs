@@ -131,6 +131,39 @@ fn linker() -> Linker<State> {
         .unwrap();
     l.func_wrap("weft", "caught_len", || -> i32 { 0 }).unwrap();
     l.func_wrap("weft", "caught_message", |_p: i32| {}).unwrap();
+    // Agents need a node (the runtime's); these tests have none, so every agent import
+    // only has to exist, and traps if called.
+    for imp in weft_compiler::imports::IMPORTS {
+        if l.get(
+            &mut Store::new(
+                engine(),
+                State {
+                    out: vec![],
+                    trap: None,
+                },
+            ),
+            "weft",
+            imp.name,
+        )
+        .is_ok()
+        {
+            continue;
+        }
+        let vt = |v: &weft_compiler::imports::ValType| match v {
+            weft_compiler::imports::ValType::I32 => wasmtime::ValType::I32,
+            weft_compiler::imports::ValType::I64 => wasmtime::ValType::I64,
+            weft_compiler::imports::ValType::F64 => wasmtime::ValType::F64,
+        };
+        let ty = wasmtime::FuncType::new(
+            engine(),
+            imp.params.iter().map(vt),
+            imp.results.iter().map(vt),
+        );
+        l.func_new("weft", imp.name, ty, |_, _, _| {
+            Err(wasmtime::Error::msg("agents need a node"))
+        })
+        .unwrap();
+    }
     l
 }
 

@@ -1,6 +1,7 @@
 //! Checking one function body: the local scopes, lambda contexts and the final resolution
 //! of inferred types (a lambda is checked in its own context and lifted to a function).
 
+use super::agent::MemberKind;
 use super::unify::Infer;
 use super::{Checker, FuncInfo, SelfKind};
 use crate::ast;
@@ -10,7 +11,7 @@ use crate::tir::{
     self, visit, Expr, ExprKind, FuncDef, FuncId, LocalDef, LocalId, Pat, PatKind, Place,
     PlaceElem, Stmt,
 };
-use crate::types::Ty;
+use crate::types::{AgentId, Ty};
 
 /// One function being checked: a top-level function, a test, or a lambda inside one.
 pub(crate) struct FnCx {
@@ -46,6 +47,10 @@ pub(crate) struct Body<'c, 'l> {
     pub fname: String,
     /// Lambdas lifted out of this function, resolved together with it.
     pub lifted: Vec<(FuncId, FuncDef)>,
+    /// The agent whose member this is (its lambdas included): its lanes are in scope.
+    pub agent: Option<AgentId>,
+    /// Whether lanes may be used here (not in a lane's initial value).
+    pub lanes: bool,
 }
 
 pub(crate) fn check_fn(ck: &mut Checker, f: FuncId) {
@@ -53,12 +58,13 @@ pub(crate) fn check_fn(ck: &mut Checker, f: FuncId) {
     let Some(decl) = info.decl.clone() else {
         return;
     };
-    let (module, generics, name, ret, self_kind) = (
+    let (module, generics, name, ret, self_kind, member) = (
         info.module,
         info.generics.clone(),
         info.name.clone(),
         info.ret.clone(),
         info.self_kind,
+        info.member,
     );
     let param_tys: Vec<Ty> = info.params.iter().map(|p| p.ty.clone()).collect();
     let mut b = Body {
@@ -69,6 +75,8 @@ pub(crate) fn check_fn(ck: &mut Checker, f: FuncId) {
         cxs: vec![FnCx::new(ret.clone())],
         fname: name.clone(),
         lifted: vec![],
+        agent: member.map(|m| m.agent),
+        lanes: member.is_some_and(|m| !matches!(m.kind, MemberKind::LaneInit(_))),
     };
     let mut params = vec![];
     for (i, p) in decl.params.iter().enumerate() {
@@ -82,6 +90,7 @@ pub(crate) fn check_fn(ck: &mut Checker, f: FuncId) {
         params,
         captures: 0,
         inout_self: self_kind == SelfKind::Var,
+        agent: b.agent,
         ret,
         locals: vec![],
         body,
@@ -116,6 +125,7 @@ pub(crate) fn check_test(ck: &mut Checker, module: usize, t: &ast::TestDecl) -> 
         self_kind: SelfKind::None,
         decl: None,
         span: t.span,
+        member: None,
     });
     ck.bodies.push(None);
     let mut b = Body {
@@ -126,6 +136,8 @@ pub(crate) fn check_test(ck: &mut Checker, module: usize, t: &ast::TestDecl) -> 
         cxs: vec![FnCx::new(Ty::Unit)],
         fname: name.clone(),
         lifted: vec![],
+        agent: None,
+        lanes: false,
     };
     let body = b.block_expect(&t.body, &Ty::Unit);
     let def = FuncDef {
@@ -134,6 +146,7 @@ pub(crate) fn check_test(ck: &mut Checker, module: usize, t: &ast::TestDecl) -> 
         params: vec![],
         captures: 0,
         inout_self: false,
+        agent: None,
         ret: Ty::Unit,
         locals: vec![],
         body,
@@ -252,6 +265,7 @@ impl Body<'_, '_> {
             self_kind: SelfKind::None,
             decl: None,
             span: def.span,
+            member: None,
         });
         self.ck.bodies.push(None);
         self.lifted.push((f, def));

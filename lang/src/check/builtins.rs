@@ -107,6 +107,12 @@ pub fn method(recv: &Ty, name: &str, option: impl Fn(Ty) -> Ty) -> Option<Builti
     }
 }
 
+/// Whether a built-in method of this name changes its receiver on some type (the
+/// `mutating` entries of [`method`]).
+pub fn may_mutate(name: &str) -> bool {
+    matches!(name, "push" | "pop" | "insert" | "remove")
+}
+
 fn sortable(t: &Ty) -> bool {
     matches!(
         t,

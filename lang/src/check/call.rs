@@ -30,13 +30,15 @@ impl Body<'_, '_> {
     ) -> Expr {
         if let ast::ExprKind::Name { path, name } = &callee.kind {
             let local = if path.is_empty() {
-                self.lookup_local(&name.name)
+                self.lookup_local(&name.name).is_some() || self.find_lane(&name.name).is_some()
             } else {
-                None
+                false
             };
-            if local.is_none() {
-                match self.ck.lookup_path(self.module, path, &name.name) {
+            if !local {
+                let found = self.ck.lookup_path(self.module, path, &name.name);
+                match found {
                     Some(Item::Func(f)) => return self.call_func(f, None, args, span),
+                    Some(Item::Agent(a)) => return self.agent_ref(a, args, span),
                     Some(Item::Variant(adt, v)) => {
                         let values: Vec<&ast::Expr> = args.iter().map(|a| &a.value).collect();
                         self.no_named_args(args);
@@ -49,13 +51,22 @@ impl Body<'_, '_> {
                         return self.call_builtin(b, args, span);
                     }
                 }
+                if found.is_none() && name.name.starts_with(char::is_uppercase) {
+                    let d = Diagnostic::error(
+                        callee.span,
+                        format!("cannot find `{}` in this scope", name.name),
+                    )
+                    .with_label("no agent or enum variant of this name");
+                    self.error(d);
+                    return mk(K::Unit, Ty::Never, span);
+                }
             }
         }
         let f = self.infer_expr(callee);
         self.call_value(f, args, span)
     }
 
-    fn no_named_args(&mut self, args: &[ast::Arg]) {
+    pub(crate) fn no_named_args(&mut self, args: &[ast::Arg]) {
         for a in args {
             if let Some(n) = &a.name {
                 self.error(Diagnostic::error(
@@ -107,7 +118,7 @@ impl Body<'_, '_> {
         )
     }
 
-    fn arity_error(&mut self, want: usize, got: usize, span: Span) {
+    pub(crate) fn arity_error(&mut self, want: usize, got: usize, span: Span) {
         let s = if want == 1 { "" } else { "s" };
         let d = Diagnostic::error(
             span,
@@ -219,13 +230,16 @@ impl Body<'_, '_> {
             self.error(d);
             return mk(K::Unit, Ty::Never, span);
         };
+        // A default sees neither the caller's locals nor its lanes.
         let saved = std::mem::replace(&mut self.module, module);
+        let saved_agent = self.agent.take();
         let mut cx = FnCx::new(Ty::Unit);
         cx.isolated = true;
         self.cxs.push(cx);
         let x = self.check(&default, ty);
         let cx = self.cxs.pop().expect("the default's context");
         self.module = saved;
+        self.agent = saved_agent;
         // Locals a default declares (none in practice) would belong to the caller's context.
         if !cx.locals.is_empty() {
             self.error(Diagnostic::error(
@@ -371,6 +385,9 @@ impl Body<'_, '_> {
         if let Some(x) = self.static_call(receiver, method, args, span, hint) {
             return x;
         }
+        if let Some(x) = self.lane_method_call(receiver, method, args, span, hint) {
+            return x;
+        }
         let place = if self.is_place_shaped(receiver) {
             self.place(receiver, false)
         } else {
@@ -387,6 +404,11 @@ impl Body<'_, '_> {
         }
         if rty == Ty::Never {
             return recv;
+        }
+        if let Ty::Agent(id) = rty {
+            if let Some(x) = self.agent_method(id, recv.clone(), method, args, span, false) {
+                return x;
+            }
         }
         let option = self.ck.option;
         let resolved = self.infer.resolve(&rty);
@@ -464,6 +486,10 @@ impl Body<'_, '_> {
                 method.span,
             );
             return self.call_value(f, args, span);
+        }
+        if let Ty::Agent(id) = rty {
+            self.no_agent_method(id, method);
+            return mk(K::Unit, Ty::Never, span);
         }
         let d = Diagnostic::error(
             method.span,

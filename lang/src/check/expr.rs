@@ -51,6 +51,11 @@ impl Body<'_, '_> {
                 index_span,
             } => self.tuple_field(base, *index, *index_span, span),
             A::Index { .. } => {
+                if let A::Index { base, index } = &e.kind {
+                    if let Some(x) = self.map_lane_index(base, index, span) {
+                        return x;
+                    }
+                }
                 if self.is_place_shaped(e) {
                     if let Some((_, read)) = self.place(e, false) {
                         return read;
@@ -125,6 +130,7 @@ impl Body<'_, '_> {
             A::Lambda { params, ret, body } => self.lambda(params, ret.as_ref(), body, span, hint),
             A::Question(inner) => self.question(inner, span),
             A::Try(inner) => self.try_expr(inner, span),
+            A::Send(inner) => self.send_expr(inner, span),
         }
     }
 
@@ -175,6 +181,9 @@ impl Body<'_, '_> {
             if let Some(id) = self.lookup_local(&name.name) {
                 return mk(K::Local(id), self.local_ty(id), span);
             }
+            if let Some(i) = self.find_lane(&name.name) {
+                return self.lane_read(i, span);
+            }
         }
         match self.ck.lookup_path(self.module, path, &name.name) {
             Some(Item::Func(f)) => {
@@ -183,6 +192,16 @@ impl Body<'_, '_> {
                 mk(K::FuncValue { func: f, type_args }, ty, span)
             }
             Some(Item::Variant(adt, v)) => self.construct(adt, v, &[], span, hint),
+            Some(Item::Agent(_)) => {
+                let d =
+                    Diagnostic::error(span, format!("`{}` is an agent, not a value", name.name))
+                        .with_hint(format!(
+                            "make a reference to one with its URI: `{}(\"/...\")`",
+                            name.name
+                        ));
+                self.error(d);
+                mk(K::Unit, Ty::Never, span)
+            }
             Some(_) => {
                 let d = Diagnostic::error(span, format!("`{}` is a type, not a value", name.name));
                 self.error(d);
@@ -221,6 +240,17 @@ impl Body<'_, '_> {
                         );
                     }
                 }
+            }
+            Ty::Agent(_) if name.name == "uri" => {
+                let args = vec![base];
+                return mk(
+                    K::Intrinsic {
+                        op: Intrinsic::AgentUri,
+                        args,
+                    },
+                    Ty::String,
+                    span,
+                );
             }
             Ty::Var(_) => {
                 self.unknown_type(base.span);
@@ -708,6 +738,7 @@ impl Body<'_, '_> {
             params: all_params,
             captures: cx.captures.len() as u32,
             inout_self: false,
+            agent: self.agent,
             ret: ret_ty.clone(),
             locals: cx.locals,
             body: b,

@@ -32,13 +32,16 @@ impl Body<'_, '_> {
         }
     }
 
-    fn assign(
+    pub fn assign(
         &mut self,
         target: &ast::Expr,
         op: Option<ast::BinOp>,
         value: &ast::Expr,
         span: crate::source::Span,
     ) -> Stmt {
+        if let Some(s) = self.lane_assign(target, op, value, span) {
+            return s;
+        }
         let bad = |b: &mut Self| {
             let d = Diagnostic::error(target.span, "cannot assign to this expression")
                 .with_hint("assign to a variable, a field `p.x` or an element `xs[i]`");
@@ -53,40 +56,50 @@ impl Body<'_, '_> {
         };
         self.check_mutable(&place);
         let ty = place.ty.clone();
-        let value = match op {
-            None => self.check(value, &ty),
-            Some(op) => {
-                // `p += v` is `p = p + v`, the place read once more.
-                let v = self.check(value, &ty);
-                let t = self.infer.shallow(&ty);
-                let ok = match op {
-                    ast::BinOp::Add => matches!(t, Ty::Int | Ty::Float | Ty::Duration | Ty::String),
-                    ast::BinOp::Sub => matches!(t, Ty::Int | Ty::Float | Ty::Duration),
-                    _ => matches!(t, Ty::Int | Ty::Float),
-                };
-                if !ok {
-                    let d = Diagnostic::error(
-                        span,
-                        format!(
-                            "`{}=` cannot be applied to `{}`",
-                            op.symbol(),
-                            self.show(&t)
-                        ),
-                    );
-                    self.error(d);
-                }
-                mk(
-                    K::Binary {
-                        op,
-                        lhs: Box::new(read),
-                        rhs: Box::new(v),
-                    },
-                    ty,
-                    span,
-                )
-            }
-        };
+        let value = self.assigned_value(op, read, &ty, value, span);
         Stmt::Assign { place, value }
+    }
+
+    /// The value an assignment stores: `value`, or for `p op= value` the place's current
+    /// value (`read`) combined with it (`p += v` is `p = p + v`).
+    pub fn assigned_value(
+        &mut self,
+        op: Option<ast::BinOp>,
+        read: Expr,
+        ty: &Ty,
+        value: &ast::Expr,
+        span: crate::source::Span,
+    ) -> Expr {
+        let Some(op) = op else {
+            return self.check(value, ty);
+        };
+        let v = self.check(value, ty);
+        let t = self.infer.shallow(ty);
+        let ok = match op {
+            ast::BinOp::Add => matches!(t, Ty::Int | Ty::Float | Ty::Duration | Ty::String),
+            ast::BinOp::Sub => matches!(t, Ty::Int | Ty::Float | Ty::Duration),
+            _ => matches!(t, Ty::Int | Ty::Float),
+        };
+        if !ok {
+            let d = Diagnostic::error(
+                span,
+                format!(
+                    "`{}=` cannot be applied to `{}`",
+                    op.symbol(),
+                    self.show(&t)
+                ),
+            );
+            self.error(d);
+        }
+        mk(
+            K::Binary {
+                op,
+                lhs: Box::new(read),
+                rhs: Box::new(v),
+            },
+            ty.clone(),
+            span,
+        )
     }
 
     /// A name followed by `.field`, `.0` and `[index]` steps, with a local at the root.
@@ -255,7 +268,11 @@ impl Body<'_, '_> {
         }
         let name = local.name.clone();
         let captured = cx.captures.iter().any(|(_, inner)| *inner == p.root);
-        let d = if captured {
+        let d = if name == "self" && self.agent.is_some() {
+            Diagnostic::error(p.span, "cannot assign to `self`")
+                .with_label("`self` is this agent's reference")
+                .with_hint("change the agent's lanes instead: `count = 0`")
+        } else if captured {
             Diagnostic::error(p.span, format!("cannot change `{name}` inside a closure"))
                 .with_label("captured by value")
                 .with_hint("a closure receives a copy; return the new value instead")

@@ -60,6 +60,10 @@ pub(crate) enum Raw {
     False,
     #[token("try")]
     Try,
+    #[token("agent")]
+    Agent,
+    #[token("send")]
+    Send,
     #[token("_")]
     Underscore,
 

@@ -125,6 +125,7 @@ const EXPR_START: &[&str] = &[
     "\"-\"",
     "\"!\"",
     "\"try\"",
+    "\"send\"",
     "\"if\"",
     "\"match\"",
     "\"while\"",
@@ -162,7 +163,7 @@ const OPERATORS: &[&str] = &[
 /// Punctuation and keywords listed by name, most telling first.
 const ORDER: &[&str] = &[
     ")", "]", "}", ",", ";", "=>", "=", ":", "{", "->", "in", "else", "::", "..", "...", "<", ">",
-    "fn", "type", "enum", "use", "test", "let", "var", "if",
+    "fn", "type", "enum", "agent", "use", "test", "let", "var", "if",
 ];
 
 /// Describes the expected terminals, in order, as few phrases as possible.

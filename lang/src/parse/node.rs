@@ -4,7 +4,10 @@ use crate::ast::*;
 use crate::diagnostic::Diagnostic;
 use crate::lexer::Tok;
 use crate::source::{FileId, Span};
-use lalrpop_util::ParseError;
+use lalrpop_util::{ErrorRecovery, ParseError};
+
+/// The parser's list of recovered errors; an action may add to it and go on.
+type Errors = Vec<ErrorRecovery<usize, Tok, Diagnostic>>;
 
 pub(super) fn span(file: FileId, l: usize, r: usize) -> Span {
     Span::new(file, l, r)
@@ -111,4 +114,174 @@ pub(super) fn interpolation(
     }
     lit(&mut parts, last);
     parts
+}
+
+/// Records a syntax error without stopping the parse: a member with the wrong keyword is
+/// dropped, and the rest of the agent is still parsed and checked.
+fn report(errors: &mut Errors, d: Diagnostic) {
+    errors.push(ErrorRecovery {
+        error: ParseError::User { error: d },
+        dropped_tokens: vec![],
+    });
+}
+
+fn wrong_keyword(errors: &mut Errors, kw: &Ident, title: &str, hint: &str) {
+    let d = Diagnostic::error(kw.span, title)
+        .with_label(format!("found `{}`", kw.name))
+        .with_hint(hint);
+    report(errors, d);
+}
+
+/// `at "/counters/:id"` after an agent's name.
+pub(super) fn route(
+    errors: &mut Errors,
+    kw: Ident,
+    route: String,
+    at: Span,
+) -> Option<(String, Span)> {
+    if kw.name != "at" {
+        let hint = "write the route as `agent Counter at \"/counters/:id\" { ... }`";
+        wrong_keyword(errors, &kw, "expected `at` before an agent's route", hint);
+        return None;
+    }
+    Some((route, at))
+}
+
+/// `value count: Int = 0`, `map m: Map<K, V>`, `list l: List<T>`.
+pub(super) fn lane(
+    errors: &mut Errors,
+    kw: Ident,
+    name: Ident,
+    ty: TypeExpr,
+    init: Option<Expr>,
+    span: Span,
+) -> Option<Member> {
+    let kind = match kw.name.as_str() {
+        "value" => LaneKind::Value,
+        "map" => LaneKind::Map,
+        "list" => LaneKind::List,
+        _ => {
+            let hint =
+                "declare a lane as `value count: Int = 0`, `map m: Map<K, V>` or `list l: List<T>`";
+            let title = "expected `value`, `map` or `list` before a lane name";
+            wrong_keyword(errors, &kw, title, hint);
+            return None;
+        }
+    };
+    Some(Member::Lane(LaneDecl {
+        doc: None,
+        kind,
+        name,
+        ty,
+        init,
+        span,
+    }))
+}
+
+/// `demand doubled: Int { count * 2 }`
+pub(super) fn demand(
+    errors: &mut Errors,
+    kw: Ident,
+    name: Ident,
+    ty: TypeExpr,
+    body: Block,
+    span: Span,
+) -> Option<Member> {
+    if kw.name != "demand" {
+        let hint =
+            "a lane computed by a block is `demand name: T { ... }`; other lanes take `= value`";
+        wrong_keyword(
+            errors,
+            &kw,
+            "expected `demand` before a computed lane",
+            hint,
+        );
+        return None;
+    }
+    Some(Member::Demand(DemandDecl {
+        doc: None,
+        name,
+        ty,
+        body,
+        span,
+    }))
+}
+
+/// What follows the keyword of `command reset(params) { ... }`.
+pub(super) struct CommandParts {
+    pub name: Ident,
+    pub params: Vec<Param>,
+    pub ret: Option<TypeExpr>,
+    pub body: Block,
+}
+
+pub(super) fn command(
+    errors: &mut Errors,
+    kw: Ident,
+    c: CommandParts,
+    span: Span,
+) -> Option<Member> {
+    if kw.name != "command" {
+        let hint = "a method is `fn name(...) -> T { ... }`, a command `command name(...) { ... }`";
+        wrong_keyword(
+            errors,
+            &kw,
+            "expected `fn` or `command` before a method",
+            hint,
+        );
+        return None;
+    }
+    if let Some(ret) = &c.ret {
+        let d = Diagnostic::error(ret.span, "a command returns nothing")
+            .with_label("remove this result type")
+            .with_hint("declare a method with `fn` to return a value");
+        report(errors, d);
+    }
+    Some(Member::Command(FnDecl {
+        doc: None,
+        name: c.name,
+        generics: vec![],
+        params: c.params,
+        ret: None,
+        body: c.body,
+        span,
+    }))
+}
+
+/// `on start { ... }`; which events exist is the checker's business.
+pub(super) fn on(
+    errors: &mut Errors,
+    kw: Ident,
+    event: Ident,
+    body: Block,
+    span: Span,
+) -> Option<Member> {
+    if kw.name != "on" {
+        let hint = "an agent's body holds lanes, `fn`, `command`, `demand`, `on start` and `every`";
+        wrong_keyword(errors, &kw, "expected `on` before an event", hint);
+        return None;
+    }
+    Some(Member::On { event, body, span })
+}
+
+/// `every 1m { ... }`
+pub(super) fn every(
+    errors: &mut Errors,
+    kw: Ident,
+    period_ns: i64,
+    period_span: Span,
+    body: Block,
+    span: Span,
+) -> Option<Member> {
+    if kw.name != "every" {
+        let hint = "a timer is `every 1m { ... }`";
+        wrong_keyword(errors, &kw, "expected `every` before a period", hint);
+        return None;
+    }
+    Some(Member::Every {
+        period_ns,
+        period_span,
+        body,
+        span,
+    })
 }

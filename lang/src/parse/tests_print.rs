@@ -56,6 +56,48 @@ pub(super) fn item(i: &Item) -> String {
             }
         }
         Item::Test(t) => format!("test {:?} {}", t.name, block(&t.body)),
+        Item::Agent(a) => {
+            let route = a
+                .route
+                .as_ref()
+                .map(|(r, _)| format!(" at {r:?}"))
+                .unwrap_or_default();
+            let members: Vec<String> = a.members.iter().map(member).collect();
+            format!("agent {}{route} {{ {} }}", a.name.name, members.join("; "))
+        }
+    }
+}
+
+fn member(m: &Member) -> String {
+    match m {
+        Member::Lane(l) => {
+            let kind = match l.kind {
+                LaneKind::Value => "value",
+                LaneKind::Map => "map",
+                LaneKind::List => "list",
+            };
+            let init = l
+                .init
+                .as_ref()
+                .map(|e| format!(" = {}", expr(e)))
+                .unwrap_or_default();
+            format!("{kind} {}: {}{init}", l.name.name, ty(&l.ty))
+        }
+        Member::Fn(f) => item(&Item::Fn(f.clone())),
+        Member::Command(f) => {
+            let params: Vec<String> = f.params.iter().map(param).collect();
+            format!(
+                "command {}({}) {}",
+                f.name.name,
+                params.join(", "),
+                block(&f.body)
+            )
+        }
+        Member::Demand(d) => format!("demand {}: {} {}", d.name.name, ty(&d.ty), block(&d.body)),
+        Member::On { event, body, .. } => format!("on {} {}", event.name, block(body)),
+        Member::Every {
+            period_ns, body, ..
+        } => format!("every {period_ns}ns {}", block(body)),
     }
 }
 
@@ -238,6 +280,7 @@ pub(super) fn expr(e: &Expr) -> String {
         }
         Question(x) => format!("(? {})", expr(x)),
         Try(x) => format!("(try {})", expr(x)),
+        Send(x) => format!("(send {})", expr(x)),
     }
 }
 

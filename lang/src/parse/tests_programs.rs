@@ -250,7 +250,7 @@ fn error_not_an_item() {
  --> test.weft:1:1
   |
 1 | let x = 1
-  | ^^^ expected `fn`, `type`, `enum`, `use` or `test`
+  | ^^^ expected `fn`, `type`, `enum`, `agent`, `use` or `test`
   = hint: statements belong inside a function body
 
 error: could not compile due to 1 error

@@ -199,6 +199,7 @@ impl Builder {
             wasm,
             main_export: Some("main".into()),
             tests: vec![],
+            manifest: Default::default(),
             debug: DebugInfo { funcs },
         }
     }

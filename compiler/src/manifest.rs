@@ -1,0 +1,365 @@
+//! The program manifest: what a compiled module offers the node that runs it (its
+//! agents, their lanes, methods, commands, demands and timers) and the type descriptors
+//! of every value that crosses the module's boundary, in the wire format below.
+//!
+//! # Wire format
+//! A value crosses between a module and its host (arguments, results, lane values,
+//! sends) as bytes, little-endian, driven by its [`TypeDesc`]:
+//! - `Int`, `Duration`: 8 bytes, two's complement; `Float`: the 8 bytes of its IEEE bits;
+//!   `Bool`: 1 byte, 0 or 1; `Unit`: nothing.
+//! - `String`, `Bytes`, and an agent reference (its URI): a u32 byte count, then the bytes
+//!   (UTF-8 for strings).
+//! - `List`: a u32 element count, then the elements; `Map`: a u32 entry count, then each
+//!   key followed by its value, in iteration order.
+//! - tuples and records: their fields in order; enums: a u32 variant index, then that
+//!   variant's fields.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use weft_lang::tir::{self, AdtKind, FuncId, Program};
+use weft_lang::types::{AdtId, Ty, TyDisplay};
+
+/// The type of a value that crosses the boundary. Records and enums (which may be
+/// recursive) are named by their index in [`Manifest::types`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TypeDesc {
+    Int,
+    Float,
+    Bool,
+    String,
+    Bytes,
+    Unit,
+    Duration,
+    List(Box<TypeDesc>),
+    Map(Box<TypeDesc>, Box<TypeDesc>),
+    Tuple(Vec<TypeDesc>),
+    /// A record or enum: an index into [`Manifest::types`].
+    Adt(u32),
+    /// A reference to an agent of the named type.
+    Agent(String),
+}
+
+/// One monomorphic record or enum.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdtDesc {
+    /// As Weft prints the type: `Point`, `Option<Int>`, `Tree<String>`.
+    pub name: String,
+    pub shape: AdtShape,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdtShape {
+    /// Field names and types, in declaration order.
+    Record(Vec<(String, TypeDesc)>),
+    /// Variant names and their fields' types, in declaration order.
+    Enum(Vec<(String, Vec<TypeDesc>)>),
+}
+
+/// Everything a node needs to host a module's agents.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub agents: Vec<AgentDesc>,
+    pub types: Vec<AdtDesc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentDesc {
+    pub name: String,
+    /// `/counters/:id`: literal segments and `:name` parameters.
+    pub route: String,
+    pub lanes: Vec<LaneDesc>,
+    /// Methods (`fn`) and command lanes (`command`), callable from outside.
+    pub methods: Vec<MethodDesc>,
+    pub demands: Vec<DemandDesc>,
+    /// The export that runs `on start`, if the agent has one.
+    pub on_start: Option<String>,
+    pub timers: Vec<TimerDesc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LaneKind {
+    Value,
+    Map,
+    List,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LaneDesc {
+    pub name: String,
+    pub kind: LaneKind,
+    /// The lane's whole type: `Int`, `Map<String, Int>`, `List<String>`.
+    pub ty: TypeDesc,
+    /// The export that computes the initial value, for a lane declared with one; lanes
+    /// without start empty (maps, lists) or at their type's zero.
+    pub init: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MethodDesc {
+    pub name: String,
+    /// A `command` lane: one-way, its result is `Unit` and nobody waits for it.
+    pub command: bool,
+    pub params: Vec<ParamDesc>,
+    pub result: TypeDesc,
+    /// The export to call: `(args: bytes) -> bytes` in the wire format (the arguments as
+    /// a tuple of the parameters, or nothing for none).
+    pub export: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParamDesc {
+    pub name: String,
+    pub ty: TypeDesc,
+    /// Whether the parameter has a default (the export fills it in when absent).
+    pub default: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DemandDesc {
+    pub name: String,
+    pub ty: TypeDesc,
+    pub export: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimerDesc {
+    /// The period in nanoseconds.
+    pub every_ns: i64,
+    pub export: String,
+}
+
+impl Manifest {
+    /// The agent type serving `uri`, by its route, and the route's parameters.
+    pub fn route(&self, uri: &str) -> Option<(&AgentDesc, Vec<(String, String)>)> {
+        self.agents
+            .iter()
+            .find_map(|a| route_match(&a.route, uri).map(|ps| (a, ps)))
+    }
+
+    pub fn agent(&self, name: &str) -> Option<&AgentDesc> {
+        self.agents.iter().find(|a| a.name == name)
+    }
+}
+
+/// Matches `uri` (its path part, without a query) against `route`: literal segments must
+/// be equal, `:name` segments take any non-empty segment.
+pub fn route_match(route: &str, uri: &str) -> Option<Vec<(String, String)>> {
+    let (rs, us): (Vec<&str>, Vec<&str>) = (
+        route.trim_matches('/').split('/').collect(),
+        uri.trim_matches('/').split('/').collect(),
+    );
+    if rs.len() != us.len() || !uri.starts_with('/') {
+        return None;
+    }
+    let mut params = vec![];
+    for (r, u) in rs.iter().zip(&us) {
+        match r.strip_prefix(':') {
+            Some(name) if !u.is_empty() => params.push((name.to_string(), u.to_string())),
+            Some(_) => return None,
+            None if r == u => {}
+            None => return None,
+        }
+    }
+    Some(params)
+}
+
+impl AgentDesc {
+    pub fn method(&self, name: &str) -> Option<&MethodDesc> {
+        self.methods.iter().find(|m| m.name == name)
+    }
+
+    pub fn lane(&self, name: &str) -> Option<(usize, &LaneDesc)> {
+        self.lanes.iter().enumerate().find(|(_, l)| l.name == name)
+    }
+}
+
+/// Describes a checked program's agents; `export` names each member's entry.
+pub fn build(prog: &Program, export: &dyn Fn(FuncId) -> String) -> Manifest {
+    let mut b = Builder {
+        prog,
+        types: vec![],
+        seen: HashMap::new(),
+    };
+    let mut agents = vec![];
+    for a in &prog.agents {
+        let lanes = a
+            .lanes
+            .iter()
+            .map(|l| LaneDesc {
+                name: l.name.clone(),
+                kind: match l.kind {
+                    tir::LaneKind::Value => LaneKind::Value,
+                    tir::LaneKind::Map => LaneKind::Map,
+                    tir::LaneKind::List => LaneKind::List,
+                },
+                ty: b.desc(&l.ty),
+                init: l.init.map(export),
+            })
+            .collect();
+        let methods = a
+            .methods
+            .iter()
+            .map(|m| {
+                let def = &prog.funcs[m.func.0 as usize];
+                let params = def
+                    .params
+                    .iter()
+                    .skip(1)
+                    .map(|p| {
+                        let l = &def.locals[p.0 as usize];
+                        ParamDesc {
+                            name: l.name.clone(),
+                            ty: b.desc(&l.ty),
+                            default: false,
+                        }
+                    })
+                    .collect();
+                MethodDesc {
+                    name: m.name.clone(),
+                    command: m.command,
+                    params,
+                    result: b.desc(&def.ret),
+                    export: export(m.func),
+                }
+            })
+            .collect();
+        let demands = a
+            .demands
+            .iter()
+            .map(|d| DemandDesc {
+                name: d.name.clone(),
+                ty: b.desc(&d.ty),
+                export: export(d.func),
+            })
+            .collect();
+        agents.push(AgentDesc {
+            name: a.name.clone(),
+            route: a.route.clone(),
+            lanes,
+            methods,
+            demands,
+            on_start: a.on_start.map(export),
+            timers: a
+                .timers
+                .iter()
+                .map(|t| TimerDesc {
+                    every_ns: t.every_ns,
+                    export: export(t.func),
+                })
+                .collect(),
+        });
+    }
+    Manifest {
+        agents,
+        types: b.types,
+    }
+}
+
+struct Builder<'p> {
+    prog: &'p Program,
+    types: Vec<AdtDesc>,
+    seen: HashMap<Ty, u32>,
+}
+
+impl Builder<'_> {
+    fn desc(&mut self, ty: &Ty) -> TypeDesc {
+        match ty {
+            Ty::Int => TypeDesc::Int,
+            Ty::Float => TypeDesc::Float,
+            Ty::Bool => TypeDesc::Bool,
+            Ty::String => TypeDesc::String,
+            Ty::Bytes => TypeDesc::Bytes,
+            Ty::Duration => TypeDesc::Duration,
+            Ty::List(t) => TypeDesc::List(Box::new(self.desc(t))),
+            Ty::Map(k, v) => TypeDesc::Map(Box::new(self.desc(k)), Box::new(self.desc(v))),
+            Ty::Tuple(ts) => TypeDesc::Tuple(ts.iter().map(|t| self.desc(t)).collect()),
+            Ty::Agent(id) => TypeDesc::Agent(
+                self.prog
+                    .agents
+                    .get(id.0 as usize)
+                    .map(|a| a.name.clone())
+                    .unwrap_or_default(),
+            ),
+            Ty::Adt(id, args) => {
+                if let Some(&i) = self.seen.get(ty) {
+                    return TypeDesc::Adt(i);
+                }
+                let i = self.types.len() as u32;
+                self.seen.insert(ty.clone(), i);
+                let Some(def) = self.prog.adts.get(id.0 as usize) else {
+                    return TypeDesc::Unit;
+                };
+                let name = self.show(ty);
+                self.types.push(AdtDesc {
+                    name,
+                    shape: AdtShape::Record(vec![]),
+                });
+                let shape = match &def.kind {
+                    AdtKind::Record(fs) => AdtShape::Record(
+                        fs.iter()
+                            .map(|f| (f.name.clone(), self.desc(&f.ty.subst(args))))
+                            .collect(),
+                    ),
+                    AdtKind::Enum(vs) => AdtShape::Enum(
+                        vs.iter()
+                            .map(|v| {
+                                let fs = v.fields.iter().map(|f| self.desc(&f.subst(args)));
+                                (v.name.clone(), fs.collect())
+                            })
+                            .collect(),
+                    ),
+                };
+                self.types[i as usize].shape = shape;
+                TypeDesc::Adt(i)
+            }
+            // Functions never cross (the checker refuses them); the rest have no values.
+            Ty::Unit | Ty::Never | Ty::Fn(..) | Ty::Param(_) | Ty::Var(_) => TypeDesc::Unit,
+        }
+    }
+
+    fn show(&self, ty: &Ty) -> String {
+        let adts = |id: AdtId| {
+            self.prog
+                .adts
+                .get(id.0 as usize)
+                .map(|a| a.name.clone())
+                .unwrap_or_default()
+        };
+        let agents = |id: weft_lang::types::AgentId| {
+            self.prog
+                .agents
+                .get(id.0 as usize)
+                .map(|a| a.name.clone())
+                .unwrap_or_default()
+        };
+        TyDisplay {
+            ty,
+            agent_names: &agents,
+            adt_names: &adts,
+            param_names: &[],
+        }
+        .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_match;
+
+    #[test]
+    fn routes() {
+        let p = |r, u| route_match(r, u);
+        assert_eq!(
+            p("/counters/:id", "/counters/a"),
+            Some(vec![("id".into(), "a".into())])
+        );
+        assert_eq!(p("/counters/:id", "/counters/"), None);
+        assert_eq!(p("/counters/:id", "/counters/a/b"), None);
+        assert_eq!(
+            p("/rooms/:r/users/:u", "/rooms/x/users/y").map(|v| v.len()),
+            Some(2)
+        );
+        assert_eq!(p("/chat", "/chat"), Some(vec![]));
+        assert_eq!(p("/chat", "chat"), None);
+    }
+}

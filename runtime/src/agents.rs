@@ -1,0 +1,713 @@
+//! Agents on one node: activation on first use, one turn at a time per agent, lanes kept
+//! by the host and stored in sled, typed calls, one-way sends and timers.
+//!
+//! A turn runs an agent member's exported entry in a fresh instance. It works on its own
+//! copy of the agent's lanes; when it returns, its writes are committed to the store in one
+//! durable batch, then the copy replaces the agent's lanes and its sends are queued. When
+//! it traps, the copy and the sends are dropped, the trap is reported, and the agent keeps
+//! serving. `on start` runs at each activation, before any message.
+//!
+//! A synchronous call waits for the target agent to be free. A call that would wait for
+//! itself, directly or through a chain of waiting calls on other threads, fails at once
+//! ("call cycle") instead of deadlocking. Each agent admits at most `mailbox_max` waiting
+//! calls; beyond that a call fails with "mailbox full" (the caller's back-pressure).
+
+mod lanes;
+
+use crate::output::Output;
+use crate::store::{Store, Write};
+use crate::{RunError, RunLimits, Runtime};
+pub use lanes::Lanes;
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+use weft_compiler::manifest::{AgentDesc, Manifest};
+use weft_compiler::Artifact;
+
+/// How a node runs its agents. Every bound is named here and reported when hit.
+#[derive(Clone, Debug)]
+pub struct NodeSettings {
+    /// Where the lanes are stored.
+    pub data_dir: PathBuf,
+    /// Limits of each turn: `deadline_ms` is the per-turn time limit (`turn_time_limit_ms`).
+    pub turn_limits: RunLimits,
+    /// The most calls that may wait for one agent (`mailbox_max`).
+    pub mailbox_max: usize,
+    /// The longest a call waits for a busy agent (`call_wait_max`).
+    pub call_wait_max: Duration,
+}
+
+impl NodeSettings {
+    pub fn new(data_dir: PathBuf) -> NodeSettings {
+        NodeSettings {
+            data_dir,
+            turn_limits: RunLimits {
+                deadline_ms: Some(1000),
+                ..RunLimits::default()
+            },
+            mailbox_max: 1000,
+            call_wait_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A node hosting one program's agents. Cheap to clone.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    rt: Arc<Runtime>,
+    artifact: Arc<Artifact>,
+    output: Output,
+    errors: Output,
+    settings: NodeSettings,
+    store: OnceLock<Result<Store, String>>,
+    agents: Mutex<HashMap<String, Arc<Slot>>>,
+    /// Which thread holds which agent, and which agent each blocked thread waits for.
+    graph: Mutex<WaitGraph>,
+    queue: Mutex<Queue>,
+    queue_cv: Condvar,
+    timers: Mutex<Vec<Timer>>,
+}
+
+#[derive(Default)]
+struct WaitGraph {
+    holder: HashMap<String, ThreadId>,
+    waits_for: HashMap<ThreadId, String>,
+}
+
+/// One-way messages and timer ticks, delivered in order by the node's dispatcher thread.
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<Msg>,
+    /// Messages taken but not yet finished.
+    busy: usize,
+    dispatcher: bool,
+    /// Set by [`Node::stop`]: the dispatcher ends as soon as the queue is empty.
+    stopping: bool,
+}
+
+enum Msg {
+    Send {
+        uri: String,
+        method: usize,
+        args: Vec<u8>,
+    },
+    Tick {
+        uri: String,
+        export: String,
+    },
+}
+
+struct Timer {
+    uri: String,
+    export: String,
+    every: Duration,
+    next: Instant,
+}
+
+struct Slot {
+    uri: String,
+    agent: usize,
+    state: Mutex<SlotState>,
+    cv: Condvar,
+}
+
+#[derive(Default)]
+struct SlotState {
+    busy: Option<ThreadId>,
+    waiting: usize,
+    /// The committed lanes, once activated.
+    lanes: Option<Lanes>,
+}
+
+/// What a run on the node carries in its store: the agent it is a turn of (none for
+/// `main`), its working lanes, the bytes staged for the module, its result, and the
+/// writes and sends to commit when it ends.
+pub struct Turn {
+    pub(crate) node: Node,
+    pub(crate) uri: String,
+    agent: Option<usize>,
+    lanes: Lanes,
+    pub(crate) staged: Vec<u8>,
+    pub(crate) result: Option<Vec<u8>>,
+    writes: Vec<Write>,
+    sends: Vec<Msg>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Node {
+    /// A node for `artifact`'s agents; its prints go to `output`, its reports to `errors`.
+    /// The store is opened when the first agent is activated.
+    pub fn new(
+        rt: Arc<Runtime>,
+        artifact: Arc<Artifact>,
+        output: Output,
+        errors: Output,
+        settings: NodeSettings,
+    ) -> Node {
+        Node {
+            inner: Arc::new(Inner {
+                rt,
+                artifact,
+                output,
+                errors,
+                settings,
+                store: OnceLock::new(),
+                agents: Mutex::new(HashMap::new()),
+                graph: Mutex::new(WaitGraph::default()),
+                queue: Mutex::new(Queue::default()),
+                queue_cv: Condvar::new(),
+                timers: Mutex::new(vec![]),
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &NodeSettings {
+        &self.inner.settings
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.inner.artifact.manifest
+    }
+
+    /// Runs the `() -> ()` export `export` (`main`, a test) with this node for its agents.
+    pub fn run_main(&self, export: &str, limits: &RunLimits) -> Result<(), RunError> {
+        let turn = Box::new(Turn::new(
+            self.clone(),
+            String::new(),
+            None,
+            Lanes::default(),
+        ));
+        let (r, turn) = self.inner.rt.run_turn(
+            &self.inner.artifact,
+            export,
+            &self.inner.output,
+            limits,
+            turn,
+            None,
+        );
+        debug_assert!(turn.sends.is_empty(), "main's sends go out at once");
+        r
+    }
+
+    /// Whether the node has work that keeps it alive: timers, or messages in flight.
+    pub fn has_timers(&self) -> bool {
+        !lock(&self.inner.timers).is_empty()
+    }
+
+    /// Waits until every queued message has been handled (or `max` passes).
+    pub fn drain(&self, max: Duration) -> bool {
+        let until = Instant::now() + max;
+        let mut q = lock(&self.inner.queue);
+        while !q.items.is_empty() || q.busy > 0 {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            q = self
+                .inner
+                .queue_cv
+                .wait_timeout(q, left.min(Duration::from_millis(50)))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
+    }
+
+    /// Finishes the queued messages (waiting at most `max`) and ends the dispatcher, so
+    /// the node, and with it the store, can be dropped.
+    pub fn stop(&self, max: Duration) -> bool {
+        let drained = self.drain(max);
+        let until = Instant::now() + Duration::from_secs(5);
+        let mut q = lock(&self.inner.queue);
+        q.stopping = true;
+        self.inner.queue_cv.notify_all();
+        while q.dispatcher && Instant::now() < until {
+            q = self
+                .inner
+                .queue_cv
+                .wait_timeout(q, Duration::from_millis(20))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        drained
+    }
+
+    /// Runs timers due until `stop` says to stop (checked every few milliseconds).
+    pub fn serve(&self, stop: &dyn Fn() -> bool) {
+        while !stop() {
+            let now = Instant::now();
+            let mut due = vec![];
+            let mut next = now + Duration::from_millis(50);
+            {
+                let mut timers = lock(&self.inner.timers);
+                for t in timers.iter_mut() {
+                    if t.next <= now {
+                        due.push(Msg::Tick {
+                            uri: t.uri.clone(),
+                            export: t.export.clone(),
+                        });
+                        t.next = now + t.every;
+                    }
+                    next = next.min(t.next);
+                }
+            }
+            for m in due {
+                self.enqueue(m);
+            }
+            std::thread::sleep(
+                next.saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(20)),
+            );
+        }
+    }
+
+    /// Checks that `uri` is served by agent type `agent` (an index into the manifest).
+    pub(crate) fn check_ref(&self, agent: i32, uri: &str) -> Result<(), String> {
+        let desc = self.agent_desc(agent)?;
+        match weft_compiler::manifest::route_match(&desc.route, uri) {
+            Some(_) if !uri.contains('\0') => Ok(()),
+            _ => Err(format!(
+                "`{uri}` is not a URI of agent `{}` (its route is `{}`)",
+                desc.name, desc.route
+            )),
+        }
+    }
+
+    fn agent_desc(&self, agent: i32) -> Result<&AgentDesc, String> {
+        usize::try_from(agent)
+            .ok()
+            .and_then(|i| self.manifest().agents.get(i))
+            .ok_or_else(|| format!("no agent type {agent}"))
+    }
+
+    /// A call made by a running turn (or `main`).
+    pub(crate) fn call_from_turn(
+        &self,
+        agent: i32,
+        method: i32,
+        uri: &str,
+        args: Vec<u8>,
+    ) -> Result<Vec<u8>, String> {
+        self.check_ref(agent, uri)?;
+        let method = usize::try_from(method).map_err(|_| "bad method index".to_string())?;
+        self.call(uri, method, args)
+    }
+
+    /// Calls method `method` (an index into the agent's methods) of the agent at `uri` with
+    /// wire-encoded arguments; returns the wire-encoded result.
+    pub fn call(&self, uri: &str, method: usize, args: Vec<u8>) -> Result<Vec<u8>, String> {
+        let (desc, _) = self
+            .manifest()
+            .route(uri)
+            .ok_or_else(|| format!("no agent type serves `{uri}`"))?;
+        let m = desc
+            .methods
+            .get(method)
+            .ok_or_else(|| format!("agent `{}` has no method {method}", desc.name))?;
+        let what = format!("{uri} {}", m.name);
+        let export = m.export.clone();
+        let slot = self.slot(uri)?;
+        self.with_agent(&slot, |node, lanes| {
+            node.turn(&slot, lanes, &export, &what, args)
+        })
+    }
+
+    /// The agent's slot, created on first use.
+    fn slot(&self, uri: &str) -> Result<Arc<Slot>, String> {
+        let (_, idx) = self
+            .manifest()
+            .agents
+            .iter()
+            .enumerate()
+            .find(|(_, a)| weft_compiler::manifest::route_match(&a.route, uri).is_some())
+            .map(|(i, a)| (a, i))
+            .ok_or_else(|| format!("no agent type serves `{uri}`"))?;
+        let mut agents = lock(&self.inner.agents);
+        Ok(agents
+            .entry(uri.to_string())
+            .or_insert_with(|| {
+                Arc::new(Slot {
+                    uri: uri.to_string(),
+                    agent: idx,
+                    state: Mutex::new(SlotState::default()),
+                    cv: Condvar::new(),
+                })
+            })
+            .clone())
+    }
+
+    /// Runs `body` holding the agent (activating it first), then lets it go.
+    fn with_agent<T>(
+        &self,
+        slot: &Arc<Slot>,
+        body: impl FnOnce(&Node, &mut Lanes) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let mut lanes = self.acquire(slot)?;
+        let r = match &mut lanes {
+            Some(l) => body(self, l),
+            None => match self.activate(slot) {
+                Ok(mut l) => {
+                    let r = body(self, &mut l);
+                    lanes = Some(l);
+                    r
+                }
+                Err(e) => Err(e),
+            },
+        };
+        self.release(slot, lanes);
+        r
+    }
+
+    /// Waits for the agent to be free and takes it (and its lanes, if activated).
+    fn acquire(&self, slot: &Slot) -> Result<Option<Lanes>, String> {
+        let me = std::thread::current().id();
+        let mut st = lock(&slot.state);
+        if st.busy.is_some() {
+            if st.waiting >= self.inner.settings.mailbox_max {
+                return Err(format!(
+                    "mailbox full: {} calls already wait for `{}` (mailbox_max)",
+                    st.waiting, slot.uri
+                ));
+            }
+            self.check_cycle(&slot.uri, me)?;
+            st.waiting += 1;
+            let until = Instant::now() + self.inner.settings.call_wait_max;
+            while st.busy.is_some() {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    st.waiting -= 1;
+                    lock(&self.inner.graph).waits_for.remove(&me);
+                    return Err(format!(
+                        "`{}` stayed busy longer than {:?} (call_wait_max)",
+                        slot.uri, self.inner.settings.call_wait_max
+                    ));
+                }
+                st = slot
+                    .cv
+                    .wait_timeout(st, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+            st.waiting -= 1;
+        }
+        st.busy = Some(me);
+        let mut g = lock(&self.inner.graph);
+        g.waits_for.remove(&me);
+        g.holder.insert(slot.uri.clone(), me);
+        Ok(st.lanes.take())
+    }
+
+    /// Fails when waiting for `uri` from thread `me` would wait for `me` itself.
+    fn check_cycle(&self, uri: &str, me: ThreadId) -> Result<(), String> {
+        let mut g = lock(&self.inner.graph);
+        let mut at = uri.to_string();
+        let mut chain = vec![uri.to_string()];
+        for _ in 0..10_000 {
+            let Some(&t) = g.holder.get(&at) else { break };
+            if t == me {
+                return Err(format!(
+                    "call cycle: waiting for {} would wait for this call itself",
+                    chain.join(" -> ")
+                ));
+            }
+            let Some(next) = g.waits_for.get(&t) else {
+                break;
+            };
+            at = next.clone();
+            chain.push(at.clone());
+        }
+        g.waits_for.insert(me, uri.to_string());
+        Ok(())
+    }
+
+    fn release(&self, slot: &Slot, lanes: Option<Lanes>) {
+        let mut st = lock(&slot.state);
+        st.busy = None;
+        st.lanes = lanes;
+        lock(&self.inner.graph).holder.remove(&slot.uri);
+        slot.cv.notify_one();
+    }
+
+    fn store(&self) -> Result<&Store, String> {
+        self.inner
+            .store
+            .get_or_init(|| Store::open(&self.inner.settings.data_dir).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Loads the agent's lanes from the store, giving missing ones their initial values
+    /// (committed at once), registers its timers and runs `on start`.
+    fn activate(&self, slot: &Slot) -> Result<Lanes, String> {
+        let desc = self.manifest().agents[slot.agent].clone();
+        let store = self.store()?;
+        let types = &self.manifest().types;
+        let mut lanes = Lanes::load(store, &slot.uri, &desc, types)?;
+        let mut writes = vec![];
+        for (i, l) in desc.lanes.iter().enumerate() {
+            if lanes.is_set(i) {
+                continue;
+            }
+            let bytes = match &l.init {
+                Some(export) => {
+                    let what = format!("{} initial value of `{}`", slot.uri, l.name);
+                    self.run_turn(slot, &mut lanes, export, &what, vec![], false)?
+                }
+                None => lanes::empty(l),
+            };
+            lanes.init(i, l, bytes, types, &slot.uri, &mut writes)?;
+        }
+        if !writes.is_empty() {
+            writes.push(Write::Agent {
+                uri: slot.uri.clone(),
+                agent: desc.name.clone(),
+            });
+            store.commit(writes).map_err(|e| e.to_string())?;
+        }
+        let now = Instant::now();
+        for t in &desc.timers {
+            let every = Duration::from_nanos(t.every_ns.max(1) as u64);
+            lock(&self.inner.timers).push(Timer {
+                uri: slot.uri.clone(),
+                export: t.export.clone(),
+                every,
+                next: now + every,
+            });
+        }
+        if let Some(export) = &desc.on_start {
+            let what = format!("{} on start", slot.uri);
+            // A failing `on start` is reported; the agent still serves.
+            let _ = self.turn(slot, &mut lanes, export, &what, vec![]);
+        }
+        Ok(lanes)
+    }
+
+    /// One committed turn: runs `export` on a copy of the lanes, commits on success.
+    fn turn(
+        &self,
+        slot: &Slot,
+        lanes: &mut Lanes,
+        export: &str,
+        what: &str,
+        args: Vec<u8>,
+    ) -> Result<Vec<u8>, String> {
+        self.run_turn(slot, lanes, export, what, args, true)
+    }
+
+    fn run_turn(
+        &self,
+        slot: &Slot,
+        lanes: &mut Lanes,
+        export: &str,
+        what: &str,
+        args: Vec<u8>,
+        commit: bool,
+    ) -> Result<Vec<u8>, String> {
+        let mut turn = Box::new(Turn::new(
+            self.clone(),
+            slot.uri.clone(),
+            Some(slot.agent),
+            lanes.clone(),
+        ));
+        let len = i32::try_from(args.len()).map_err(|_| "arguments too large".to_string())?;
+        turn.staged = args;
+        let (r, turn) = self.inner.rt.run_turn(
+            &self.inner.artifact,
+            export,
+            &self.inner.output,
+            &self.inner.settings.turn_limits,
+            turn,
+            Some(len),
+        );
+        if let Err(e) = r {
+            let msg = e.to_string();
+            let msg = msg
+                .trim_end()
+                .strip_prefix("error: ")
+                .unwrap_or(msg.trim_end());
+            let _ = self
+                .inner
+                .errors
+                .write_str(&format!("error: in {what}: {msg}\n"));
+            let first = msg.lines().next().unwrap_or("");
+            return Err(format!("{what} failed: {first}"));
+        }
+        let turn = *turn;
+        if commit && !turn.writes.is_empty() {
+            self.store()?
+                .commit(turn.writes)
+                .map_err(|e| format!("{what}: cannot commit: {e}"))?;
+        }
+        *lanes = turn.lanes;
+        for m in turn.sends {
+            self.enqueue(m);
+        }
+        Ok(turn.result.unwrap_or_default())
+    }
+
+    /// Runs a timer's export as a turn of the agent at `uri`.
+    fn tick(&self, uri: &str, export: &str) -> Result<(), String> {
+        let slot = self.slot(uri)?;
+        let what = format!("{uri} timer");
+        self.with_agent(&slot, |node, lanes| {
+            node.turn(&slot, lanes, export, &what, vec![])
+        })
+        .map(|_| ())
+    }
+
+    fn enqueue(&self, m: Msg) {
+        let mut q = lock(&self.inner.queue);
+        q.items.push_back(m);
+        if !q.dispatcher {
+            q.dispatcher = true;
+            let node = self.clone();
+            let started = std::thread::Builder::new()
+                .name("weft-dispatch".into())
+                .spawn(move || node.dispatch());
+            if started.is_err() {
+                q.dispatcher = false;
+            }
+        }
+        self.inner.queue_cv.notify_all();
+    }
+
+    /// The dispatcher: delivers queued sends and ticks in order, one at a time.
+    fn dispatch(&self) {
+        loop {
+            let m = {
+                let mut q = lock(&self.inner.queue);
+                if q.items.is_empty() && !q.stopping {
+                    q = self
+                        .inner
+                        .queue_cv
+                        .wait_timeout(q, Duration::from_millis(200))
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+                match q.items.pop_front() {
+                    Some(m) => {
+                        q.busy += 1;
+                        m
+                    }
+                    // Idle: the thread ends (and lets the node go); the next message
+                    // starts another.
+                    None => {
+                        q.dispatcher = false;
+                        self.inner.queue_cv.notify_all();
+                        return;
+                    }
+                }
+            };
+            // Failures were reported by the turn; a send has nobody to answer to.
+            let _ = match m {
+                Msg::Send { uri, method, args } => self.call(&uri, method, args).map(|_| ()),
+                Msg::Tick { uri, export } => self.tick(&uri, &export),
+            };
+            let mut q = lock(&self.inner.queue);
+            q.busy -= 1;
+            self.inner.queue_cv.notify_all();
+        }
+    }
+}
+
+impl Turn {
+    fn new(node: Node, uri: String, agent: Option<usize>, lanes: Lanes) -> Turn {
+        Turn {
+            node,
+            uri,
+            agent,
+            lanes,
+            staged: vec![],
+            result: None,
+            writes: vec![],
+            sends: vec![],
+        }
+    }
+
+    /// Whether this is `main` (or a test) rather than an agent's turn.
+    pub(crate) fn is_main(&self) -> bool {
+        self.agent.is_none()
+    }
+
+    fn lane(&self, lane: i32) -> Result<(usize, &weft_compiler::manifest::LaneDesc), String> {
+        let agent = self
+            .agent
+            .ok_or("lanes are only available inside an agent")?;
+        let desc = &self.node.manifest().agents[agent];
+        usize::try_from(lane)
+            .ok()
+            .and_then(|i| desc.lanes.get(i).map(|l| (i, l)))
+            .ok_or_else(|| format!("agent `{}` has no lane {lane}", desc.name))
+    }
+
+    pub(crate) fn lane_get(&self, lane: i32) -> Result<Vec<u8>, String> {
+        let (i, l) = self.lane(lane)?;
+        self.lanes.get(i, l)
+    }
+
+    pub(crate) fn lane_set(&mut self, lane: i32, bytes: Vec<u8>) -> Result<(), String> {
+        let (i, l) = self.lane(lane)?;
+        let l = l.clone();
+        let types = &self.node.inner.artifact.manifest.types;
+        self.lanes
+            .set(i, &l, bytes, types, &self.uri, &mut self.writes)
+    }
+
+    pub(crate) fn map_get(&self, lane: i32, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        let (i, l) = self.lane(lane)?;
+        let types = &self.node.inner.artifact.manifest.types;
+        self.lanes.map_get(i, l, key, types)
+    }
+
+    pub(crate) fn map_put(
+        &mut self,
+        lane: i32,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    ) -> Result<(), String> {
+        let (i, l) = self.lane(lane)?;
+        let l = l.clone();
+        let types = &self.node.inner.artifact.manifest.types;
+        self.lanes
+            .map_put(i, &l, key, value, types, &self.uri, &mut self.writes)
+    }
+
+    pub(crate) fn map_remove(&mut self, lane: i32, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        let (i, l) = self.lane(lane)?;
+        let l = l.clone();
+        let types = &self.node.inner.artifact.manifest.types;
+        self.lanes
+            .map_remove(i, &l, key, types, &self.uri, &mut self.writes)
+    }
+
+    pub(crate) fn send(
+        &mut self,
+        agent: i32,
+        method: i32,
+        uri: String,
+        args: Vec<u8>,
+    ) -> Result<(), String> {
+        self.node.check_ref(agent, &uri)?;
+        let method = usize::try_from(method).map_err(|_| "bad method index".to_string())?;
+        let m = Msg::Send { uri, method, args };
+        if self.agent.is_some() {
+            // Part of the turn: goes out when it commits.
+            self.sends.push(m);
+        } else {
+            // `main` (or a test) is no transaction: its sends go out at once, and a later
+            // call of its waits for them (see `Node::call_from_turn`), so one sender's
+            // messages arrive in order.
+            self.node.enqueue(m);
+        }
+        Ok(())
+    }
+}

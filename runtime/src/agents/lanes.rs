@@ -1,0 +1,249 @@
+//! An agent's lanes as the host keeps them: value and list lanes as the wire bytes of their
+//! whole value, map lanes as entries ordered by key (the order-preserving sort key of
+//! `value::sort_key`). Every change also records the store write that makes it durable.
+
+use crate::store::{Store, Write};
+use crate::value::{self, Value};
+use std::collections::BTreeMap;
+use weft_compiler::manifest::{AdtDesc, AgentDesc, LaneDesc, LaneKind, TypeDesc};
+
+/// A map lane's entries: sort key -> (key bytes, value bytes).
+type Entries = BTreeMap<Vec<u8>, (Vec<u8>, Vec<u8>)>;
+
+#[derive(Clone, Debug)]
+enum Lane {
+    Whole(Vec<u8>),
+    Map(Entries),
+}
+
+/// One agent's lanes, by index; `None` until loaded or initialised.
+#[derive(Clone, Debug, Default)]
+pub struct Lanes {
+    lanes: Vec<Option<Lane>>,
+}
+
+/// The wire bytes of an empty map or list (a zero count), for lanes without an initial
+/// value; value lanes always have one.
+pub fn empty(_l: &LaneDesc) -> Vec<u8> {
+    0u32.to_le_bytes().to_vec()
+}
+
+fn map_types(l: &LaneDesc) -> Result<(&TypeDesc, &TypeDesc), String> {
+    match &l.ty {
+        TypeDesc::Map(k, v) => Ok((k, v)),
+        _ => Err(format!("lane `{}` is not a map", l.name)),
+    }
+}
+
+fn sort_key(key: &[u8], kt: &TypeDesc, types: &[AdtDesc]) -> Result<Vec<u8>, String> {
+    let v = value::decode(key, kt, types).map_err(|e| format!("a malformed key: {e}"))?;
+    let mut out = vec![];
+    value::sort_key(&v, &mut out);
+    Ok(out)
+}
+
+impl Lanes {
+    /// The lanes of the agent at `uri` as stored; lanes never stored stay unset.
+    pub fn load(
+        store: &Store,
+        uri: &str,
+        desc: &AgentDesc,
+        types: &[AdtDesc],
+    ) -> Result<Lanes, String> {
+        let mut lanes = vec![];
+        for l in &desc.lanes {
+            let lane = match l.kind {
+                LaneKind::Map => {
+                    let (kt, _) = map_types(l)?;
+                    let entries = store.map_lane(uri, &l.name).map_err(|e| e.to_string())?;
+                    let stored = store.lane(uri, &l.name).map_err(|e| e.to_string())?;
+                    if entries.is_empty() && stored.is_none() {
+                        None
+                    } else {
+                        let mut m = BTreeMap::new();
+                        for (k, v) in entries {
+                            m.insert(sort_key(&k, kt, types)?, (k, v));
+                        }
+                        Some(Lane::Map(m))
+                    }
+                }
+                _ => store
+                    .lane(uri, &l.name)
+                    .map_err(|e| e.to_string())?
+                    .map(Lane::Whole),
+            };
+            lanes.push(lane);
+        }
+        Ok(Lanes { lanes })
+    }
+
+    pub fn is_set(&self, i: usize) -> bool {
+        matches!(self.lanes.get(i), Some(Some(_)))
+    }
+
+    /// Gives lane `i` its first value (wire bytes of the whole lane).
+    pub fn init(
+        &mut self,
+        i: usize,
+        l: &LaneDesc,
+        bytes: Vec<u8>,
+        types: &[AdtDesc],
+        uri: &str,
+        writes: &mut Vec<Write>,
+    ) -> Result<(), String> {
+        if l.kind == LaneKind::Map {
+            // A marker that the map lane exists, even while it is empty.
+            writes.push(Write::Lane {
+                uri: uri.to_string(),
+                lane: l.name.clone(),
+                bytes: vec![],
+            });
+        }
+        self.set(i, l, bytes, types, uri, writes)
+    }
+
+    fn slot(&mut self, i: usize) -> &mut Option<Lane> {
+        if self.lanes.len() <= i {
+            self.lanes.resize(i + 1, None);
+        }
+        &mut self.lanes[i]
+    }
+
+    /// The whole lane's wire bytes.
+    pub fn get(&self, i: usize, l: &LaneDesc) -> Result<Vec<u8>, String> {
+        match self.lanes.get(i) {
+            Some(Some(Lane::Whole(b))) => Ok(b.clone()),
+            Some(Some(Lane::Map(m))) => {
+                let mut out = (m.len() as u32).to_le_bytes().to_vec();
+                for (k, v) in m.values() {
+                    out.extend_from_slice(k);
+                    out.extend_from_slice(v);
+                }
+                Ok(out)
+            }
+            _ => Err(format!("lane `{}` is read before it has a value", l.name)),
+        }
+    }
+
+    /// Replaces the whole lane.
+    pub fn set(
+        &mut self,
+        i: usize,
+        l: &LaneDesc,
+        bytes: Vec<u8>,
+        types: &[AdtDesc],
+        uri: &str,
+        writes: &mut Vec<Write>,
+    ) -> Result<(), String> {
+        let v = value::decode(&bytes, &l.ty, types)
+            .map_err(|e| format!("lane `{}`: a malformed value: {e}", l.name))?;
+        if l.kind != LaneKind::Map {
+            writes.push(Write::Lane {
+                uri: uri.to_string(),
+                lane: l.name.clone(),
+                bytes: bytes.clone(),
+            });
+            *self.slot(i) = Some(Lane::Whole(bytes));
+            return Ok(());
+        }
+        let Value::Map(entries) = v else {
+            return Err(format!("lane `{}` is not a map", l.name));
+        };
+        let mut m = BTreeMap::new();
+        writes.push(Write::MapClear {
+            uri: uri.to_string(),
+            lane: l.name.clone(),
+        });
+        for (k, v) in entries {
+            let (mut kb, mut vb, mut sk) = (vec![], vec![], vec![]);
+            value::encode(&k, &mut kb);
+            value::encode(&v, &mut vb);
+            value::sort_key(&k, &mut sk);
+            writes.push(Write::MapPut {
+                uri: uri.to_string(),
+                lane: l.name.clone(),
+                sort_key: sk.clone(),
+                key: kb.clone(),
+                value: vb.clone(),
+            });
+            m.insert(sk, (kb, vb));
+        }
+        *self.slot(i) = Some(Lane::Map(m));
+        Ok(())
+    }
+
+    fn map_mut(&mut self, i: usize, l: &LaneDesc) -> Result<&mut Entries, String> {
+        let slot = self.slot(i);
+        if slot.is_none() {
+            *slot = Some(Lane::Map(BTreeMap::new()));
+        }
+        match slot {
+            Some(Lane::Map(m)) => Ok(m),
+            _ => Err(format!("lane `{}` is not a map", l.name)),
+        }
+    }
+
+    pub fn map_get(
+        &self,
+        i: usize,
+        l: &LaneDesc,
+        key: &[u8],
+        types: &[AdtDesc],
+    ) -> Result<Option<Vec<u8>>, String> {
+        let (kt, _) = map_types(l)?;
+        let sk = sort_key(key, kt, types)?;
+        match self.lanes.get(i) {
+            Some(Some(Lane::Map(m))) => Ok(m.get(&sk).map(|(_, v)| v.clone())),
+            Some(Some(Lane::Whole(_))) => Err(format!("lane `{}` is not a map", l.name)),
+            _ => Ok(None),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn map_put(
+        &mut self,
+        i: usize,
+        l: &LaneDesc,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        types: &[AdtDesc],
+        uri: &str,
+        writes: &mut Vec<Write>,
+    ) -> Result<(), String> {
+        let (kt, vt) = map_types(l)?;
+        let sk = sort_key(&key, kt, types)?;
+        value::decode(&value, vt, types)
+            .map_err(|e| format!("lane `{}`: a malformed value: {e}", l.name))?;
+        writes.push(Write::MapPut {
+            uri: uri.to_string(),
+            lane: l.name.clone(),
+            sort_key: sk.clone(),
+            key: key.clone(),
+            value: value.clone(),
+        });
+        self.map_mut(i, l)?.insert(sk, (key, value));
+        Ok(())
+    }
+
+    pub fn map_remove(
+        &mut self,
+        i: usize,
+        l: &LaneDesc,
+        key: &[u8],
+        types: &[AdtDesc],
+        uri: &str,
+        writes: &mut Vec<Write>,
+    ) -> Result<Option<Vec<u8>>, String> {
+        let (kt, _) = map_types(l)?;
+        let sk = sort_key(key, kt, types)?;
+        let old = self.map_mut(i, l)?.remove(&sk).map(|(_, v)| v);
+        if old.is_some() {
+            writes.push(Write::MapRemove {
+                uri: uri.to_string(),
+                lane: l.name.clone(),
+                sort_key: sk,
+            });
+        }
+        Ok(old)
+    }
+}

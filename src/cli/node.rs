@@ -1,0 +1,95 @@
+//! What `weft run` and `weft test` share for programs with agents: an interruptible
+//! runtime (turns have a time limit), a data directory (the one given, or a temporary one
+//! removed afterwards) and the node hosting the agents.
+
+use crate::{Exit, Io};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use weft_compiler::Artifact;
+use weft_runtime::agents::{Node, NodeSettings};
+use weft_runtime::{RunLimits, Runtime, Settings};
+
+/// How many instances may run at once on a node: a chain of synchronous calls holds one
+/// per agent in it.
+const NODE_INSTANCES_MAX: u32 = 256;
+
+/// A directory that is removed when dropped (unless it was given by the user).
+pub struct DataDir {
+    pub path: PathBuf,
+    temporary: bool,
+}
+
+impl DataDir {
+    pub fn given_or_temporary(given: Option<&Path>) -> DataDir {
+        match given {
+            Some(p) => DataDir {
+                path: p.to_path_buf(),
+                temporary: false,
+            },
+            None => {
+                static N: AtomicU64 = AtomicU64::new(0);
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.subsec_nanos())
+                    .unwrap_or(0);
+                let name = format!(
+                    "weft-data-{}-{}-{nanos}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::Relaxed)
+                );
+                DataDir {
+                    path: std::env::temp_dir().join(name),
+                    temporary: true,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// The per-turn limits from the command line.
+pub fn turn_limits(turn_time_limit_ms: u64, memory: &RunLimits) -> RunLimits {
+    RunLimits {
+        deadline_ms: Some(turn_time_limit_ms.max(1)),
+        ..memory.clone()
+    }
+}
+
+/// A node for `artifact` with its own interruptible runtime.
+pub fn start(
+    artifact: &Artifact,
+    data: &DataDir,
+    turn_limits: RunLimits,
+    io: &Io,
+) -> Result<Node, Exit> {
+    let settings = Settings {
+        limits: turn_limits.clone(),
+        interruptible: true,
+        instances_max: NODE_INSTANCES_MAX,
+        cache_dir: std::env::var_os("WEFT_CACHE_DIR")
+            .filter(|d| !d.is_empty())
+            .map(Into::into),
+        ..Settings::default()
+    };
+    let rt = Runtime::new(settings).map_err(|e| {
+        io.error(&format!("error: {e}\n"));
+        Exit::Error
+    })?;
+    let mut ns = NodeSettings::new(data.path.clone());
+    ns.turn_limits = turn_limits;
+    Ok(Node::new(
+        Arc::new(rt),
+        Arc::new(artifact.clone()),
+        io.out.clone(),
+        io.err.clone(),
+        ns,
+    ))
+}

@@ -1,0 +1,105 @@
+//! Agents as a user runs them with the `weft` binary: state that survives a restart of
+//! the process with the same data directory, a turn that runs too long, and bad agent
+//! programs.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn weft(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start weft: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A directory of this test's own under cargo's scratch directory, emptied first.
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("weft-agents")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+const VISITS: &str = r#"
+agent Visits at "/visits/:page" {
+  value count: Int = 0
+  map by_user: Map<String, Int>
+  list log: List<String>
+  fn visit(user: String) -> Int {
+    count += 1
+    by_user[user] = by_user.get(user).unwrap_or(0) + 1
+    log.push(user)
+    count
+  }
+  fn users() -> Map<String, Int> { by_user }
+  fn spin() -> Int {
+    count += 1000
+    var i = 0
+    while true { i += 1 }
+    i
+  }
+}
+
+fn main() {
+  let v = Visits("/visits/home")
+  print(v.visit("ada"))
+  print(v.visit("bob"))
+  print(v.users())
+  match try v.spin() {
+    Ok(_) => print("spin returned"),
+    Err(e) => print("spin: {e.message}"),
+  }
+  print(v.visit("ada"))
+}
+"#;
+
+#[test]
+fn lanes_survive_a_restart_with_the_same_data_directory() {
+    let dir = scratch_dir("restart");
+    let file = dir.join("visits.weft");
+    std::fs::write(&file, VISITS).unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.join("data");
+    let (file, data) = (file.to_string_lossy(), data.to_string_lossy());
+    let args = [
+        "run",
+        file.as_ref(),
+        "--data",
+        data.as_ref(),
+        "--turn-time-limit-ms",
+        "200",
+    ];
+    let first = weft(&args);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert_eq!(
+        text(&first.stdout),
+        "1\n2\n{\"ada\": 1, \"bob\": 1}\nspin: /visits/home spin failed: time limit exceeded\n3\n"
+    );
+    // The trapped turn is reported on stderr with where it was.
+    let err = text(&first.stderr);
+    assert!(err.contains("/visits/home spin"), "{err}");
+    let second = weft(&args);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    assert_eq!(
+        text(&second.stdout),
+        "4\n5\n{\"ada\": 3, \"bob\": 2}\nspin: /visits/home spin failed: time limit exceeded\n6\n"
+    );
+}
+
+#[test]
+fn without_a_data_directory_state_lasts_one_run() {
+    let dir = scratch_dir("ephemeral");
+    let file = dir.join("visits.weft");
+    std::fs::write(&file, VISITS).unwrap_or_else(|e| panic!("{e}"));
+    let file = file.to_string_lossy();
+    for _ in 0..2 {
+        let out = weft(&["run", file.as_ref(), "--turn-time-limit-ms", "100"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).starts_with("1\n2\n"));
+    }
+}
