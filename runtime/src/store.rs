@@ -38,6 +38,9 @@ const FORMAT_VERSION: &str = "weft-store 1";
 /// The length prefix of strings and map keys inside keys and entries.
 const LEN_BYTES: usize = 8;
 
+/// A map lane entry: (key wire bytes, value wire bytes).
+pub type MapEntry = (Vec<u8>, Vec<u8>);
+
 /// The node's lane store: one sled database in one directory.
 pub struct Store {
     db: sled::Db,
@@ -173,7 +176,7 @@ impl Store {
     }
 
     /// A map lane's entries in sort-key order: (key wire bytes, value wire bytes).
-    pub fn map_lane(&self, uri: &str, lane: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn map_lane(&self, uri: &str, lane: &str) -> Result<Vec<MapEntry>, StoreError> {
         let mut entries = Vec::new();
         for item in self.db.scan_prefix(map_prefix(uri, lane)) {
             let (key, entry) = item.map_err(|e| self.io(e))?;

@@ -174,7 +174,10 @@ impl Rng {
         match self.below(3) {
             0 => *self.pick(&special),
             1 => (self.below(21) as f64 - 10.0) / 4.0,
-            _ => f64::from_bits(self.next()).max(-1e300).min(1e300),
+            _ => match f64::from_bits(self.next()) {
+                x if x.is_nan() => 0.0,
+                x => x,
+            },
         }
     }
 

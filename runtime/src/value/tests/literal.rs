@@ -24,7 +24,7 @@ fn scalars() {
     assert_eq!(ok("0xff", &Int), Value::Int(255));
     assert_eq!(ok("-0x10", &Int), Value::Int(-16));
     assert_eq!(ok("-9223372036854775808", &Int), Value::Int(i64::MIN));
-    assert_eq!(ok("3.14", &Float), Value::Float(3.14));
+    assert_eq!(ok("2.75", &Float), Value::Float(2.75));
     assert_eq!(ok("-1e3", &Float), Value::Float(-1000.0));
     assert_eq!(ok("2.5E-1", &Float), Value::Float(0.25));
     assert_eq!(ok("5", &Float), Value::Float(5.0));
