@@ -62,7 +62,7 @@ pub use key::sort_key;
 pub use literal::parse_literal;
 pub use recon::{from_recon, to_recon};
 pub use show::{show, show_top};
-pub use wire::{decode, decode_prefix, encode, WireError};
+pub use wire::{decode, decode_prefix, encode, WireError, ZERO_SIZED_LEN_MAX};
 
 use weft_compiler::manifest::{AdtDesc, AdtShape, TypeDesc};
 

@@ -114,7 +114,8 @@ fn sb_str(m: &mut Module) -> FuncBuilder {
     f
 }
 
-/// `(sb, s) -> sb`: s in double quotes with `"`, `\`, newline, tab and CR escaped.
+/// `(sb, s) -> sb`: s in double quotes with `"`, `\`, newline, tab, CR and `{` (which
+/// would open an interpolation) escaped, so it reads back as a Weft string literal.
 fn sb_quoted(m: &mut Module) -> FuncBuilder {
     let mut f = fb(&[I32, I32], &[I32]);
     let (sb, s, n, i, c) = (0, 1, f.local(I32), f.local(I32), f.local(I32));
@@ -131,6 +132,7 @@ fn sb_quoted(m: &mut Module) -> FuncBuilder {
             (b'\n', b'n'),
             (b'\t', b't'),
             (b'\r', b'r'),
+            (b'{', b'{'),
         ] {
             f.get(c).i32c(raw as i32);
             f.ins().i32_eq();

@@ -329,20 +329,20 @@ impl Reader<'_> {
 
 /// The values of a record of plain values; a scalar is a record of itself, and absent
 /// or extant is empty.
-fn plain_values(r: &warp::Value, what: &str) -> Result<Vec<warp::Value>, String> {
+fn plain_values<'r>(r: &'r warp::Value, what: &str) -> Result<Vec<&'r warp::Value>, String> {
     match r {
         warp::Value::Absent | warp::Value::Extant => Ok(vec![]),
         warp::Value::Record(items) => items
             .iter()
             .map(|item| match item {
-                Item::Value(v) => Ok(v.clone()),
+                Item::Value(v) => Ok(v),
                 other => Err(format!(
                     "expected {what} (a record of plain values), found {}",
                     describe_item(other)
                 )),
             })
             .collect(),
-        scalar => Ok(vec![scalar.clone()]),
+        scalar => Ok(vec![scalar]),
     }
 }
 

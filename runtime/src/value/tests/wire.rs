@@ -2,8 +2,9 @@
 //! be wrong.
 
 use super::*;
-use crate::value::wire::ZERO_SIZED_LEN_MAX;
-use crate::value::{decode, decode_prefix, encode, WireError, NESTING_DEPTH_MAX};
+use crate::value::{
+    decode, decode_prefix, encode, WireError, NESTING_DEPTH_MAX, ZERO_SIZED_LEN_MAX,
+};
 
 fn bytes_of(v: &Value) -> Vec<u8> {
     let mut out = Vec::new();
