@@ -65,6 +65,7 @@ pub struct VariantDef {
 /// `self` (of type `Ty::Agent(id)`), followed by the member's own parameters.
 #[derive(Clone, Debug)]
 pub struct AgentDef {
+    /// As written, with the module prefix of a non-root module (`rooms::Room`), as ADTs are.
     pub name: String,
     /// `/counters/:id`; without `at`, `/<snake_case name>/:id`.
     pub route: String,
@@ -78,6 +79,8 @@ pub struct AgentDef {
     pub span: Span,
 }
 
+/// How a lane is declared; the kind fixes the shape of its type (`Map<K, V>` for `Map`,
+/// `List<T>` for `List`, anything serializable for `Value`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LaneKind {
     Value,
@@ -92,6 +95,7 @@ pub struct LaneDef {
     /// The whole lane's type: `Int`, `Map<String, Int>`, `List<String>`.
     pub ty: Ty,
     /// Computes the initial value (`self` only); `None` starts a map or list lane empty.
+    /// It uses no lane intrinsics and makes no direct calls to the agent's methods.
     pub init: Option<FuncId>,
     pub span: Span,
 }
@@ -99,6 +103,7 @@ pub struct LaneDef {
 #[derive(Clone, Debug)]
 pub struct AgentMethod {
     pub name: String,
+    /// `self` first, then the declared parameters; named `Counter.incr`.
     pub func: FuncId,
     /// A `command` lane: returns `Unit`, meant to be sent one-way.
     pub command: bool,
@@ -107,7 +112,9 @@ pub struct AgentMethod {
 #[derive(Clone, Debug)]
 pub struct DemandDef {
     pub name: String,
+    /// The demand's value type, also `func`'s result.
     pub ty: Ty,
+    /// Takes `self` only.
     pub func: FuncId,
 }
 
@@ -115,6 +122,7 @@ pub struct DemandDef {
 pub struct TimerDef {
     /// The period, in nanoseconds (positive).
     pub every_ns: i64,
+    /// Takes `self` only; named `Counter.every 1m`.
     pub func: FuncId,
 }
 

@@ -90,7 +90,7 @@ fn route_problem(route: &str) -> Option<&'static str> {
     if segments.iter().any(|s| s.is_empty()) && route != "/" {
         return Some("a route has no empty segments");
     }
-    if segments.iter().any(|s| *s == ":") {
+    if segments.contains(&":") {
         return Some("a `:` segment needs a name, like `:id`");
     }
     None

@@ -252,6 +252,10 @@ impl Body<'_, '_> {
                     span,
                 );
             }
+            Ty::Agent(id) => {
+                self.no_agent_field(*id, name);
+                return mk(K::Unit, Ty::Never, span);
+            }
             Ty::Var(_) => {
                 self.unknown_type(base.span);
                 return mk(K::Unit, Ty::Never, span);

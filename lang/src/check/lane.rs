@@ -166,10 +166,10 @@ impl Body<'_, '_> {
         span: Span,
         hint: Option<&Ty>,
     ) -> Option<Expr> {
+        let i = self.lane_root(receiver)?;
         if !self.may_mutate(&method.name) {
             return None;
         }
-        let i = self.lane_root(receiver)?;
         Some(self.through_lane(i, span, |b| {
             b.method_call(receiver, method, args, span, hint)
         }))
@@ -350,6 +350,15 @@ impl Body<'_, '_> {
         let index = methods.iter().position(|m| m.name == method.name)?;
         let func = methods[index].func;
         let direct = !send && self.is_member_self(&recv);
+        if direct && !self.lanes {
+            let d = Diagnostic::error(
+                span,
+                "a lane's initial value cannot call this agent's methods",
+            )
+            .with_label("the lanes it would see have no values yet")
+            .with_hint("compute the initial value from constants and functions");
+            self.error(d);
+        }
         let call = self.call_func(func, Some(recv), args, span);
         if direct {
             return Some(call);
@@ -370,8 +379,13 @@ impl Body<'_, '_> {
     pub fn no_agent_method(&mut self, agent: AgentId, method: &ast::Ident) {
         let a = &self.ck.agents[agent.0 as usize].def;
         let names: Vec<String> = a.methods.iter().map(|m| format!("`{}`", m.name)).collect();
+        let demand = a.demands.iter().any(|d| d.name == method.name);
         let hint = match names.len() {
             _ if method.name == "uri" => "an agent's URI is a field: `c.uri`".to_string(),
+            _ if demand => format!(
+                "`{}` is a demand lane: it is computed for the clients linked to it, not called",
+                method.name
+            ),
             0 => format!("`{}` has no methods or commands", a.name),
             _ => format!("its methods and commands are {}", names.join(", ")),
         };
@@ -380,6 +394,28 @@ impl Body<'_, '_> {
             format!("agent `{}` has no method `{}`", a.name, method.name),
         )
         .with_label("method not found")
+        .with_hint(hint);
+        self.error(d);
+    }
+
+    /// `c.x` where `x` is not `uri`: an agent reference has no other fields.
+    pub fn no_agent_field(&mut self, agent: AgentId, name: &ast::Ident) {
+        let a = &self.ck.agents[agent.0 as usize].def;
+        let hint = if a.methods.iter().any(|m| m.name == name.name) {
+            format!("`{}` is a method: call it with `(...)`", name.name)
+        } else if a.lanes.iter().any(|l| l.name == name.name) {
+            format!(
+                "lanes are read by name inside the agent (`{}`); from outside, call a method",
+                name.name
+            )
+        } else {
+            "an agent reference has one field, `uri`".to_string()
+        };
+        let d = Diagnostic::error(
+            name.span,
+            format!("no field `{}` on agent `{}`", name.name, a.name),
+        )
+        .with_label("unknown field")
         .with_hint(hint);
         self.error(d);
     }

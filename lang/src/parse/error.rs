@@ -191,6 +191,9 @@ fn describe(expected: &[String]) -> Vec<String> {
     if contains(&rest, "StrLit") {
         take(&["StrLit"], "a string", &mut rest, &mut words);
     }
+    if contains(&rest, "DurationLit") {
+        take(&["DurationLit"], "a duration", &mut rest, &mut words);
+    }
     // `x = 1` is worth a mention, `x %= 1` is not.
     const COMPOUND_ASSIGN: &[&str] = &["+=", "-=", "*=", "/=", "%="];
     let unquoted: Vec<&str> = rest

@@ -206,7 +206,14 @@ fn agent_keyword_tokens() {
     assert_eq!(toks("agent send"), vec![Tok::Agent, Tok::Send]);
     assert_eq!(
         toks("x.send x.agent"),
-        vec![id("x"), Tok::Dot, id("send"), id("x"), Tok::Dot, id("agent")]
+        vec![
+            id("x"),
+            Tok::Dot,
+            id("send"),
+            id("x"),
+            Tok::Dot,
+            id("agent")
+        ]
     );
     assert_eq!(toks("fn send"), vec![Tok::Fn, id("send")]);
     assert_eq!(toks("sender agents"), vec![id("sender"), id("agents")]);
@@ -220,5 +227,8 @@ fn agent_keyword_tokens() {
 #[test]
 fn not_an_item_mentions_agent() {
     let out = errors("send x.y()\n");
-    assert!(out.contains("expected `fn`, `type`, `enum`, `agent`, `use` or `test`"), "{out}");
+    assert!(
+        out.contains("expected `fn`, `type`, `enum`, `agent`, `use` or `test`"),
+        "{out}"
+    );
 }
