@@ -127,3 +127,26 @@ pub fn ty_depth(ty: &Ty) -> u32 {
         _ => 0,
     }
 }
+
+/// A concrete type as a user writes it (`Option<Int>`, `Counter`).
+pub fn ty_name(p: &Program, ty: &Ty) -> String {
+    let adts = |id: weft_lang::types::AdtId| {
+        p.adts
+            .get(id.0 as usize)
+            .map(|a| a.name.clone())
+            .unwrap_or_default()
+    };
+    let agents = |id: weft_lang::types::AgentId| {
+        p.agents
+            .get(id.0 as usize)
+            .map(|a| a.name.clone())
+            .unwrap_or_default()
+    };
+    weft_lang::types::TyDisplay {
+        ty,
+        adt_names: &adts,
+        agent_names: &agents,
+        param_names: &[],
+    }
+    .to_string()
+}

@@ -17,7 +17,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use weft_lang::tir::{self, AdtKind, FuncId, Program};
-use weft_lang::types::{AdtId, Ty, TyDisplay};
+use weft_lang::types::Ty;
 
 /// The type of a value that crosses the boundary. Records and enums (which may be
 /// recursive) are named by their index in [`Manifest::types`].
@@ -318,27 +318,7 @@ impl Builder<'_> {
     }
 
     fn show(&self, ty: &Ty) -> String {
-        let adts = |id: AdtId| {
-            self.prog
-                .adts
-                .get(id.0 as usize)
-                .map(|a| a.name.clone())
-                .unwrap_or_default()
-        };
-        let agents = |id: weft_lang::types::AgentId| {
-            self.prog
-                .agents
-                .get(id.0 as usize)
-                .map(|a| a.name.clone())
-                .unwrap_or_default()
-        };
-        TyDisplay {
-            ty,
-            agent_names: &agents,
-            adt_names: &adts,
-            param_names: &[],
-        }
-        .to_string()
+        crate::layout::ty_name(self.prog, ty)
     }
 }
 

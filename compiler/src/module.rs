@@ -16,7 +16,7 @@ use wasm_encoder::{
 };
 use weft_lang::source::{SourceMap, Span};
 use weft_lang::tir::{FuncDef, FuncId, Program};
-use weft_lang::types::{AdtId, Ty, TyDisplay};
+use weft_lang::types::Ty;
 
 /// Deepest type a generic instantiation may create before we call it polymorphic recursion.
 const TY_DEPTH_MAX: u32 = 48;
@@ -287,27 +287,7 @@ impl<'p> Module<'p> {
     }
 
     pub fn show_ty(&self, ty: &Ty) -> String {
-        let names = |id: AdtId| {
-            self.prog
-                .adts
-                .get(id.0 as usize)
-                .map(|a| a.name.clone())
-                .unwrap_or_default()
-        };
-        let agents = |id: weft_lang::types::AgentId| {
-            self.prog
-                .agents
-                .get(id.0 as usize)
-                .map(|a| a.name.clone())
-                .unwrap_or_default()
-        };
-        TyDisplay {
-            ty,
-            agent_names: &agents,
-            adt_names: &names,
-            param_names: &[],
-        }
-        .to_string()
+        crate::layout::ty_name(self.prog, ty)
     }
 
     /// Generates every queued body.
