@@ -7,9 +7,9 @@ mod emit;
 mod gen;
 mod helpers;
 pub mod imports;
-pub mod manifest;
 mod inline;
 mod layout;
+pub mod manifest;
 mod module;
 mod rt;
 

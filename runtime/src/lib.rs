@@ -220,7 +220,11 @@ impl Runtime {
         let mut store = self.store(output, limits);
         store.data_mut().turn = Some(turn);
         let result = self.call_in(&mut store, &pre, artifact, export, arg);
-        let turn = store.data_mut().turn.take().expect("the turn stays in its store");
+        let turn = store
+            .data_mut()
+            .turn
+            .take()
+            .expect("the turn stays in its store");
         (result, turn)
     }
 
@@ -237,7 +241,13 @@ impl Runtime {
             Err(e) if e.is::<wasmtime::PoolConcurrencyLimitError>() => {
                 return Err(RunError::Resources(engine::chain(&e)))
             }
-            Err(e) => return Err(error::explain(&e, store.data().stop.as_ref(), &artifact.debug)),
+            Err(e) => {
+                return Err(error::explain(
+                    &e,
+                    store.data().stop.as_ref(),
+                    &artifact.debug,
+                ))
+            }
         };
         let no_export = || RunError::NoExport {
             name: export.to_string(),

@@ -66,8 +66,15 @@ impl Cx<'_, '_> {
             return Err(self.err(format!("{op:?} with too few arguments"), e.span));
         }
         match op {
-            LaneGet(_) | LaneSet(_) | MapLaneGet(_) | MapLanePut(_) | MapLaneRemove(_)
-            | MapLaneContains(_) | AgentRef(_) | AgentUri | AgentCall { .. }
+            LaneGet(_)
+            | LaneSet(_)
+            | MapLaneGet(_)
+            | MapLanePut(_)
+            | MapLaneRemove(_)
+            | MapLaneContains(_)
+            | AgentRef(_)
+            | AgentUri
+            | AgentCall { .. }
             | AgentSend { .. } => self.agent_intrinsic(op, args, e)?,
             Print => {
                 let (s, tmp, scratch) = self.operand_local(&args[0])?;
