@@ -638,34 +638,24 @@ impl Turn {
         self.agent.is_none()
     }
 
-    fn lane(&self, lane: i32) -> Result<(usize, &weft_compiler::manifest::LaneDesc), String> {
-        let agent = self
-            .agent
-            .ok_or("lanes are only available inside an agent")?;
-        let desc = &self.node.manifest().agents[agent];
-        usize::try_from(lane)
-            .ok()
-            .and_then(|i| desc.lanes.get(i).map(|l| (i, l)))
-            .ok_or_else(|| format!("agent `{}` has no lane {lane}", desc.name))
-    }
-
     pub(crate) fn lane_get(&self, lane: i32) -> Result<Vec<u8>, String> {
-        let (i, l) = self.lane(lane)?;
+        let (i, l) = lane_of(&self.node, self.agent, lane)?;
         self.lanes.get(i, l)
     }
 
     pub(crate) fn lane_set(&mut self, lane: i32, bytes: Vec<u8>) -> Result<(), String> {
-        let (i, l) = self.lane(lane)?;
-        let l = l.clone();
-        let types = &self.node.inner.artifact.manifest.types;
+        // The node is shared (an `Arc`): holding a clone lets the lane's description be
+        // borrowed while this turn's lanes change.
+        let node = self.node.clone();
+        let (i, l) = lane_of(&node, self.agent, lane)?;
+        let types = &node.manifest().types;
         self.lanes
-            .set(i, &l, bytes, types, &self.uri, &mut self.writes)
+            .set(i, l, bytes, types, &self.uri, &mut self.writes)
     }
 
     pub(crate) fn map_get(&self, lane: i32, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        let (i, l) = self.lane(lane)?;
-        let types = &self.node.inner.artifact.manifest.types;
-        self.lanes.map_get(i, l, key, types)
+        let (i, l) = lane_of(&self.node, self.agent, lane)?;
+        self.lanes.map_get(i, l, key, &self.node.manifest().types)
     }
 
     pub(crate) fn map_put(
@@ -674,19 +664,19 @@ impl Turn {
         key: Vec<u8>,
         value: Vec<u8>,
     ) -> Result<(), String> {
-        let (i, l) = self.lane(lane)?;
-        let l = l.clone();
-        let types = &self.node.inner.artifact.manifest.types;
+        let node = self.node.clone();
+        let (i, l) = lane_of(&node, self.agent, lane)?;
+        let types = &node.manifest().types;
         self.lanes
-            .map_put(i, &l, key, value, types, &self.uri, &mut self.writes)
+            .map_put(i, l, key, value, types, &self.uri, &mut self.writes)
     }
 
     pub(crate) fn map_remove(&mut self, lane: i32, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        let (i, l) = self.lane(lane)?;
-        let l = l.clone();
-        let types = &self.node.inner.artifact.manifest.types;
+        let node = self.node.clone();
+        let (i, l) = lane_of(&node, self.agent, lane)?;
+        let types = &node.manifest().types;
         self.lanes
-            .map_remove(i, &l, key, types, &self.uri, &mut self.writes)
+            .map_remove(i, l, key, types, &self.uri, &mut self.writes)
     }
 
     pub(crate) fn send(
@@ -710,4 +700,18 @@ impl Turn {
         }
         Ok(())
     }
+}
+
+/// Lane `lane` of agent type `agent` in the node's manifest, with its index.
+fn lane_of(
+    node: &Node,
+    agent: Option<usize>,
+    lane: i32,
+) -> Result<(usize, &weft_compiler::manifest::LaneDesc), String> {
+    let agent = agent.ok_or("lanes are only available inside an agent")?;
+    let desc = &node.manifest().agents[agent];
+    usize::try_from(lane)
+        .ok()
+        .and_then(|i| desc.lanes.get(i).map(|l| (i, l)))
+        .ok_or_else(|| format!("agent `{}` has no lane {lane}", desc.name))
 }

@@ -135,8 +135,6 @@ impl Lanes {
         uri: &str,
         writes: &mut Vec<Write>,
     ) -> Result<(), String> {
-        let v = value::decode(&bytes, &l.ty, types)
-            .map_err(|e| format!("lane `{}`: a malformed value: {e}", l.name))?;
         if l.kind != LaneKind::Map {
             writes.push(Write::Lane {
                 uri: uri.to_string(),
@@ -146,6 +144,10 @@ impl Lanes {
             *self.slot(i) = Some(Lane::Whole(bytes));
             return Ok(());
         }
+        // A whole map is taken apart into entries; other lanes keep the module's bytes
+        // as they are (the compiler's encoder wrote them, as the module trusts the host's).
+        let v = value::decode(&bytes, &l.ty, types)
+            .map_err(|e| format!("lane `{}`: a malformed value: {e}", l.name))?;
         let Value::Map(entries) = v else {
             return Err(format!("lane `{}` is not a map", l.name));
         };
@@ -210,10 +212,8 @@ impl Lanes {
         uri: &str,
         writes: &mut Vec<Write>,
     ) -> Result<(), String> {
-        let (kt, vt) = map_types(l)?;
+        let (kt, _) = map_types(l)?;
         let sk = sort_key(&key, kt, types)?;
-        value::decode(&value, vt, types)
-            .map_err(|e| format!("lane `{}`: a malformed value: {e}", l.name))?;
         writes.push(Write::MapPut {
             uri: uri.to_string(),
             lane: l.name.clone(),

@@ -84,7 +84,20 @@ fn lane_set(mut caller: Caller<'_, State>, lane: i32, ptr: i32, len: i32) -> was
     ok(&mut caller, r)
 }
 
-fn map_lane_get(
+fn map_lane_get(caller: Caller<'_, State>, lane: i32, kp: i32, kl: i32) -> wasmtime::Result<i32> {
+    map_lookup(caller, lane, kp, kl, |t, lane, key| t.map_get(lane, key))
+}
+
+fn map_lane_remove(
+    caller: Caller<'_, State>,
+    lane: i32,
+    kp: i32,
+    kl: i32,
+) -> wasmtime::Result<i32> {
+    map_lookup(caller, lane, kp, kl, |t, lane, key| t.map_remove(lane, key))
+}
+
+fn map_lane_contains(
     mut caller: Caller<'_, State>,
     lane: i32,
     kp: i32,
@@ -92,6 +105,20 @@ fn map_lane_get(
 ) -> wasmtime::Result<i32> {
     let key = read_bytes(&mut caller, kp, kl)?;
     let r = turn(&mut caller)?.map_get(lane, &key);
+    Ok(ok(&mut caller, r)?.is_some() as i32)
+}
+
+/// Runs `op` on the map lane entry for the key at `kp..kp+kl` and stages the
+/// `Option<V>` it returns; returns its length.
+fn map_lookup(
+    mut caller: Caller<'_, State>,
+    lane: i32,
+    kp: i32,
+    kl: i32,
+    op: impl FnOnce(&mut Turn, i32, &[u8]) -> Result<Option<Vec<u8>>, String>,
+) -> wasmtime::Result<i32> {
+    let key = read_bytes(&mut caller, kp, kl)?;
+    let r = op(turn(&mut caller)?, lane, &key);
     let found = ok(&mut caller, r)?;
     stage(&mut caller, option_wire(found))
 }
@@ -108,29 +135,6 @@ fn map_lane_put(
     let value = read_bytes(&mut caller, vp, vl)?;
     let r = turn(&mut caller)?.map_put(lane, key, value);
     ok(&mut caller, r)
-}
-
-fn map_lane_remove(
-    mut caller: Caller<'_, State>,
-    lane: i32,
-    kp: i32,
-    kl: i32,
-) -> wasmtime::Result<i32> {
-    let key = read_bytes(&mut caller, kp, kl)?;
-    let r = turn(&mut caller)?.map_remove(lane, &key);
-    let old = ok(&mut caller, r)?;
-    stage(&mut caller, option_wire(old))
-}
-
-fn map_lane_contains(
-    mut caller: Caller<'_, State>,
-    lane: i32,
-    kp: i32,
-    kl: i32,
-) -> wasmtime::Result<i32> {
-    let key = read_bytes(&mut caller, kp, kl)?;
-    let r = turn(&mut caller)?.map_get(lane, &key);
-    Ok(ok(&mut caller, r)?.is_some() as i32)
 }
 
 /// The wire form of `Option<V>` (the prelude's `Some` is variant 0, `None` variant 1).
