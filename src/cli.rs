@@ -5,7 +5,11 @@
 //! subcommand is a straight line of `?`s.
 
 pub mod build;
+pub mod call;
 pub mod check;
+pub mod client;
+pub mod get;
+pub mod link;
 pub mod node;
 pub mod run;
 pub mod test;

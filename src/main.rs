@@ -23,6 +23,12 @@ enum Command {
     Build(cli::build::Args),
     /// Run a program's `test` blocks.
     Test(cli::test::Args),
+    /// Call an agent's method on a running node and print the result.
+    Call(cli::call::Args),
+    /// Link to an agent's lane and print its state and every change.
+    Link(cli::link::Args),
+    /// List what a running node holds (`weft get agents`).
+    Get(cli::get::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +39,9 @@ fn main() -> ExitCode {
         Command::Check(a) => cli::check::main(a, &io),
         Command::Build(a) => cli::build::main(a, &io),
         Command::Test(a) => cli::test::main(a, &io),
+        Command::Call(a) => cli::call::main(a, &io),
+        Command::Link(a) => cli::link::main(a, &io),
+        Command::Get(a) => cli::get::main(a, &io),
     };
     ExitCode::from(exit.code())
 }

@@ -12,12 +12,16 @@
 //! ("call cycle") instead of deadlocking. Each agent admits at most `mailbox_max` waiting
 //! calls; beyond that a call fails with "mailbox full" (the caller's back-pressure).
 
+mod diff;
 mod lanes;
+mod links;
 
 use crate::output::Output;
 use crate::store::{Store, Write};
 use crate::{RunError, RunLimits, Runtime};
 pub use lanes::Lanes;
+use links::Links;
+pub use links::{Frame, Sink};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -72,6 +76,7 @@ struct Inner {
     queue: Mutex<Queue>,
     queue_cv: Condvar,
     timers: Mutex<Vec<Timer>>,
+    links: Links,
 }
 
 #[derive(Default)]
@@ -125,6 +130,35 @@ struct SlotState {
     lanes: Option<Lanes>,
 }
 
+/// Why a link was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkError {
+    /// No agent type serves the URI (WARP's `@nodeNotFound`).
+    NodeNotFound,
+    /// The agent has no lane, demand or command lane of that name (`@laneNotFound`).
+    LaneNotFound,
+    /// The agent could not be reached or the link's queue overflowed.
+    Failed(String),
+}
+
+/// What can be linked to: a stored lane (index and description), a demand lane, or a
+/// command lane.
+enum Linkable<'a> {
+    Lane(usize, &'a weft_compiler::manifest::LaneDesc),
+    Demand(&'a weft_compiler::manifest::DemandDesc),
+    Command,
+}
+
+/// One agent, as `weft get agents` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentInfo {
+    pub uri: String,
+    /// Its agent type.
+    pub agent: String,
+    /// Whether it is active in memory now (otherwise only its lanes are stored).
+    pub active: bool,
+}
+
 /// What a run on the node carries in its store: the agent it is a turn of (none for
 /// `main`), its working lanes, the bytes staged for the module, its result, and the
 /// writes and sends to commit when it ends.
@@ -166,12 +200,18 @@ impl Node {
                 queue: Mutex::new(Queue::default()),
                 queue_cv: Condvar::new(),
                 timers: Mutex::new(vec![]),
+                links: Links::default(),
             }),
         }
     }
 
     pub fn settings(&self) -> &NodeSettings {
         &self.inner.settings
+    }
+
+    /// Writes `text` to the node's error output.
+    pub fn report(&self, text: &str) {
+        let _ = self.inner.errors.write_str(text);
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -316,9 +356,141 @@ impl Node {
         let what = format!("{uri} {}", m.name);
         let export = m.export.clone();
         let slot = self.slot(uri)?;
+        // A command lane tells its links every command it ran (Swim's command lanes do).
+        let echo = m.command && self.inner.links.lane_watched(uri, &m.name);
+        let echo = echo.then(|| (m.name.clone(), args.clone()));
         self.with_agent(&slot, |node, lanes| {
-            node.turn(&slot, lanes, &export, &what, args)
+            let r = node.turn(&slot, lanes, &export, &what, args)?;
+            if let Some((lane, args)) = echo {
+                if let Ok(body) = args_recon(&desc.methods[method], &args, &node.manifest().types) {
+                    let f =
+                        Arc::from(crate::warp::Envelope::event(uri, lane.as_str(), body).to_text());
+                    node.inner.links.deliver(uri, vec![(lane, f)]);
+                }
+            }
+            Ok(r)
         })
+    }
+
+    /// Links `sink` to lane `lane` of the agent at `uri` (activating the agent): queues
+    /// `linked` (the `@linked` reply) and, with `sync`, the lane's state and `synced`,
+    /// then every change. Command lanes stream the commands they run; demand lanes their
+    /// value, computed again after every turn that changes the agent.
+    pub fn link(
+        &self,
+        uri: &str,
+        lane: &str,
+        sync: bool,
+        sink: &Sink,
+        linked: Frame,
+        synced: Frame,
+    ) -> Result<(), LinkError> {
+        let (desc, _) = self.manifest().route(uri).ok_or(LinkError::NodeNotFound)?;
+        let kind = if let Some((i, l)) = desc.lane(lane) {
+            Linkable::Lane(i, l)
+        } else if let Some(d) = desc.demands.iter().find(|d| d.name == lane) {
+            Linkable::Demand(d)
+        } else if desc.methods.iter().any(|m| m.command && m.name == lane) {
+            Linkable::Command
+        } else {
+            return Err(LinkError::LaneNotFound);
+        };
+        let slot = self.slot(uri).map_err(LinkError::Failed)?;
+        let full = || "the link's queue is full".to_string();
+        self.with_agent(&slot, |node, lanes| {
+            if !sink.push(linked) {
+                return Err(full());
+            }
+            let links = &node.inner.links;
+            match kind {
+                Linkable::Lane(i, l) => {
+                    links.link_lane(uri, l, i, lanes, &node.manifest().types, sink, sync)?
+                }
+                Linkable::Demand(d) => {
+                    if sync {
+                        let f = node.demand_frame(&slot, lanes, d)?;
+                        if !sink.push(f) {
+                            return Err(full());
+                        }
+                    }
+                    links.link_stateless(uri, lane, sink);
+                }
+                Linkable::Command => links.link_stateless(uri, lane, sink),
+            }
+            if sync && !sink.push(synced) {
+                return Err(full());
+            }
+            Ok(())
+        })
+        .map_err(LinkError::Failed)
+    }
+
+    /// Ends `sink`'s link to the lane; false when it had none.
+    pub fn unlink(&self, uri: &str, lane: &str, sink: u64) -> bool {
+        self.inner.links.unlink(uri, lane, sink)
+    }
+
+    /// Ends every link of `sink` (its connection closed).
+    pub fn unlink_all(&self, sink: u64) {
+        self.inner.links.unlink_all(sink)
+    }
+
+    /// How many links are open.
+    pub fn link_count(&self) -> usize {
+        self.inner.links.count()
+    }
+
+    /// Runs a command that arrived over a link: `body` (Recon) is read as the command's
+    /// arguments (one parameter: its value; several: a record of them, by position or by
+    /// name).
+    pub fn command(&self, uri: &str, lane: &str, body: &crate::warp::Value) -> Result<(), String> {
+        let (desc, _) = self
+            .manifest()
+            .route(uri)
+            .ok_or_else(|| format!("no agent type serves `{uri}`"))?;
+        let (idx, m) = desc
+            .methods
+            .iter()
+            .enumerate()
+            .find(|(_, m)| m.command && m.name == lane)
+            .ok_or_else(|| {
+                format!(
+                    "agent `{}` has no command lane `{lane}`; links change an agent only \
+                     through its commands",
+                    desc.name
+                )
+            })?;
+        let args = args_from_recon(m, body, &self.manifest().types)
+            .map_err(|e| format!("command `{lane}` of {uri}: {e}"))?;
+        self.call(uri, idx, args).map(|_| ())
+    }
+
+    /// Every agent the store knows (and those active without lanes): URI, type, active.
+    pub fn agents(&self) -> Result<Vec<AgentInfo>, String> {
+        let stored = self.store()?.agents().map_err(|e| e.to_string())?;
+        let active: HashMap<String, usize> = lock(&self.inner.agents)
+            .iter()
+            .map(|(uri, slot)| (uri.clone(), slot.agent))
+            .collect();
+        let mut out: Vec<AgentInfo> = stored
+            .into_iter()
+            .map(|(uri, agent)| AgentInfo {
+                active: active.contains_key(&uri),
+                uri,
+                agent,
+            })
+            .collect();
+        for (uri, agent) in &active {
+            if !out.iter().any(|a| &a.uri == uri) {
+                out.push(AgentInfo {
+                    uri: uri.clone(),
+                    agent: self.manifest().agents[*agent].name.clone(),
+                    active: true,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.uri.cmp(&b.uri));
+        Ok(out)
     }
 
     /// The agent's slot, created on first use.
@@ -542,16 +714,67 @@ impl Node {
             return Err(format!("{what} failed: {first}"));
         }
         let turn = *turn;
-        if commit && !turn.writes.is_empty() {
+        if !commit {
+            // A computation (an initial value, a demand lane): its writes and sends
+            // are not kept.
+            return Ok(turn.result.unwrap_or_default());
+        }
+        let wrote = !turn.writes.is_empty();
+        let links = &self.inner.links;
+        let frames = if wrote && links.watched(&slot.uri) {
+            let desc = &self.manifest().agents[slot.agent];
+            let types = &self.manifest().types;
+            links.turn_frames(&slot.uri, desc, types, lanes, &turn.lanes, &turn.writes)
+        } else {
+            vec![]
+        };
+        if wrote {
             self.store()?
                 .commit(turn.writes)
                 .map_err(|e| format!("{what}: cannot commit: {e}"))?;
         }
         *lanes = turn.lanes;
+        links.deliver(&slot.uri, frames);
+        if wrote {
+            self.recompute_demands(slot, lanes);
+        }
         for m in turn.sends {
             self.enqueue(m);
         }
         Ok(turn.result.unwrap_or_default())
+    }
+
+    /// Sends the linked demand lanes of the agent their values, computed afresh.
+    fn recompute_demands(&self, slot: &Slot, lanes: &mut Lanes) {
+        let desc = &self.manifest().agents[slot.agent];
+        for d in &desc.demands {
+            if !self.inner.links.lane_watched(&slot.uri, &d.name) {
+                continue;
+            }
+            if let Ok(f) = self.demand_frame(slot, lanes, d) {
+                self.inner
+                    .links
+                    .deliver(&slot.uri, vec![(d.name.clone(), f)]);
+            }
+        }
+    }
+
+    /// The event carrying demand lane `d`'s value now.
+    fn demand_frame(
+        &self,
+        slot: &Slot,
+        lanes: &mut Lanes,
+        d: &weft_compiler::manifest::DemandDesc,
+    ) -> Result<Frame, String> {
+        let what = format!("{} demand `{}`", slot.uri, d.name);
+        let bytes = self.run_turn(slot, lanes, &d.export, &what, vec![], false)?;
+        let types = &self.manifest().types;
+        let v = crate::value::decode(&bytes, &d.ty, types)
+            .map_err(|e| format!("{what}: a malformed value: {e}"))?;
+        let body = crate::value::to_recon(&v, &d.ty, types);
+        Ok(Arc::from(
+            crate::warp::Envelope::event(slot.uri.as_str(), d.name.as_str(), body).to_text(),
+        ))
     }
 
     /// Runs a timer's export as a turn of the agent at `uri`.
@@ -714,4 +937,73 @@ fn lane_of(
         .ok()
         .and_then(|i| desc.lanes.get(i).map(|l| (i, l)))
         .ok_or_else(|| format!("agent `{}` has no lane {lane}", desc.name))
+}
+
+/// A method's wire-encoded arguments (a tuple of its parameters) as a Recon body.
+fn args_recon(
+    m: &weft_compiler::manifest::MethodDesc,
+    args: &[u8],
+    types: &[weft_compiler::manifest::AdtDesc],
+) -> Result<crate::warp::Value, String> {
+    use crate::value::{decode, to_recon, Value};
+    use weft_compiler::manifest::TypeDesc;
+    match m.params.as_slice() {
+        [] => Ok(crate::warp::Value::Absent),
+        [p] => {
+            let v = decode(args, &p.ty, types).map_err(|e| e.to_string())?;
+            Ok(to_recon(&v, &p.ty, types))
+        }
+        ps => {
+            let ty = TypeDesc::Tuple(ps.iter().map(|p| p.ty.clone()).collect());
+            let Value::Tuple(vs) = decode(args, &ty, types).map_err(|e| e.to_string())? else {
+                return Err("arguments that are not a tuple".into());
+            };
+            Ok(crate::warp::Value::Record(
+                ps.iter()
+                    .zip(&vs)
+                    .map(|(p, v)| {
+                        crate::warp::Item::slot(p.name.as_str(), to_recon(v, &p.ty, types))
+                    })
+                    .collect(),
+            ))
+        }
+    }
+}
+
+/// A Recon body read as a method's arguments, wire-encoded: one parameter reads the
+/// body as its value; several read a record of values by position or of slots by name.
+fn args_from_recon(
+    m: &weft_compiler::manifest::MethodDesc,
+    body: &crate::warp::Value,
+    types: &[weft_compiler::manifest::AdtDesc],
+) -> Result<Vec<u8>, String> {
+    use crate::value::{encode, from_recon};
+    use crate::warp::{Item, Value as R};
+    let mut out = vec![];
+    match m.params.as_slice() {
+        [] => {}
+        [p] => encode(&from_recon(body, &p.ty, types)?, &mut out),
+        ps => {
+            let items = body.items();
+            let named = |name: &str| {
+                items.iter().find_map(|i| match i {
+                    Item::Slot(R::Text(k), v) if k == name => Some(v),
+                    _ => None,
+                })
+            };
+            for (n, p) in ps.iter().enumerate() {
+                let v = match named(&p.name) {
+                    Some(v) => v,
+                    None => match items.get(n) {
+                        Some(Item::Value(v)) => v,
+                        _ => return Err(format!("no value for parameter `{}`", p.name)),
+                    },
+                };
+                let v = from_recon(v, &p.ty, types)
+                    .map_err(|e| format!("parameter `{}`: {e}", p.name))?;
+                encode(&v, &mut out);
+            }
+        }
+    }
+    Ok(out)
 }

@@ -10,6 +10,7 @@
 //! across runs, schedule agents or talk to other nodes (yet).
 
 pub mod agents;
+pub mod api;
 mod cache;
 mod engine;
 mod error;

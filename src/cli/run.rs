@@ -1,12 +1,17 @@
 //! `weft run FILE`: checks, compiles and runs `fn main()`; a trap prints its stack trace
 //! and exits 1. A program with agents runs on a node: its agents keep their lanes in the
 //! data directory, and the command keeps serving while they have timers (or with
-//! `--serve`).
+//! `--serve`), or while clients are linked to them. The node's API (HTTP and WARP links)
+//! listens on `--api ADDR` (by default 127.0.0.1:7311, or a free port when that one is
+//! taken); Ctrl-C stops taking requests, lets the turns in flight finish, and exits.
 
+use super::client::DEFAULT_API;
 use super::node::{self, DataDir};
 use crate::{Exit, Io};
 use std::path::PathBuf;
 use std::time::Duration;
+use weft_runtime::agents::Node;
+use weft_runtime::api::Api;
 use weft_runtime::{RunError, RunLimits, Runtime};
 
 /// How long `weft run` waits, after `main`, for the one-way sends it started.
@@ -31,6 +36,13 @@ pub struct Args {
     /// Stop an agent's turn after this many milliseconds (the agent keeps serving).
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub turn_time_limit_ms: u64,
+    /// Where the node's API listens, for `weft call`, `weft link` and WARP clients
+    /// (default: 127.0.0.1:7311, or a free port when that one is taken).
+    #[arg(long, value_name = "ADDR")]
+    pub api: Option<String>,
+    /// Serve no API (the harness runs programs this way).
+    #[arg(skip)]
+    pub no_api: bool,
 }
 
 pub fn main(args: &Args, io: &Io) -> Exit {
@@ -50,6 +62,8 @@ pub fn run(file: &str, rt: &Runtime, limits: &RunLimits, io: &Io) -> Exit {
         data: None,
         serve: false,
         turn_time_limit_ms: 1000,
+        api: None,
+        no_api: true,
     };
     run_opts(file, rt, limits, &args, io)
 }
@@ -104,21 +118,56 @@ fn run_node(
         Ok(node) => node,
         Err(exit) => return exit,
     };
+    let api = match start_api(&node, args, io) {
+        Ok(api) => api,
+        Err(exit) => return exit,
+    };
     let r = node.run_main(main, limits);
-    if !node.stop(DRAIN_MAX) {
-        io.error("warning: one-way sends were still running when `weft run` stopped waiting\n");
-    }
     if let Err(e) = &r {
+        drop(api);
+        node.stop(DRAIN_MAX);
         io.error(&format!("{e}\n"));
         return exit_for(e);
     }
-    if args.serve || node.has_timers() {
+    if !node.drain(DRAIN_MAX) {
+        io.error("warning: one-way sends were still running when `weft run` stopped waiting\n");
+    }
+    let interrupted = || api.as_ref().is_some_and(|a| a.interrupted());
+    let keep = || args.serve || node.has_timers() || node.link_count() > 0;
+    if keep() && !interrupted() {
         io.error(&format!(
             "serving agents (data in {}); press Ctrl-C to stop\n",
             data.path.display()
         ));
-        node.serve(&|| false);
+        node.serve(&|| interrupted() || !keep());
     }
+    // Stop taking requests and let the calls in flight finish, then the node's queue.
+    drop(api);
     node.stop(DRAIN_MAX);
     Exit::Success
+}
+
+/// Starts the node's API unless told not to; prints where it listens.
+fn start_api(node: &Node, args: &Args, io: &Io) -> Result<Option<Api>, Exit> {
+    if args.no_api {
+        return Ok(None);
+    }
+    let started = match &args.api {
+        Some(addr) => Api::start(node.clone(), addr),
+        None => Api::start(node.clone(), DEFAULT_API)
+            .or_else(|_| Api::start(node.clone(), "127.0.0.1:0")),
+    };
+    match started {
+        Ok(api) => {
+            io.error(&format!(
+                "api: http://{0} (WARP links: ws://{0})\n",
+                api.addr()
+            ));
+            Ok(Some(api))
+        }
+        Err(e) => {
+            io.error(&format!("error: {e}\n"));
+            Err(Exit::Error)
+        }
+    }
 }

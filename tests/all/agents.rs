@@ -2,28 +2,10 @@
 //! the process with the same data directory, a turn that runs too long, and bad agent
 //! programs.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use super::support::{text, weft};
 
-fn weft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start weft: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A directory of this test's own under cargo's scratch directory, emptied first.
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("weft-agents")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    dir
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    super::support::scratch_dir("weft-agents", name)
 }
 
 const VISITS: &str = r#"

@@ -7,4 +7,7 @@ mod cli;
 mod data;
 mod diff;
 mod examples;
+mod node;
+mod support;
+mod swim;
 mod tidy;

@@ -125,6 +125,24 @@ impl Lanes {
         }
     }
 
+    /// A map lane's entries, (key bytes, value bytes) in key order.
+    pub fn map_entries(&self, i: usize) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let m = match self.lanes.get(i) {
+            Some(Some(Lane::Map(m))) => Some(m),
+            _ => None,
+        };
+        m.into_iter()
+            .flat_map(|m| m.values().map(|(k, v)| (k.as_slice(), v.as_slice())))
+    }
+
+    /// The map lane entry whose key has sort key `sk`.
+    pub fn map_entry(&self, i: usize, sk: &[u8]) -> Option<(&[u8], &[u8])> {
+        match self.lanes.get(i) {
+            Some(Some(Lane::Map(m))) => m.get(sk).map(|(k, v)| (k.as_slice(), v.as_slice())),
+            _ => None,
+        }
+    }
+
     /// Replaces the whole lane.
     pub fn set(
         &mut self,

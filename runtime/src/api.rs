@@ -1,0 +1,344 @@
+//! The node's API on one port: HTTP/JSON for calls and listings, and WARP links over
+//! WebSocket (any path, as Swim servers accept them), served by axum on a tokio runtime
+//! of its own so the node itself stays synchronous.
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET /api/v1/node` | `{"agent_types": [..], "links": N}` |
+//! | `GET /api/v1/agents` | `[{"uri", "agent", "active"}]`, in URI order |
+//! | `POST /api/v1/call` `{"uri", "method", "args": ["literal", ..]}` | `{"value": "shown", "recon": "..."}` |
+//! | WebSocket upgrade on any path | WARP (`link.rs`) |
+//!
+//! Every refusal is JSON `{"error": reason}`: 400 for a malformed request or arguments
+//! that do not read as the parameters' types, 404 for an agent type, method or endpoint
+//! that does not exist, 503 when the agent's mailbox is full or it stays busy too long
+//! (retry later), 500 when the method itself failed (its trap is on the node's stderr).
+//! Calls and links run the node's blocking work on tokio's blocking pool.
+
+mod link;
+
+use crate::agents::Node;
+use crate::value;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The most frames a connection's outbound queue holds before the connection is cut off
+/// as too slow (`link_queue_max`).
+pub const LINK_QUEUE_MAX: usize = 4096;
+
+/// The longest one WARP frame from a client may be, in bytes (`frame_bytes_max`).
+pub const FRAME_BYTES_MAX: usize = 1 << 20;
+
+/// A running API server. Dropping it stops it.
+pub struct Api {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    interrupted: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Clone)]
+struct App {
+    node: Node,
+    stop: watch::Receiver<bool>,
+}
+
+impl Api {
+    /// Binds `addr` and serves `node` on it from a thread of its own.
+    pub fn start(node: Node, addr: &str) -> Result<Api, String> {
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("weft-api")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the API: {e}"))?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let interrupted = Arc::new(AtomicBool::new(false));
+        let flag = interrupted.clone();
+        let app = App {
+            node,
+            stop: stop_rx.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("weft-api".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    tokio::spawn(async move {
+                        if tokio::signal::ctrl_c().await.is_ok() {
+                            flag.store(true, Ordering::SeqCst);
+                        }
+                    });
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    let mut stop = stop_rx;
+                    let _ = axum::serve(listener, router(app))
+                        .with_graceful_shutdown(async move {
+                            let _ = stop.wait_for(|s| *s).await;
+                        })
+                        .await;
+                });
+                // In-flight calls finish on the blocking pool before this returns.
+                rt.shutdown_timeout(Duration::from_secs(30));
+            })
+            .map_err(|e| format!("cannot start the API: {e}"))?;
+        Ok(Api {
+            addr: bound,
+            stop: stop_tx,
+            interrupted,
+            thread: Some(thread),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Whether the process got Ctrl-C (SIGINT) since the API started.
+    pub fn interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
+    }
+
+    /// Stops accepting requests, closes links, and waits for calls in flight.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn router(app: App) -> Router {
+    Router::new()
+        .route("/api/v1/node", get(node_info))
+        .route("/api/v1/agents", get(agents))
+        .route("/api/v1/call", post(call))
+        .route("/api/{*rest}", axum::routing::any(not_found))
+        .fallback(warp_upgrade)
+        .with_state(app)
+}
+
+/// A refusal: a status and a reason, as JSON.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+async fn not_found() -> Refusal {
+    Refusal(
+        StatusCode::NOT_FOUND,
+        "no such endpoint; see /api/v1/node, /api/v1/agents, /api/v1/call".into(),
+    )
+}
+
+async fn warp_upgrade(
+    State(app): State<App>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    match ws {
+        Ok(ws) => ws
+            .max_message_size(FRAME_BYTES_MAX)
+            .max_frame_size(FRAME_BYTES_MAX)
+            .on_upgrade(move |socket| link::connection(app.node, socket, app.stop))
+            .into_response(),
+        Err(_) => Refusal(
+            StatusCode::BAD_REQUEST,
+            "this path speaks WARP over WebSocket; HTTP requests go to /api/v1/...".into(),
+        )
+        .into_response(),
+    }
+}
+
+#[derive(Serialize)]
+struct NodeInfo {
+    agent_types: Vec<AgentType>,
+    links: usize,
+}
+
+#[derive(Serialize)]
+struct AgentType {
+    name: String,
+    route: String,
+}
+
+async fn node_info(State(app): State<App>) -> Json<NodeInfo> {
+    Json(NodeInfo {
+        agent_types: app
+            .node
+            .manifest()
+            .agents
+            .iter()
+            .map(|a| AgentType {
+                name: a.name.clone(),
+                route: a.route.clone(),
+            })
+            .collect(),
+        links: app.node.link_count(),
+    })
+}
+
+#[derive(Serialize)]
+struct AgentRow {
+    uri: String,
+    agent: String,
+    active: bool,
+}
+
+async fn agents(State(app): State<App>) -> Result<Json<Vec<AgentRow>>, Refusal> {
+    let node = app.node.clone();
+    let rows = blocking(move || node.agents()).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|a| AgentRow {
+                uri: a.uri,
+                agent: a.agent,
+                active: a.active,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallRequest {
+    uri: String,
+    method: String,
+    #[serde(default)]
+    args: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct CallResult {
+    /// The result as Weft shows it.
+    value: String,
+    /// The result in Recon, as a link would carry it.
+    recon: String,
+}
+
+async fn call(
+    State(app): State<App>,
+    req: Result<Json<CallRequest>, JsonRejection>,
+) -> Result<Json<CallResult>, Refusal> {
+    let Json(req) = req.map_err(|e| Refusal(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let manifest = app.node.manifest();
+    let types = &manifest.types;
+    let (desc, _) = manifest.route(&req.uri).ok_or_else(|| {
+        Refusal(
+            StatusCode::NOT_FOUND,
+            format!("no agent type serves `{}`", req.uri),
+        )
+    })?;
+    let (idx, m) = desc
+        .methods
+        .iter()
+        .enumerate()
+        .find(|(_, m)| m.name == req.method)
+        .ok_or_else(|| {
+            let names: Vec<&str> = desc.methods.iter().map(|m| m.name.as_str()).collect();
+            Refusal(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "agent `{}` has no method `{}` (it has: {})",
+                    desc.name,
+                    req.method,
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+            )
+        })?;
+    if req.args.len() != m.params.len() {
+        let params: Vec<&str> = m.params.iter().map(|p| p.name.as_str()).collect();
+        return Err(Refusal(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`{}` takes {} argument{} ({}), not {}",
+                m.name,
+                m.params.len(),
+                if m.params.len() == 1 { "" } else { "s" },
+                params.join(", "),
+                req.args.len()
+            ),
+        ));
+    }
+    let mut args = vec![];
+    for (text, p) in req.args.iter().zip(&m.params) {
+        let v = value::parse_literal(text, &p.ty, types).map_err(|e| {
+            Refusal(
+                StatusCode::BAD_REQUEST,
+                format!("argument `{}`: {e}", p.name),
+            )
+        })?;
+        value::encode(&v, &mut args);
+    }
+    let node = app.node.clone();
+    let uri = req.uri.clone();
+    let bytes = tokio::task::spawn_blocking(move || node.call(&uri, idx, args))
+        .await
+        .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| {
+            // The node names the bound it hit; those are worth retrying.
+            let busy = e.contains("(mailbox_max)") || e.contains("(call_wait_max)");
+            let status = if busy {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            Refusal(status, e)
+        })?;
+    let v = value::decode(&bytes, &m.result, types).map_err(|e| {
+        Refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("a malformed result: {e}"),
+        )
+    })?;
+    Ok(Json(CallResult {
+        value: value::show_top(&v, &m.result, types),
+        recon: crate::warp::print(&value::to_recon(&v, &m.result, types)),
+    }))
+}
+
+/// Runs blocking node work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, Refusal> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e))
+}

@@ -1,0 +1,366 @@
+//! A served node as its users reach it, each from a separate process: `weft call`,
+//! `weft link` and `weft get agents`, raw HTTP requests good and bad, WARP over
+//! WebSocket, kill -9 and restart, and Ctrl-C while a turn is running.
+
+use super::support::{scratch_dir, text, weft, Served};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use tungstenite::Message;
+
+fn chat() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/chat.weft")
+}
+
+#[test]
+fn calls_links_and_listings_reach_the_agents() {
+    let dir = scratch_dir("weft-node", "calls");
+    let node = Served::start(&chat(), &dir.join("data"), &[]);
+
+    let agents = node.weft(&["get", "agents"]);
+    assert_eq!(
+        text(&agents.stdout),
+        "URI           AGENT  STATE\n/rooms/lobby  Room   active\n",
+        "{}",
+        text(&agents.stderr)
+    );
+
+    // A link prints the state, then the change another client makes.
+    let link = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["link", "/rooms/lobby", "messages", "--events", "3"])
+        .args(["--cluster", &node.url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let post = node.weft(&["call", "/rooms/lobby", "post", "bob", "hey all"]);
+    assert_eq!(text(&post.stdout), "3\n", "{}", text(&post.stderr));
+    let linked = wait_output(link, Duration::from_secs(30));
+    assert_eq!(
+        text(&linked.stdout),
+        "@update(index:0,key:1){from:ada,text:hello}\n\
+         @update(index:1,key:2){from:grace,text:\"hi ada\"}\n\
+         @update(index:2,key:3){from:bob,text:\"hey all\"}\n",
+        "{}",
+        text(&linked.stderr)
+    );
+
+    // Arguments are read against the parameters' types; results print in Weft syntax.
+    let recent = node.weft(&["call", "/rooms/lobby", "recent", "1"]);
+    assert_eq!(
+        text(&recent.stdout),
+        "[Message { from: \"bob\", text: \"hey all\" }]\n"
+    );
+
+    // Refusals: exit 2 and the node's reason.
+    for (args, reason) in [
+        (
+            vec!["call", "/rooms/lobby", "nope"],
+            "agent `Room` has no method `nope` (it has: post, say, leave, history, recent)",
+        ),
+        (
+            vec!["call", "/rooms/lobby", "post", "ada"],
+            "`post` takes 2 arguments (from, text), not 1",
+        ),
+        (
+            vec!["call", "/rooms/lobby", "recent", "lots"],
+            "argument `n`",
+        ),
+        (
+            vec!["call", "/nowhere", "post"],
+            "no agent type serves `/nowhere`",
+        ),
+    ] {
+        let out = node.weft(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(reason),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+
+    // A method that traps: exit 1, and the lanes are exactly as before the turn.
+    let failed = node.weft(&["call", "/rooms/lobby", "post", "ada", ""]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(text(&failed.stderr).contains("an empty message"));
+    let history = node.weft(&["call", "/rooms/lobby", "recent", "10"]);
+    assert_eq!(text(&history.stdout).matches("Message {").count(), 3);
+
+    // A lane that does not exist.
+    let missing = node.weft(&["link", "/rooms/lobby", "nothing"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("has no lane `nothing`"));
+}
+
+#[test]
+fn state_survives_kill_9_and_a_restart() {
+    let dir = scratch_dir("weft-node", "kill");
+    let data = dir.join("data");
+    {
+        let node = Served::start(&chat(), &data, &[]);
+        let out = node.weft(&["call", "/rooms/kept", "post", "ada", "before the crash"]);
+        assert_eq!(text(&out.stdout), "1\n", "{}", text(&out.stderr));
+        // Dropping the node kills it with SIGKILL.
+    }
+    let node = Served::start(&chat(), &data, &[]);
+    let out = node.weft(&["call", "/rooms/kept", "history"]);
+    assert_eq!(
+        text(&out.stdout),
+        "[Message { from: \"ada\", text: \"before the crash\" }]\n"
+    );
+}
+
+#[test]
+fn a_client_that_cannot_reach_a_node_is_told_so() {
+    // A port nothing listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("http://127.0.0.1:{port}");
+    for args in [
+        vec!["call", "/rooms/a", "history", "--cluster", &url],
+        vec!["get", "agents", "--cluster", &url],
+        vec!["link", "/rooms/a", "messages", "--cluster", &url],
+    ] {
+        let out = weft(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("cannot reach a node at"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection; returns the status and the body.
+fn http(authority: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(authority).unwrap_or_else(|e| panic!("{e}"));
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap_or_else(|e| panic!("{e}"));
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+#[test]
+fn bad_requests_get_a_4xx_with_a_reason() {
+    let dir = scratch_dir("weft-node", "http");
+    let node = Served::start(&chat(), &dir.join("data"), &[]);
+    let at = node.authority();
+    for (method, path, body, status, reason) in [
+        ("POST", "/api/v1/call", "{not json", 400, "error"),
+        (
+            "POST",
+            "/api/v1/call",
+            r#"{"uri": "/rooms/a"}"#,
+            400,
+            "method",
+        ),
+        (
+            "POST",
+            "/api/v1/call",
+            r#"{"uri": "/rooms/a", "method": "recent", "args": ["1", "2"]}"#,
+            400,
+            "takes 1 argument (n), not 2",
+        ),
+        (
+            "POST",
+            "/api/v1/call",
+            r#"{"uri": "/rooms/a", "method": "recent", "args": ["[1"]}"#,
+            400,
+            "argument `n`",
+        ),
+        ("GET", "/api/v1/nope", "", 404, "no such endpoint"),
+        ("GET", "/", "", 400, "WARP over WebSocket"),
+        ("GET", "/api/v1/call", "", 405, ""),
+    ] {
+        let (got, text) = http(at, method, path, body);
+        assert_eq!(got, status, "{method} {path} {body}: {text}");
+        assert!(text.contains(reason), "{method} {path} {body}: {text}");
+    }
+    let (status, body) = http(at, "GET", "/api/v1/node", "");
+    assert_eq!(status, 200);
+    assert!(body.contains(r#""route":"/rooms/:name""#), "{body}");
+}
+
+type Socket = tungstenite::WebSocket<TcpStream>;
+
+fn warp(node: &Served) -> Socket {
+    let stream = TcpStream::connect(node.authority()).unwrap_or_else(|e| panic!("{e}"));
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    let (ws, _) = tungstenite::client(format!("ws://{}/", node.authority()), stream)
+        .unwrap_or_else(|e| panic!("{e}"));
+    ws
+}
+
+fn send(ws: &mut Socket, frame: &str) {
+    ws.send(Message::text(frame))
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The next text frame (panics after the read timeout).
+fn next(ws: &mut Socket) -> String {
+    loop {
+        match ws.read().unwrap_or_else(|e| panic!("{e}")) {
+            Message::Text(t) => return t.to_string(),
+            Message::Close(f) => panic!("closed: {f:?}"),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn warp_links_see_state_then_every_change_in_order() {
+    let dir = scratch_dir("weft-node", "warp");
+    let node = Served::start(&chat(), &dir.join("data"), &[]);
+    let mut ws = warp(&node);
+    send(&mut ws, r#"@sync(node:"/rooms/w",lane:members)"#);
+    assert_eq!(next(&mut ws), r#"@linked(node:"/rooms/w",lane:members)"#);
+    assert_eq!(next(&mut ws), r#"@synced(node:"/rooms/w",lane:members)"#);
+    send(&mut ws, r#"@sync(node:"/rooms/w",lane:summary)"#);
+    assert_eq!(next(&mut ws), r#"@linked(node:"/rooms/w",lane:summary)"#);
+    assert_eq!(
+        next(&mut ws),
+        r#"@event(node:"/rooms/w",lane:summary)"0 messages from 0 members""#
+    );
+    assert_eq!(next(&mut ws), r#"@synced(node:"/rooms/w",lane:summary)"#);
+    // Commands from this link, by name and by position, then one from another client.
+    for i in 1..=30 {
+        send(
+            &mut ws,
+            &format!(r#"@command(node:"/rooms/w",lane:say){{from:w,text:"m{i}"}}"#),
+        );
+    }
+    send(
+        &mut ws,
+        r#"@command(node:"/rooms/w",lane:say){x,"by position"}"#,
+    );
+    // Commands are one-way: wait for the last one's change before another client's.
+    let mut events = vec![];
+    let x = r#"@event(node:"/rooms/w",lane:members)@update(key:x) 1"#;
+    while events.last().map(String::as_str) != Some(x) {
+        events.push(next(&mut ws));
+    }
+    let out = node.weft(&["call", "/rooms/w", "post", "y", "by call"]);
+    assert_eq!(text(&out.stdout), "32\n", "{}", text(&out.stderr));
+    let last = r#"@event(node:"/rooms/w",lane:summary)"32 messages from 3 members""#;
+    while events.last().map(String::as_str) != Some(last) {
+        events.push(next(&mut ws));
+    }
+    let members: Vec<&String> = events
+        .iter()
+        .filter(|e| e.contains("lane:members"))
+        .collect();
+    let expected: Vec<String> = (1..=30)
+        .map(|i| format!(r#"@event(node:"/rooms/w",lane:members)@update(key:w) {i}"#))
+        .chain([
+            x.to_string(),
+            r#"@event(node:"/rooms/w",lane:members)@update(key:y) 1"#.to_string(),
+        ])
+        .collect();
+    assert_eq!(members, expected.iter().collect::<Vec<_>>());
+    // The demand lane followed every turn: 31 summaries, counting up.
+    let summaries: Vec<&String> = events
+        .iter()
+        .filter(|e| e.contains("lane:summary"))
+        .collect();
+    assert_eq!(summaries.len(), 32);
+    assert!(
+        summaries[0].ends_with(r#""1 messages from 1 members""#),
+        "{}",
+        summaries[0]
+    );
+
+    // Unlinking stops the events; refusals say what was not found.
+    send(&mut ws, r#"@unlink(node:"/rooms/w",lane:members)"#);
+    assert_eq!(next(&mut ws), r#"@unlinked(node:"/rooms/w",lane:members)"#);
+    send(&mut ws, r#"@link(node:"/nowhere",lane:x)"#);
+    assert_eq!(
+        next(&mut ws),
+        r#"@unlinked(node:"/nowhere",lane:x)@nodeNotFound"#
+    );
+    send(&mut ws, r#"@link(node:"/rooms/w",lane:x)"#);
+    assert_eq!(
+        next(&mut ws),
+        r#"@unlinked(node:"/rooms/w",lane:x)@laneNotFound"#
+    );
+
+    // A frame that is not an envelope closes the connection with the reason.
+    send(&mut ws, "@link(node:");
+    loop {
+        match ws.read() {
+            Ok(Message::Close(Some(f))) => {
+                assert_eq!(u16::from(f.code), 1007);
+                assert!(f.reason.contains("not a WARP envelope"), "{}", f.reason);
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => panic!("expected a close frame, got {e}"),
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_lets_the_turn_in_flight_finish() {
+    let dir = scratch_dir("weft-node", "ctrl-c");
+    let file = dir.join("slow.weft");
+    std::fs::write(
+        &file,
+        "agent Slow at \"/slow/:id\" {\n  value done: Int = 0\n  \
+         fn work() -> Int { sleep(600ms); done += 1; done }\n  fn get() -> Int { done }\n}\n\
+         fn main() {}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.join("data");
+    let mut node = Served::start(&file, &data, &[]);
+    let url = node.url.clone();
+    let call = std::thread::spawn(move || weft(&["call", "/slow/a", "work", "--cluster", &url]));
+    std::thread::sleep(Duration::from_millis(250));
+    let pid = node.child.id().to_string();
+    let sent = Command::new("kill").args(["-INT", &pid]).status();
+    assert!(sent.is_ok_and(|s| s.success()));
+    let out = call
+        .join()
+        .unwrap_or_else(|_| panic!("the call thread panicked"));
+    assert_eq!(text(&out.stdout), "1\n", "{}", text(&out.stderr));
+    let status = node.wait_exit(Duration::from_secs(20));
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "{}",
+        node.stderr_so_far()
+    );
+    drop(node);
+    let node = Served::start(&file, &data, &[]);
+    let out = node.weft(&["call", "/slow/a", "get"]);
+    assert_eq!(text(&out.stdout), "1\n");
+}
+
+/// Waits (at most `max`) for a child to finish; kills it after that.
+fn wait_output(mut child: std::process::Child, max: Duration) -> std::process::Output {
+    let until = std::time::Instant::now() + max;
+    while std::time::Instant::now() < until {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+}

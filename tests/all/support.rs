@@ -1,0 +1,125 @@
+//! What the process tests share: running the built `weft`, scratch directories, and a
+//! served node (`weft run --serve`) that is killed when the test ends.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Runs the built `weft` with `args` to completion.
+pub fn weft(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(args)
+        .env_remove("WEFT_CLUSTER")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start weft: {e}"))
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A directory of this test's own under cargo's scratch directory, emptied first.
+pub fn scratch_dir(group: &str, name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(group)
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+/// `weft run FILE --serve` on a free loopback port; killed (SIGKILL) when dropped.
+pub struct Served {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The rest of its stderr, line by line.
+    pub stderr: mpsc::Receiver<String>,
+}
+
+/// The longest a node may take to start serving.
+const START_MAX: Duration = Duration::from_secs(60);
+
+impl Served {
+    pub fn start(file: &Path, data: &Path, extra: &[&str]) -> Served {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+            .arg("run")
+            .arg(file)
+            .arg("--serve")
+            .args(["--api", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start weft: {e}"));
+        let stderr = child.stderr.take().expect("piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = vec![];
+        let url = loop {
+            match rx.recv_timeout(START_MAX) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix("api: ") {
+                        break rest.split(' ').next().unwrap_or(rest).to_string();
+                    }
+                    seen.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("the node did not start serving: {}", seen.join("\n"));
+                }
+            }
+        };
+        Served {
+            child,
+            url,
+            stderr: rx,
+        }
+    }
+
+    /// `host:port`.
+    pub fn authority(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+
+    /// Runs a client command (`call`, `link`, `get`) against this node.
+    pub fn weft(&self, args: &[&str]) -> Output {
+        let mut all = args.to_vec();
+        all.extend(["--cluster", self.url.as_str()]);
+        weft(&all)
+    }
+
+    /// Waits (at most `max`) for the process to exit by itself.
+    pub fn wait_exit(&mut self, max: Duration) -> Option<std::process::ExitStatus> {
+        let until = std::time::Instant::now() + max;
+        while std::time::Instant::now() < until {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Its stderr so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
