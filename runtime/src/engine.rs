@@ -6,12 +6,16 @@ use crate::Settings;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy,
+    Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+    Strategy,
 };
 
 /// Cranelift at full optimization, epoch interruption, and a pooling allocator sized by
 /// the settings. Where the machine refuses the pool's address-space reservation (a
 /// `ulimit -v`, say), falls back to allocating instances on demand.
+/// How much of a memory or table slot stays mapped between runs (see `build`).
+const KEEP_RESIDENT_BYTES: usize = 1 << 20;
+
 pub(crate) fn build(settings: &Settings) -> Result<Engine, RuntimeError> {
     let mut cfg = Config::new();
     cfg.strategy(Strategy::Cranelift)
@@ -26,7 +30,14 @@ pub(crate) fn build(settings: &Settings) -> Result<Engine, RuntimeError> {
         .total_tables(n)
         .total_stacks(n)
         .max_memory_size(settings.limits.memory_max_bytes)
-        .table_elements(settings.limits.table_elements_max);
+        .table_elements(settings.limits.table_elements_max)
+        // Reset a slot's memory by rewriting the pages a run touched (found with
+        // PAGEMAP_SCAN where the kernel has it) instead of unmapping them with madvise:
+        // madvise's TLB shootdowns, and the page faults after it, cost more than a
+        // short turn itself and serialize turns across cores.
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(KEEP_RESIDENT_BYTES)
+        .pagemap_scan(Enabled::Auto);
     cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&cfg) {
         Ok(engine) => Ok(engine),

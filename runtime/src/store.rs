@@ -3,7 +3,11 @@
 //! restarts finds every agent as its last committed turn left it.
 //!
 //! Everything a turn changes is committed as one sled batch and flushed before the turn
-//! counts as done: after a crash the store holds all of a commit or none of it. A commit
+//! counts as done: after a crash the store holds all of a commit or none of it. Commits
+//! that arrive while a flush is under way are grouped: the next committer to find the
+//! store idle applies all of them as one batch with one flush, and each returns once the
+//! flush that holds its writes is done (group commit), so concurrent turns share the
+//! cost of a flush instead of queueing for one each. A commit
 //! is atomic for recovery and for single reads, but two reads are not a snapshot: the
 //! node serializes an agent's turns, so nothing reads an agent's lanes while they are
 //! being committed.
@@ -24,8 +28,10 @@
 //! It does not know lane types or decode values (that is `value`), and it keeps no
 //! history: a write replaces what was there.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 const TAG_VERSION: u8 = 0x00;
 const TAG_LANE: u8 = 0x01;
@@ -45,7 +51,28 @@ pub type MapEntry = (Vec<u8>, Vec<u8>);
 pub struct Store {
     db: sled::Db,
     dir: PathBuf,
+    group: Mutex<Group>,
+    flushed: Condvar,
+    flushes: AtomicU64,
 }
+
+/// Commits waiting to be made durable, numbered in arrival order.
+#[derive(Default)]
+struct Group {
+    /// The writes of every commit not yet taken by a flush, in order.
+    pending: Vec<Write>,
+    /// The number of the last commit that arrived.
+    arrived: u64,
+    /// Every commit up to this number is durable, or failed.
+    done: u64,
+    /// Whether a committer is applying and flushing a group now.
+    flushing: bool,
+    /// Recent groups that failed: (first, last) commit numbers and why.
+    failed: VecDeque<(u64, u64, String)>,
+}
+
+/// How many failed groups a store remembers for their waiting committers.
+const FAILED_GROUPS_KEPT: usize = 64;
 
 /// One change in a [`Store::commit`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,7 +168,13 @@ impl Store {
                     message: e.to_string(),
                 },
             })?;
-        let store = Store { db, dir };
+        let store = Store {
+            db,
+            dir,
+            group: Mutex::new(Group::default()),
+            flushed: Condvar::new(),
+            flushes: AtomicU64::new(0),
+        };
         store.check_version()?;
         Ok(store)
     }
@@ -189,13 +222,64 @@ impl Store {
         Ok(entries)
     }
 
-    /// Applies all writes atomically (one sled batch) and makes them durable (flush)
-    /// before returning. Writes apply in order: a later write to the same lane or entry
-    /// wins, and `MapClear` removes what earlier writes in the same commit put.
+    /// Applies all writes atomically and makes them durable (flush) before returning.
+    /// Writes apply in order: a later write to the same lane or entry wins, and
+    /// `MapClear` removes what earlier writes put. Concurrent commits are grouped into
+    /// one batch and one flush; a failure fails every commit of its group.
     pub fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         if writes.is_empty() {
             return Ok(());
         }
+        let lock = |m| Mutex::lock(m).unwrap_or_else(PoisonError::into_inner);
+        let mut g = lock(&self.group);
+        g.arrived += 1;
+        let me = g.arrived;
+        g.pending.extend(writes);
+        loop {
+            if g.done >= me {
+                return match g.failed.iter().find(|(a, b, _)| (*a..=*b).contains(&me)) {
+                    Some((_, _, message)) => Err(StoreError::Io {
+                        dir: self.dir.clone(),
+                        message: message.clone(),
+                    }),
+                    None => Ok(()),
+                };
+            }
+            if g.flushing {
+                g = self.flushed.wait(g).unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            // This committer flushes everything pending, its own writes among them.
+            g.flushing = true;
+            let (first, last) = (g.done + 1, g.arrived);
+            let batch = std::mem::take(&mut g.pending);
+            drop(g);
+            let r = self.apply(batch);
+            g = lock(&self.group);
+            g.flushing = false;
+            g.done = last;
+            if let Err(e) = r {
+                let message = match e {
+                    StoreError::Io { message, .. } => message,
+                    e => e.to_string(),
+                };
+                g.failed.push_back((first, last, message));
+                if g.failed.len() > FAILED_GROUPS_KEPT {
+                    g.failed.pop_front();
+                }
+            }
+            self.flushed.notify_all();
+        }
+    }
+
+    /// How many flushes commits have made so far (fewer than commits when grouped).
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
+    }
+
+    /// Applies `writes` as one sled batch and flushes.
+    fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.flushes.fetch_add(1, Ordering::Relaxed);
         // sled's batch keeps one operation per key; this map decides which, in order.
         let mut ops: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
         for write in writes {
@@ -439,6 +523,39 @@ mod tests {
         ok(store.commit(vec![remove("/a", "m", b"x"), remove("/a", "m", b"nothing")]));
         assert_eq!(ok(store.map_lane("/a", "m")), vec![]);
         ok(store.commit(vec![]));
+    }
+
+    #[test]
+    fn concurrent_commits_share_flushes_and_all_land() {
+        let dir = TempDir::new();
+        let store = std::sync::Arc::new(open(&dir));
+        let (threads, each) = (16, 50);
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for i in 0..each {
+                        let uri = format!("/t{t}");
+                        ok(store.commit(vec![
+                            lane(&uri, "n", &[i as u8]),
+                            put(&uri, "m", &[i as u8], b"v"),
+                        ]));
+                        // Durable and visible as soon as the commit returns.
+                        assert_eq!(ok(store.lane(&uri, "n")), Some(vec![i as u8]));
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap_or_else(|_| panic!("a committer panicked"));
+        }
+        for t in 0..threads {
+            let uri = format!("/t{t}");
+            assert_eq!(ok(store.lane(&uri, "n")), Some(vec![each as u8 - 1]));
+            assert_eq!(ok(store.map_lane(&uri, "m")).len(), each);
+        }
+        let commits = (threads * each) as u64;
+        assert!(store.flushes() <= commits, "{} flushes", store.flushes());
     }
 
     #[test]

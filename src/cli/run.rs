@@ -2,8 +2,9 @@
 //! and exits 1. A program with agents runs on a node: its agents keep their lanes in the
 //! data directory, and the command keeps serving while they have timers (or with
 //! `--serve`), or while clients are linked to them. The node's API (HTTP and WARP links)
-//! listens on `--api ADDR` (by default 127.0.0.1:7311, or a free port when that one is
-//! taken); Ctrl-C stops taking requests, lets the turns in flight finish, and exits.
+//! listens on `--api ADDR` from the start (by default 127.0.0.1:7311, or a free port when
+//! that one is taken; its address is printed once `main` has returned); Ctrl-C stops
+//! taking requests, lets the turns in flight finish, and exits.
 
 use super::client::DEFAULT_API;
 use super::node::{self, DataDir};
@@ -132,6 +133,13 @@ fn run_node(
     if !node.drain(DRAIN_MAX) {
         io.error("warning: one-way sends were still running when `weft run` stopped waiting\n");
     }
+    // Said once `main` is done, so a client that waits for it finds what `main` made.
+    if let Some(api) = &api {
+        io.error(&format!(
+            "api: http://{0} (WARP links: ws://{0})\n",
+            api.addr()
+        ));
+    }
     let interrupted = || api.as_ref().is_some_and(|a| a.interrupted());
     let keep = || args.serve || node.has_timers() || node.link_count() > 0;
     if keep() && !interrupted() {
@@ -147,7 +155,7 @@ fn run_node(
     Exit::Success
 }
 
-/// Starts the node's API unless told not to; prints where it listens.
+/// Starts the node's API unless told not to.
 fn start_api(node: &Node, args: &Args, io: &Io) -> Result<Option<Api>, Exit> {
     if args.no_api {
         return Ok(None);
@@ -158,13 +166,7 @@ fn start_api(node: &Node, args: &Args, io: &Io) -> Result<Option<Api>, Exit> {
             .or_else(|_| Api::start(node.clone(), "127.0.0.1:0")),
     };
     match started {
-        Ok(api) => {
-            io.error(&format!(
-                "api: http://{0} (WARP links: ws://{0})\n",
-                api.addr()
-            ));
-            Ok(Some(api))
-        }
+        Ok(api) => Ok(Some(api)),
         Err(e) => {
             io.error(&format!("error: {e}\n"));
             Err(Exit::Error)

@@ -5,6 +5,7 @@
 use crate::store::{Store, Write};
 use crate::value::{self, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use weft_compiler::manifest::{AdtDesc, AgentDesc, LaneDesc, LaneKind, TypeDesc};
 
 /// A map lane's entries: sort key -> (key bytes, value bytes).
@@ -16,10 +17,12 @@ enum Lane {
     Map(Entries),
 }
 
-/// One agent's lanes, by index; `None` until loaded or initialised.
+/// One agent's lanes, by index; `None` until loaded or initialised. Each lane is shared
+/// until written, so a turn's copy of the lanes costs a pointer per lane and a lane is
+/// copied only by the first write of a turn.
 #[derive(Clone, Debug, Default)]
 pub struct Lanes {
-    lanes: Vec<Option<Lane>>,
+    lanes: Vec<Option<Arc<Lane>>>,
 }
 
 /// The wire bytes of an empty map or list (a zero count), for lanes without an initial
@@ -64,13 +67,13 @@ impl Lanes {
                         for (k, v) in entries {
                             m.insert(sort_key(&k, kt, types)?, (k, v));
                         }
-                        Some(Lane::Map(m))
+                        Some(Arc::new(Lane::Map(m)))
                     }
                 }
                 _ => store
                     .lane(uri, &l.name)
                     .map_err(|e| e.to_string())?
-                    .map(Lane::Whole),
+                    .map(|b| Arc::new(Lane::Whole(b))),
             };
             lanes.push(lane);
         }
@@ -102,7 +105,11 @@ impl Lanes {
         self.set(i, l, bytes, types, uri, writes)
     }
 
-    fn slot(&mut self, i: usize) -> &mut Option<Lane> {
+    fn lane(&self, i: usize) -> Option<&Lane> {
+        self.lanes.get(i)?.as_deref()
+    }
+
+    fn slot(&mut self, i: usize) -> &mut Option<Arc<Lane>> {
         if self.lanes.len() <= i {
             self.lanes.resize(i + 1, None);
         }
@@ -111,9 +118,9 @@ impl Lanes {
 
     /// The whole lane's wire bytes.
     pub fn get(&self, i: usize, l: &LaneDesc) -> Result<Vec<u8>, String> {
-        match self.lanes.get(i) {
-            Some(Some(Lane::Whole(b))) => Ok(b.clone()),
-            Some(Some(Lane::Map(m))) => {
+        match self.lane(i) {
+            Some(Lane::Whole(b)) => Ok(b.clone()),
+            Some(Lane::Map(m)) => {
                 let mut out = (m.len() as u32).to_le_bytes().to_vec();
                 for (k, v) in m.values() {
                     out.extend_from_slice(k);
@@ -127,8 +134,8 @@ impl Lanes {
 
     /// A map lane's entries, (key bytes, value bytes) in key order.
     pub fn map_entries(&self, i: usize) -> impl Iterator<Item = (&[u8], &[u8])> {
-        let m = match self.lanes.get(i) {
-            Some(Some(Lane::Map(m))) => Some(m),
+        let m = match self.lane(i) {
+            Some(Lane::Map(m)) => Some(m),
             _ => None,
         };
         m.into_iter()
@@ -137,8 +144,8 @@ impl Lanes {
 
     /// The map lane entry whose key has sort key `sk`.
     pub fn map_entry(&self, i: usize, sk: &[u8]) -> Option<(&[u8], &[u8])> {
-        match self.lanes.get(i) {
-            Some(Some(Lane::Map(m))) => m.get(sk).map(|(k, v)| (k.as_slice(), v.as_slice())),
+        match self.lane(i) {
+            Some(Lane::Map(m)) => m.get(sk).map(|(k, v)| (k.as_slice(), v.as_slice())),
             _ => None,
         }
     }
@@ -159,7 +166,7 @@ impl Lanes {
                 lane: l.name.clone(),
                 bytes: bytes.clone(),
             });
-            *self.slot(i) = Some(Lane::Whole(bytes));
+            *self.slot(i) = Some(Arc::new(Lane::Whole(bytes)));
             return Ok(());
         }
         // A whole map is taken apart into entries; other lanes keep the module's bytes
@@ -188,17 +195,16 @@ impl Lanes {
             });
             m.insert(sk, (kb, vb));
         }
-        *self.slot(i) = Some(Lane::Map(m));
+        *self.slot(i) = Some(Arc::new(Lane::Map(m)));
         Ok(())
     }
 
     fn map_mut(&mut self, i: usize, l: &LaneDesc) -> Result<&mut Entries, String> {
-        let slot = self.slot(i);
-        if slot.is_none() {
-            *slot = Some(Lane::Map(BTreeMap::new()));
-        }
-        match slot {
-            Some(Lane::Map(m)) => Ok(m),
+        let lane = self
+            .slot(i)
+            .get_or_insert_with(|| Arc::new(Lane::Map(BTreeMap::new())));
+        match Arc::make_mut(lane) {
+            Lane::Map(m) => Ok(m),
             _ => Err(format!("lane `{}` is not a map", l.name)),
         }
     }
@@ -212,9 +218,9 @@ impl Lanes {
     ) -> Result<Option<Vec<u8>>, String> {
         let (kt, _) = map_types(l)?;
         let sk = sort_key(key, kt, types)?;
-        match self.lanes.get(i) {
-            Some(Some(Lane::Map(m))) => Ok(m.get(&sk).map(|(_, v)| v.clone())),
-            Some(Some(Lane::Whole(_))) => Err(format!("lane `{}` is not a map", l.name)),
+        match self.lane(i) {
+            Some(Lane::Map(m)) => Ok(m.get(&sk).map(|(_, v)| v.clone())),
+            Some(Lane::Whole(_)) => Err(format!("lane `{}` is not a map", l.name)),
             _ => Ok(None),
         }
     }
