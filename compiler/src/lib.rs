@@ -10,6 +10,8 @@ pub mod imports;
 mod inline;
 mod layout;
 pub mod manifest;
+
+pub use module::RESET_EXPORT;
 mod module;
 mod rt;
 
@@ -233,6 +235,10 @@ pub fn compile_with(
             m.export(name.clone(), idx);
             entries.insert(f, name);
         }
+    }
+    if !program.agents.is_empty() {
+        let idx = m.rt(rt::Rt::Reset);
+        m.export(module::RESET_EXPORT.into(), idx);
     }
     let manifest = manifest::build(program, &|f| entries.get(&f).cloned().unwrap_or_default());
     m.drain()?;

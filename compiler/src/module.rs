@@ -32,6 +32,10 @@ pub const LIVE_BLOCKS_GLOBAL: u32 = 1;
 pub const LIVE_BLOCKS_EXPORT: &str = "live_blocks";
 /// Global 2 is where the wire decoder reads next (see `helpers::wire`).
 pub const WIRE_POS_GLOBAL: u32 = 2;
+/// Global 3 (immutable) is where the heap starts, past the static data.
+pub const HEAP_BASE_GLOBAL: u32 = 3;
+/// The export that forgets every allocation between turns (`rt::Rt::Reset`).
+pub const RESET_EXPORT: &str = "weft.reset";
 
 /// Everything that becomes a defined wasm function.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -422,6 +426,14 @@ impl<'p> Module<'p> {
                 shared: false,
             },
             &ConstExpr::i32_const(0),
+        );
+        gs.global(
+            GlobalType {
+                val_type: ValType::I32,
+                mutable: false,
+                shared: false,
+            },
+            &ConstExpr::i32_const(heap_start as i32),
         );
         m.section(&gs);
         let mut es = ExportSection::new();

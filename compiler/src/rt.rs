@@ -14,7 +14,7 @@ pub mod text;
 
 use crate::emit::FuncBuilder;
 use crate::imports;
-use crate::module::{Module, FREE_LISTS, LIVE_BLOCKS_GLOBAL};
+use crate::module::{Module, DATA_BASE, FREE_LISTS, HEAP_BASE_GLOBAL, LIVE_BLOCKS_GLOBAL};
 use wasm_encoder::BlockType;
 use wasm_encoder::ValType::{self, I32, I64};
 
@@ -71,6 +71,8 @@ pub enum Rt {
     /// Sorts a unique list in place: 0 Int/Duration, 1 Float, 2 Bool, 3 String.
     Sort(u8),
     Sift(u8),
+    /// `() -> ()`: forgets every allocation (see [`reset`]).
+    Reset,
 }
 
 /// Generates the body of a runtime routine; returns it with its name.
@@ -78,6 +80,7 @@ pub fn generate(m: &mut Module, r: Rt) -> FuncBuilder {
     use Rt::*;
     match r {
         Alloc => alloc(m),
+        Reset => reset(),
         Free => free(),
         DecFree => dec_free(m),
         TrapStr => trap_str(),
@@ -187,6 +190,26 @@ fn alloc(m: &mut Module) -> FuncBuilder {
     f.get(p).get(rounded).st32(4);
     live(&mut f, 1);
     f.get(p);
+    f
+}
+
+/// `() -> ()`: puts the allocator back as instantiation left it: the bump pointer at the
+/// heap's base (global 3), no live blocks, empty free lists. A node calls it (exported as
+/// `weft.reset`) after a turn that ended normally, to run the next turn in the same
+/// instance: the turn's values were all copied out to the host, so every block is dead.
+/// Memory keeps its size and its old bytes; no code reads a block before writing it.
+fn reset() -> FuncBuilder {
+    let mut f = fb(&[], &[]);
+    f.ins().global_get(HEAP_BASE_GLOBAL);
+    f.ins().global_set(0);
+    f.i32c(0);
+    f.ins().global_set(LIVE_BLOCKS_GLOBAL);
+    f.i32c(0);
+    f.ins().global_set(crate::module::WIRE_POS_GLOBAL);
+    f.i32c(FREE_LISTS as i32)
+        .i32c(0)
+        .i32c((DATA_BASE - FREE_LISTS) as i32);
+    f.ins().memory_fill(0);
     f
 }
 

@@ -25,7 +25,6 @@ pub use links::{Frame, Sink};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 use weft_compiler::manifest::{AgentDesc, Manifest};
 use weft_compiler::Artifact;
@@ -81,8 +80,19 @@ struct Inner {
 
 #[derive(Default)]
 struct WaitGraph {
-    holder: HashMap<String, ThreadId>,
-    waits_for: HashMap<ThreadId, String>,
+    /// Which agent each blocked thread (by [`thread_key`]) waits for. Who holds an agent
+    /// is its slot's `holder`.
+    waits_for: HashMap<u64, Arc<str>>,
+}
+
+/// A number for the calling thread, never 0 (0 is "nobody" in `Slot::holder`).
+fn thread_key() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static KEY: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    KEY.with(|k| *k)
 }
 
 /// One-way messages and timer ticks, delivered in order by the node's dispatcher thread.
@@ -116,15 +126,18 @@ struct Timer {
 }
 
 struct Slot {
-    uri: String,
+    uri: Arc<str>,
     agent: usize,
     state: Mutex<SlotState>,
     cv: Condvar,
+    /// The thread holding the agent ([`thread_key`]), 0 when free: read without locks by
+    /// the cycle check, which only follows threads that are blocked and so cannot move.
+    holder: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
 struct SlotState {
-    busy: Option<ThreadId>,
+    busy: Option<u64>,
     waiting: usize,
     /// The committed lanes, once activated.
     lanes: Option<Lanes>,
@@ -164,7 +177,7 @@ pub struct AgentInfo {
 /// writes and sends to commit when it ends.
 pub struct Turn {
     pub(crate) node: Node,
-    pub(crate) uri: String,
+    pub(crate) uri: Arc<str>,
     agent: Option<usize>,
     lanes: Lanes,
     pub(crate) staged: Vec<u8>,
@@ -222,7 +235,7 @@ impl Node {
     pub fn run_main(&self, export: &str, limits: &RunLimits) -> Result<(), RunError> {
         let turn = Box::new(Turn::new(
             self.clone(),
-            String::new(),
+            Arc::from(""),
             None,
             Lanes::default(),
         ));
@@ -345,22 +358,19 @@ impl Node {
     /// Calls method `method` (an index into the agent's methods) of the agent at `uri` with
     /// wire-encoded arguments; returns the wire-encoded result.
     pub fn call(&self, uri: &str, method: usize, args: Vec<u8>) -> Result<Vec<u8>, String> {
-        let (desc, _) = self
-            .manifest()
-            .route(uri)
-            .ok_or_else(|| format!("no agent type serves `{uri}`"))?;
+        let slot = self.slot(uri)?;
+        let desc = &self.manifest().agents[slot.agent];
         let m = desc
             .methods
             .get(method)
             .ok_or_else(|| format!("agent `{}` has no method {method}", desc.name))?;
-        let what = format!("{uri} {}", m.name);
-        let export = m.export.clone();
-        let slot = self.slot(uri)?;
+        let what = || format!("{uri} {}", m.name);
+        let export = &m.export;
         // A command lane tells its links every command it ran (Swim's command lanes do).
         let echo = m.command && self.inner.links.lane_watched(uri, &m.name);
         let echo = echo.then(|| (m.name.clone(), args.clone()));
         self.with_agent(&slot, |node, lanes| {
-            let r = node.turn(&slot, lanes, &export, &what, args)?;
+            let r = node.turn(&slot, lanes, export, &what, args)?;
             if let Some((lane, args)) = echo {
                 if let Ok(body) = args_recon(&desc.methods[method], &args, &node.manifest().types) {
                     let f =
@@ -495,6 +505,9 @@ impl Node {
 
     /// The agent's slot, created on first use.
     fn slot(&self, uri: &str) -> Result<Arc<Slot>, String> {
+        if let Some(slot) = lock(&self.inner.agents).get(uri) {
+            return Ok(slot.clone());
+        }
         let (_, idx) = self
             .manifest()
             .agents
@@ -508,10 +521,11 @@ impl Node {
             .entry(uri.to_string())
             .or_insert_with(|| {
                 Arc::new(Slot {
-                    uri: uri.to_string(),
+                    uri: Arc::from(uri),
                     agent: idx,
                     state: Mutex::new(SlotState::default()),
                     cv: Condvar::new(),
+                    holder: std::sync::atomic::AtomicU64::new(0),
                 })
             })
             .clone())
@@ -541,7 +555,7 @@ impl Node {
 
     /// Waits for the agent to be free and takes it (and its lanes, if activated).
     fn acquire(&self, slot: &Slot) -> Result<Option<Lanes>, String> {
-        let me = std::thread::current().id();
+        let me = thread_key();
         let mut st = lock(&slot.state);
         if st.busy.is_some() {
             if st.waiting >= self.inner.settings.mailbox_max {
@@ -570,21 +584,26 @@ impl Node {
                     .0;
             }
             st.waiting -= 1;
+            lock(&self.inner.graph).waits_for.remove(&me);
         }
         st.busy = Some(me);
-        let mut g = lock(&self.inner.graph);
-        g.waits_for.remove(&me);
-        g.holder.insert(slot.uri.clone(), me);
+        slot.holder.store(me, std::sync::atomic::Ordering::SeqCst);
         Ok(st.lanes.take())
     }
 
     /// Fails when waiting for `uri` from thread `me` would wait for `me` itself.
-    fn check_cycle(&self, uri: &str, me: ThreadId) -> Result<(), String> {
+    fn check_cycle(&self, uri: &Arc<str>, me: u64) -> Result<(), String> {
         let mut g = lock(&self.inner.graph);
-        let mut at = uri.to_string();
-        let mut chain = vec![uri.to_string()];
+        let mut at = uri.clone();
+        let mut chain = vec![uri.clone()];
         for _ in 0..10_000 {
-            let Some(&t) = g.holder.get(&at) else { break };
+            let holder = lock(&self.inner.agents)
+                .get(&*at)
+                .map(|s| s.holder.load(std::sync::atomic::Ordering::SeqCst));
+            let t = match holder {
+                Some(t) if t != 0 => t,
+                _ => break,
+            };
             if t == me {
                 return Err(format!(
                     "call cycle: waiting for {} would wait for this call itself",
@@ -597,7 +616,7 @@ impl Node {
             at = next.clone();
             chain.push(at.clone());
         }
-        g.waits_for.insert(me, uri.to_string());
+        g.waits_for.insert(me, uri.clone());
         Ok(())
     }
 
@@ -605,8 +624,10 @@ impl Node {
         let mut st = lock(&slot.state);
         st.busy = None;
         st.lanes = lanes;
-        lock(&self.inner.graph).holder.remove(&slot.uri);
-        slot.cv.notify_one();
+        slot.holder.store(0, std::sync::atomic::Ordering::SeqCst);
+        if st.waiting > 0 {
+            slot.cv.notify_one();
+        }
     }
 
     fn store(&self) -> Result<&Store, String> {
@@ -631,7 +652,7 @@ impl Node {
             }
             let bytes = match &l.init {
                 Some(export) => {
-                    let what = format!("{} initial value of `{}`", slot.uri, l.name);
+                    let what = || format!("{} initial value of `{}`", slot.uri, l.name);
                     self.run_turn(slot, &mut lanes, export, &what, vec![], false)?
                 }
                 None => lanes::empty(l),
@@ -640,7 +661,7 @@ impl Node {
         }
         if !writes.is_empty() {
             writes.push(Write::Agent {
-                uri: slot.uri.clone(),
+                uri: slot.uri.to_string(),
                 agent: desc.name.clone(),
             });
             store.commit(writes).map_err(|e| e.to_string())?;
@@ -649,14 +670,14 @@ impl Node {
         for t in &desc.timers {
             let every = Duration::from_nanos(t.every_ns.max(1) as u64);
             lock(&self.inner.timers).push(Timer {
-                uri: slot.uri.clone(),
+                uri: slot.uri.to_string(),
                 export: t.export.clone(),
                 every,
                 next: now + every,
             });
         }
         if let Some(export) = &desc.on_start {
-            let what = format!("{} on start", slot.uri);
+            let what = || format!("{} on start", slot.uri);
             // A failing `on start` is reported; the agent still serves.
             let _ = self.turn(slot, &mut lanes, export, &what, vec![]);
         }
@@ -669,7 +690,7 @@ impl Node {
         slot: &Slot,
         lanes: &mut Lanes,
         export: &str,
-        what: &str,
+        what: &dyn Fn() -> String,
         args: Vec<u8>,
     ) -> Result<Vec<u8>, String> {
         self.run_turn(slot, lanes, export, what, args, true)
@@ -680,7 +701,7 @@ impl Node {
         slot: &Slot,
         lanes: &mut Lanes,
         export: &str,
-        what: &str,
+        what: &dyn Fn() -> String,
         args: Vec<u8>,
         commit: bool,
     ) -> Result<Vec<u8>, String> {
@@ -709,9 +730,9 @@ impl Node {
             let _ = self
                 .inner
                 .errors
-                .write_str(&format!("error: in {what}: {msg}\n"));
+                .write_str(&format!("error: in {}: {msg}\n", what()));
             let first = msg.lines().next().unwrap_or("");
-            return Err(format!("{what} failed: {first}"));
+            return Err(format!("{} failed: {first}", what()));
         }
         let turn = *turn;
         if !commit {
@@ -731,7 +752,7 @@ impl Node {
         if wrote {
             self.store()?
                 .commit(turn.writes)
-                .map_err(|e| format!("{what}: cannot commit: {e}"))?;
+                .map_err(|e| format!("{}: cannot commit: {e}", what()))?;
         }
         *lanes = turn.lanes;
         links.deliver(&slot.uri, frames);
@@ -766,21 +787,21 @@ impl Node {
         lanes: &mut Lanes,
         d: &weft_compiler::manifest::DemandDesc,
     ) -> Result<Frame, String> {
-        let what = format!("{} demand `{}`", slot.uri, d.name);
+        let what = || format!("{} demand `{}`", slot.uri, d.name);
         let bytes = self.run_turn(slot, lanes, &d.export, &what, vec![], false)?;
         let types = &self.manifest().types;
         let v = crate::value::decode(&bytes, &d.ty, types)
-            .map_err(|e| format!("{what}: a malformed value: {e}"))?;
+            .map_err(|e| format!("{}: a malformed value: {e}", what()))?;
         let body = crate::value::to_recon(&v, &d.ty, types);
         Ok(Arc::from(
-            crate::warp::Envelope::event(slot.uri.as_str(), d.name.as_str(), body).to_text(),
+            crate::warp::Envelope::event(&*slot.uri, d.name.as_str(), body).to_text(),
         ))
     }
 
     /// Runs a timer's export as a turn of the agent at `uri`.
     fn tick(&self, uri: &str, export: &str) -> Result<(), String> {
         let slot = self.slot(uri)?;
-        let what = format!("{uri} timer");
+        let what = || format!("{uri} timer");
         self.with_agent(&slot, |node, lanes| {
             node.turn(&slot, lanes, export, &what, vec![])
         })
@@ -843,7 +864,7 @@ impl Node {
 }
 
 impl Turn {
-    fn new(node: Node, uri: String, agent: Option<usize>, lanes: Lanes) -> Turn {
+    fn new(node: Node, uri: Arc<str>, agent: Option<usize>, lanes: Lanes) -> Turn {
         Turn {
             node,
             uri,

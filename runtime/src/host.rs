@@ -24,10 +24,16 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
     Ok(linker)
 }
 
-/// The caller's exported linear memory (`memory`).
+/// The caller's exported linear memory (`memory`), looked up once per store.
 fn memory(caller: &mut Caller<'_, State>) -> wasmtime::Result<Memory> {
+    if let Some(m) = caller.data().memory {
+        return Ok(m);
+    }
     match caller.get_export("memory") {
-        Some(Extern::Memory(m)) => Ok(m),
+        Some(Extern::Memory(m)) => {
+            caller.data_mut().memory = Some(m);
+            Ok(m)
+        }
         _ => Err(trap(caller, "the module exports no memory named `memory`")),
     }
 }

@@ -2,12 +2,16 @@
 //!
 //! One [`Runtime`] owns one wasmtime `Engine` (Cranelift, pooling allocator, epoch
 //! interruption), a cache of compiled modules keyed by their content address, and a
-//! linker with every host function (`host`, one namespace per file). Each run gets a
-//! fresh `Store` and instance, so **an instance holds nothing between runs**; a trap comes
-//! back as a [`RunError::Trap`] with the stack mapped to Weft functions and source lines.
+//! linker with every host function (`host`, one namespace per file). `main`, a test or
+//! any other run gets a fresh `Store` and instance; an agent's turn runs in a warm
+//! instance of its module that the module's `weft.reset` emptied after the previous turn
+//! (`warm.rs`), and a turn that trapped drops its instance. Either way **an instance
+//! holds nothing between runs**: everything kept lives in the host. A trap comes back as
+//! a [`RunError::Trap`] with the stack mapped to Weft functions and source lines.
 //!
-//! It does not compile Weft (that is `weft-compiler`), read source files, keep state
-//! across runs, schedule agents or talk to other nodes (yet).
+//! Beside that engine: the node (`agents`), its store (`store`), its API (`api`), host
+//! values (`value`) and WARP (`warp`). It does not compile Weft (that is
+//! `weft-compiler`), read source files, or talk to other nodes (yet).
 
 pub mod agents;
 pub mod api;
@@ -19,6 +23,7 @@ mod output;
 mod state;
 pub mod store;
 pub mod value;
+mod warm;
 pub mod warp;
 
 pub use error::{trap_message, Frame, RunError, RuntimeError};
@@ -75,6 +80,7 @@ pub struct Runtime {
     linker: Linker<State>,
     cache: cache::ModuleCache,
     settings: Settings,
+    idle: warm::Idle,
 }
 
 impl Runtime {
@@ -99,11 +105,14 @@ impl Runtime {
             other => other.clone(),
         };
         let cache = cache::ModuleCache::new(settings.modules_cached_max, cache_dir);
+        // Warm instances may hold a quarter of the pool; the rest is for runs in flight.
+        let idle = warm::Idle::new((settings.instances_max / 4).max(1) as usize);
         Ok(Runtime {
             engine,
             linker,
             cache,
             settings,
+            idle,
         })
     }
 
@@ -148,6 +157,12 @@ impl Runtime {
     pub fn store(&self, output: &Output, limits: &RunLimits) -> Store<State> {
         let mut store = Store::new(&self.engine, State::new(output.clone(), limits.clone()));
         store.limiter(|state| state);
+        self.set_deadline(&mut store, limits);
+        store
+    }
+
+    /// Counts the run's deadline from now, in epoch ticks.
+    fn set_deadline(&self, store: &mut Store<State>, limits: &RunLimits) {
         if self.settings.interruptible {
             let ticks = match limits.deadline_ms {
                 Some(ms) => ms.div_ceil(self.settings.epoch_tick_ms.max(1)).max(1),
@@ -156,7 +171,6 @@ impl Runtime {
             };
             store.set_epoch_deadline(ticks);
         }
-        store
     }
 
     /// Runs the `() -> ()` export `export` in a fresh instance under the default limits.
@@ -214,6 +228,9 @@ impl Runtime {
         if limits.deadline_ms.is_some() && !self.settings.interruptible {
             return (Err(RunError::Unenforceable), turn);
         }
+        if let Some(len) = arg {
+            return self.run_warm(artifact, export, output, limits, turn, len);
+        }
         let pre = match self.load(artifact) {
             Ok(pre) => pre,
             Err(e) => return (Err(e), turn),
@@ -227,6 +244,76 @@ impl Runtime {
             .take()
             .expect("the turn stays in its store");
         (result, turn)
+    }
+
+    /// Runs an agent entry in a warm instance of the module (`warm.rs`), or a new one.
+    #[allow(clippy::too_many_arguments)]
+    fn run_warm(
+        &self,
+        artifact: &Artifact,
+        export: &str,
+        output: &Output,
+        limits: &RunLimits,
+        turn: Box<agents::Turn>,
+        len: i32,
+    ) -> (Result<(), RunError>, Box<agents::Turn>) {
+        let mut warm = match self.idle.take(&artifact.id) {
+            Some(warm) => warm,
+            None => match self.new_warm(artifact, output, limits) {
+                Ok(warm) => warm,
+                Err(e) => return (Err(e), turn),
+            },
+        };
+        warm.store.data_mut().begin(output, limits);
+        self.set_deadline(&mut warm.store, limits);
+        warm.store.data_mut().turn = Some(turn);
+        let result = match warm.entry(export) {
+            Some(f) => f
+                .call(&mut warm.store, len)
+                .map_err(|e| error::explain(&e, warm.store.data().stop.as_ref(), &artifact.debug)),
+            None => Err(RunError::NoExport {
+                name: export.to_string(),
+            }),
+        };
+        let turn = warm
+            .store
+            .data_mut()
+            .turn
+            .take()
+            .expect("the turn stays in its store");
+        if result.is_ok() && warm.reset.call(&mut warm.store, ()).is_ok() {
+            self.idle.put(warm);
+        }
+        (result, turn)
+    }
+
+    /// A new instance to keep warm; when the pool is full, idle ones make room.
+    fn new_warm(
+        &self,
+        artifact: &Artifact,
+        output: &Output,
+        limits: &RunLimits,
+    ) -> Result<warm::Warm, RunError> {
+        let pre = self.load(artifact)?;
+        let mut store = self.store(output, limits);
+        let instance = match pre.instantiate(&mut store) {
+            Ok(instance) => instance,
+            Err(e) if e.is::<wasmtime::PoolConcurrencyLimitError>() => {
+                self.idle.clear();
+                pre.instantiate(&mut store)
+                    .map_err(|e| RunError::Resources(engine::chain(&e)))?
+            }
+            Err(e) => {
+                return Err(error::explain(
+                    &e,
+                    store.data().stop.as_ref(),
+                    &artifact.debug,
+                ))
+            }
+        };
+        warm::Warm::new(store, instance, artifact.id).ok_or_else(|| RunError::NoExport {
+            name: weft_compiler::RESET_EXPORT.to_string(),
+        })
     }
 
     fn call_in(

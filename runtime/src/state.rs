@@ -1,5 +1,6 @@
 //! The host state of one run (`Store<State>`): its output, its limits and why it stopped.
-//! It lives exactly as long as the run's store, so nothing carries over between runs.
+//! It lives as long as the run's store; a warm instance's state is made new for each
+//! turn (`begin`), so nothing but the random generator's position carries over.
 
 use crate::output::Output;
 use std::fmt;
@@ -63,14 +64,14 @@ pub struct State {
     pub(crate) caught: String,
     /// The agent turn (or `main`) this run belongs to, when it runs on a node.
     pub(crate) turn: Option<Box<crate::agents::Turn>>,
+    /// The instance's memory, once a host function has looked it up.
+    pub(crate) memory: Option<wasmtime::Memory>,
     rng: u64,
 }
 
 impl State {
     pub(crate) fn new(output: Output, limits: RunLimits) -> State {
-        let deadline = limits
-            .deadline_ms
-            .and_then(|ms| Instant::now().checked_add(std::time::Duration::from_millis(ms)));
+        let deadline = deadline(&limits);
         State {
             output,
             limits,
@@ -78,11 +79,22 @@ impl State {
             stop: None,
             caught: String::new(),
             turn: None,
+            memory: None,
             rng: seed(),
         }
     }
 
     /// Records why the run stops and returns the error to hand back to wasmtime.
+    /// Makes a kept state (a warm instance's) new for another run: its output, limits and
+    /// deadline, nothing stopped or caught.
+    pub(crate) fn begin(&mut self, output: &Output, limits: &RunLimits) {
+        self.output = output.clone();
+        self.limits = limits.clone();
+        self.deadline = deadline(limits);
+        self.stop = None;
+        self.caught.clear();
+    }
+
     pub(crate) fn stop(&mut self, stop: Stop) -> wasmtime::Error {
         if self.stop.is_none() {
             self.stop = Some(stop.clone());
@@ -98,6 +110,13 @@ impl State {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
+}
+
+/// When a run under `limits` started now must stop.
+fn deadline(limits: &RunLimits) -> Option<Instant> {
+    limits
+        .deadline_ms
+        .and_then(|ms| Instant::now().checked_add(std::time::Duration::from_millis(ms)))
 }
 
 /// A seed that differs between runs: std's per-process random hasher keys plus the clock.
