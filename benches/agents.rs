@@ -103,7 +103,7 @@ fn main() {
         all,
         all / cores as f64
     );
-    for threads in [1, 16, 64] {
+    for threads in [1, 16, 64, 256] {
         let w = throughput(&node, incr, threads, dur);
         println!(
             "  lane-writing turns, {threads:>2} threads     {:>10.0}/s",

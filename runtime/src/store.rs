@@ -28,10 +28,10 @@
 //! It does not know lane types or decode values (that is `value`), and it keeps no
 //! history: a write replaces what was there.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 const TAG_VERSION: u8 = 0x00;
 const TAG_LANE: u8 = 0x01;
@@ -52,27 +52,58 @@ pub struct Store {
     db: sled::Db,
     dir: PathBuf,
     group: Mutex<Group>,
-    flushed: Condvar,
     flushes: AtomicU64,
 }
 
-/// Commits waiting to be made durable, numbered in arrival order.
+/// Commits waiting to be made durable, in arrival order, and whether a committer is
+/// applying and flushing a group now.
 #[derive(Default)]
 struct Group {
-    /// The writes of every commit not yet taken by a flush, in order.
-    pending: Vec<Write>,
-    /// The number of the last commit that arrived.
-    arrived: u64,
-    /// Every commit up to this number is durable, or failed.
-    done: u64,
-    /// Whether a committer is applying and flushing a group now.
+    pending: Vec<(Vec<Write>, Arc<Waiter>)>,
     flushing: bool,
-    /// Recent groups that failed: (first, last) commit numbers and why.
-    failed: VecDeque<(u64, u64, String)>,
 }
 
-/// How many failed groups a store remembers for their waiting committers.
-const FAILED_GROUPS_KEPT: usize = 64;
+/// One waiting commit: woken alone, when its group is done or when it is to lead the
+/// next one, so a flush wakes its own committers and nobody else.
+#[derive(Default)]
+struct Waiter {
+    state: Mutex<WaitState>,
+    cv: Condvar,
+}
+
+#[derive(Default)]
+enum WaitState {
+    #[default]
+    Waiting,
+    /// Apply and flush what is pending now.
+    Lead,
+    /// Durable, or failed with this message.
+    Done(Result<(), String>),
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Waiter {
+    fn set(&self, state: WaitState) {
+        *lock(&self.state) = state;
+        self.cv.notify_one();
+    }
+
+    /// Waits until told to lead (`None`) or done (`Some(result)`).
+    fn wait(&self) -> Option<Result<(), String>> {
+        let mut st = lock(&self.state);
+        loop {
+            match std::mem::take(&mut *st) {
+                WaitState::Waiting => {}
+                WaitState::Lead => return None,
+                WaitState::Done(r) => return Some(r),
+            }
+            st = self.cv.wait(st).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
 
 /// One change in a [`Store::commit`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,7 +203,6 @@ impl Store {
             db,
             dir,
             group: Mutex::new(Group::default()),
-            flushed: Condvar::new(),
             flushes: AtomicU64::new(0),
         };
         store.check_version()?;
@@ -230,45 +260,46 @@ impl Store {
         if writes.is_empty() {
             return Ok(());
         }
-        let lock = |m| Mutex::lock(m).unwrap_or_else(PoisonError::into_inner);
-        let mut g = lock(&self.group);
-        g.arrived += 1;
-        let me = g.arrived;
-        g.pending.extend(writes);
-        loop {
-            if g.done >= me {
-                return match g.failed.iter().find(|(a, b, _)| (*a..=*b).contains(&me)) {
-                    Some((_, _, message)) => Err(StoreError::Io {
-                        dir: self.dir.clone(),
-                        message: message.clone(),
-                    }),
-                    None => Ok(()),
-                };
+        let me = Arc::new(Waiter::default());
+        let lead = {
+            let mut g = lock(&self.group);
+            g.pending.push((writes, me.clone()));
+            !std::mem::replace(&mut g.flushing, true)
+        };
+        if !lead {
+            if let Some(r) = me.wait() {
+                return r.map_err(|message| self.failed(message));
             }
-            if g.flushing {
-                g = self.flushed.wait(g).unwrap_or_else(PoisonError::into_inner);
-                continue;
+        }
+        // This committer leads: it applies everything pending (its own writes among
+        // them) as one batch with one flush, tells each committer of the group, and hands
+        // the lead to the first that arrived meanwhile.
+        let group = std::mem::take(&mut lock(&self.group).pending);
+        let (writes, waiters): (Vec<Vec<Write>>, Vec<Arc<Waiter>>) = group.into_iter().unzip();
+        let r = self.apply(writes.into_iter().flatten().collect());
+        let r = r.map_err(|e| match e {
+            StoreError::Io { message, .. } => message,
+            e => e.to_string(),
+        });
+        for w in &waiters {
+            if !Arc::ptr_eq(w, &me) {
+                w.set(WaitState::Done(r.clone()));
             }
-            // This committer flushes everything pending, its own writes among them.
-            g.flushing = true;
-            let (first, last) = (g.done + 1, g.arrived);
-            let batch = std::mem::take(&mut g.pending);
-            drop(g);
-            let r = self.apply(batch);
-            g = lock(&self.group);
-            g.flushing = false;
-            g.done = last;
-            if let Err(e) = r {
-                let message = match e {
-                    StoreError::Io { message, .. } => message,
-                    e => e.to_string(),
-                };
-                g.failed.push_back((first, last, message));
-                if g.failed.len() > FAILED_GROUPS_KEPT {
-                    g.failed.pop_front();
-                }
+        }
+        {
+            let mut g = lock(&self.group);
+            match g.pending.first() {
+                Some((_, next)) => next.set(WaitState::Lead),
+                None => g.flushing = false,
             }
-            self.flushed.notify_all();
+        }
+        r.map_err(|message| self.failed(message))
+    }
+
+    fn failed(&self, message: String) -> StoreError {
+        StoreError::Io {
+            dir: self.dir.clone(),
+            message,
         }
     }
 
