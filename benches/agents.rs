@@ -5,9 +5,11 @@
 //!   from one thread per core on different agents;
 //! - lane-writing turns: a method that increments a value lane, each turn durable before
 //!   its reply, from many threads on different agents (commits grouped when they overlap);
-//! - link fan-out: 1,000 WebSocket clients (`FAN_OUT=N` for another number) linked to one value lane over WARP; the time
-//!   from the start of the call that changes it to each client's receipt of the event
-//!   (p50, p99, max).
+//! - link fan-out: 1,000 WebSocket clients (`FAN_OUT=N` for another number) linked over
+//!   WARP, the time from the start of a call to each client's receipt of its event (p50,
+//!   p99, max): to a value lane the call changes (the event leaves once the change is
+//!   durable, so the flush's time is in it), and to a command lane whose command writes
+//!   nothing (the node's fan-out alone).
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,6 +26,7 @@ agent Counter at "/counters/:id" {
   value n: Int = 0
   fn get() -> Int { n }
   fn incr() -> Int { n += 1; n }
+  command ping(round: Int) {}
 }
 fn main() {}
 "#;
@@ -91,7 +94,9 @@ fn main() {
     let dur = Duration::from_secs(2);
     // `cargo bench --bench agents -- fan-out` measures the links only.
     if std::env::args().any(|a| a == "fan-out") {
-        fan_out(&node, incr);
+        fan_out(&node, Watch::Lane);
+        fan_out(&node, Watch::Command);
+        fan_out_peer();
         return;
     }
     println!("agent turns on one node ({cores} cores), {:?} each:", dur);
@@ -113,15 +118,26 @@ fn main() {
     std::io::stdout().flush().ok();
     // `cargo bench --bench agents -- turns` skips the links.
     if !std::env::args().any(|a| a == "turns") {
-        fan_out(&node, incr);
+        fan_out(&node, Watch::Lane);
+        fan_out(&node, Watch::Command);
+        fan_out_peer();
     }
     node.stop(Duration::from_secs(10));
+}
+
+/// What the fan-out clients link to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Watch {
+    /// The value lane `n`, changed by `incr` (durable before its event).
+    Lane,
+    /// The command lane `ping`, run with the round's number and writing nothing.
+    Command,
 }
 
 /// 1,000 WARP links to one lane; the latency of each event, measured from the start of
 /// the call that causes it. The clients are tasks on one thread of their own (as a
 /// browser tab or a Node.js process would hold many links), not one thread each.
-fn fan_out(node: &Node, incr: usize) {
+fn fan_out(node: &Node, watch: Watch) {
     // `FAN_OUT=N` links N clients instead.
     let clients: usize = std::env::var("FAN_OUT")
         .ok()
@@ -131,9 +147,15 @@ fn fan_out(node: &Node, incr: usize) {
     let api = Api::start(node.clone(), "127.0.0.1:0").expect("api");
     let addr = api.addr();
     let uri = "/counters/fan";
+    let (incr, ping) = (method(node, "incr"), method(node, "ping"));
     node.call(uri, incr, vec![]).expect("activate");
     let base = node.call(uri, method(node, "get"), vec![]).expect("get");
     let base = i64::from_le_bytes(base.try_into().expect("an Int"));
+    // The event's value, less this, is the round's number; a sync sends this many frames.
+    let (lane, offset, sync_frames) = match watch {
+        Watch::Lane => ("n", base + 1, 3),
+        Watch::Command => ("ping", 0, 2),
+    };
     let started = Arc::new(std::sync::Mutex::new(vec![None::<Instant>; ROUNDS]));
     let ready = Arc::new(AtomicUsize::new(0));
     let (st, rd, n) = (started.clone(), ready.clone(), clients);
@@ -145,8 +167,16 @@ fn fan_out(node: &Node, incr: usize) {
                 .build()
                 .expect("runtime");
             rt.block_on(async move {
+                let link = Link {
+                    addr,
+                    uri,
+                    lane,
+                    sync_frames,
+                    offset,
+                    rounds: ROUNDS,
+                };
                 let tasks: Vec<_> = (0..n)
-                    .map(|_| tokio::spawn(client(addr, uri, base, ROUNDS, st.clone(), rd.clone())))
+                    .map(|_| tokio::spawn(client(link, st.clone(), rd.clone())))
                     .collect();
                 let mut all = vec![];
                 for t in tasks {
@@ -163,14 +193,23 @@ fn fan_out(node: &Node, incr: usize) {
     }
     for r in 0..ROUNDS {
         started.lock().expect("lock")[r] = Some(Instant::now());
-        node.call(uri, incr, vec![]).expect("incr");
+        match watch {
+            Watch::Lane => node.call(uri, incr, vec![]).expect("incr"),
+            Watch::Command => node
+                .call(uri, ping, (r as i64).to_le_bytes().to_vec())
+                .expect("ping"),
+        };
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut all = linked.join().expect("clients");
     all.sort();
     let q = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    let what = match watch {
+        Watch::Lane => "a value lane (durable change)",
+        Watch::Command => "a command lane (no write)",
+    };
     println!(
-        "link fan-out to {clients} WebSocket clients, {ROUNDS} changes: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "link fan-out to {clients} WebSocket clients, {ROUNDS} events on {what}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         q(0.5).as_secs_f64() * 1e3,
         q(0.99).as_secs_f64() * 1e3,
         all[all.len() - 1].as_secs_f64() * 1e3
@@ -178,25 +217,130 @@ fn fan_out(node: &Node, incr: usize) {
     api.stop();
 }
 
-/// One linked client: syncs, says it is ready, then times `rounds` events.
-async fn client(
+/// The peer: the same clients and rounds against a bare tokio-tungstenite server that
+/// broadcasts each frame to every connection (a tokio broadcast channel, a task per
+/// connection): the floor of WebSocket fan-out on this machine, with no node behind it.
+fn fan_out_peer() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let clients: usize = std::env::var("FAN_OUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    const ROUNDS: usize = 50;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (tx, _) = tokio::sync::broadcast::channel::<Arc<str>>(64);
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let btx = tx.clone();
+    rt.spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tcp.set_nodelay(true).ok();
+            let mut rx = btx.subscribe();
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                    return;
+                };
+                let _ = ws.next().await;
+                while let Ok(frame) = rx.recv().await {
+                    if ws.send(Message::text(frame.as_ref())).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let started = Arc::new(std::sync::Mutex::new(vec![None::<Instant>; ROUNDS]));
+    let ready = Arc::new(AtomicUsize::new(0));
+    let (st, rd) = (started.clone(), ready.clone());
+    let linked = std::thread::spawn(move || {
+        let crt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        crt.block_on(async move {
+            let link = Link {
+                addr,
+                uri: "/peer",
+                lane: "x",
+                sync_frames: 0,
+                offset: 0,
+                rounds: ROUNDS,
+            };
+            let tasks: Vec<_> = (0..clients)
+                .map(|_| tokio::spawn(client(link, st.clone(), rd.clone())))
+                .collect();
+            let mut all = vec![];
+            for t in tasks {
+                all.extend(t.await.expect("client"));
+            }
+            all
+        })
+    });
+    let until = Instant::now() + Duration::from_secs(60);
+    while ready.load(Ordering::SeqCst) < clients || tx.receiver_count() < clients {
+        assert!(Instant::now() < until, "the clients did not all connect");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Every server task has read its client's first frame once the count settles.
+    std::thread::sleep(Duration::from_millis(200));
+    for r in 0..ROUNDS {
+        started.lock().expect("lock")[r] = Some(Instant::now());
+        let _ = tx.send(Arc::from(format!("@event(node:\"/peer\",lane:x) {r}")));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut all = linked.join().expect("clients");
+    all.sort();
+    let q = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    println!(
+        "peer: bare tokio-tungstenite broadcast to {clients} clients, {ROUNDS} frames:          p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        q(0.5).as_secs_f64() * 1e3,
+        q(0.99).as_secs_f64() * 1e3,
+        all[all.len() - 1].as_secs_f64() * 1e3
+    );
+}
+
+/// Where a client links and how to read its events.
+#[derive(Clone, Copy)]
+struct Link {
     addr: std::net::SocketAddr,
     uri: &'static str,
-    base: i64,
+    lane: &'static str,
+    sync_frames: usize,
+    offset: i64,
     rounds: usize,
+}
+
+/// One linked client: syncs, says it is ready, then times `rounds` events.
+async fn client(
+    link: Link,
     started: Arc<std::sync::Mutex<Vec<Option<Instant>>>>,
     ready: Arc<AtomicUsize>,
 ) -> Vec<Duration> {
+    let Link {
+        addr,
+        uri,
+        lane,
+        sync_frames,
+        offset,
+        rounds,
+    } = link;
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
         .await
         .expect("connect");
-    ws.send(Message::text(format!("@sync(node:\"{uri}\",lane:n)")))
+    ws.send(Message::text(format!("@sync(node:\"{uri}\",lane:{lane})")))
         .await
         .expect("send");
-    // @linked, the state, @synced.
-    for _ in 0..3 {
+    // @linked, the state (if any), @synced.
+    for _ in 0..sync_frames {
         ws.next().await.expect("open").expect("sync");
     }
     ready.fetch_add(1, Ordering::SeqCst);
@@ -210,7 +354,7 @@ async fn client(
             .next()
             .and_then(|v| v.trim().parse().ok())
             .expect("a value event");
-        let s = started.lock().expect("lock")[(v - base - 1) as usize].expect("started");
+        let s = started.lock().expect("lock")[(v - offset) as usize].expect("started");
         lat.push(t - s);
     }
     lat

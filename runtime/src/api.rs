@@ -41,6 +41,9 @@ pub const LINK_QUEUE_MAX: usize = 4096;
 /// The longest one WARP frame from a client may be, in bytes (`frame_bytes_max`).
 pub const FRAME_BYTES_MAX: usize = 1 << 20;
 
+/// The read buffer of a WebSocket connection; client frames are small.
+const READ_BUFFER_BYTES: usize = 4096;
+
 /// A running API server. Dropping it stops it.
 pub struct Api {
     addr: SocketAddr,
@@ -175,6 +178,10 @@ async fn warp_upgrade(
 ) -> Response {
     match ws {
         Ok(ws) => ws
+            // tungstenite zeroes its whole read buffer on every read attempt, and the link
+            // loop attempts one after each frame it sends: a small buffer keeps that cheap
+            // (the default 128 KiB was most of a fan-out's cost).
+            .read_buffer_size(READ_BUFFER_BYTES)
             .max_message_size(FRAME_BYTES_MAX)
             .max_frame_size(FRAME_BYTES_MAX)
             .on_upgrade(move |socket| link::connection(app.node, socket, app.stop))

@@ -25,6 +25,10 @@ pub(super) async fn connection(node: Node, mut socket: WebSocket, mut stop: watc
     let (sink, mut out, overflow) = Sink::new(super::LINK_QUEUE_MAX);
     let (ops, ops_rx) = mpsc::unbounded_channel();
     let worker = tokio::spawn(work(node.clone(), sink.clone(), ops_rx));
+    // Made once, not per frame: each would register with its notifier again.
+    let overflowed = overflow.notified();
+    let stopping = stopped(&mut stop);
+    tokio::pin!(overflowed, stopping);
     let close = loop {
         tokio::select! {
             msg = socket.recv() => match msg {
@@ -48,13 +52,13 @@ pub(super) async fn connection(node: Node, mut socket: WebSocket, mut stop: watc
                     break None;
                 }
             }
-            _ = overflow.notified() => {
+            _ = &mut overflowed => {
                 break Some((1008, format!(
                     "too slow: more than {} frames waited for this client (link_queue_max)",
                     super::LINK_QUEUE_MAX
                 )));
             }
-            _ = stopped(&mut stop) => break Some((1001, "the node is stopping".to_string())),
+            _ = &mut stopping => break Some((1001, "the node is stopping".to_string())),
         }
     };
     drop(ops);
