@@ -87,9 +87,8 @@ impl Api {
             .spawn(move || {
                 rt.block_on(async move {
                     tokio::spawn(async move {
-                        if tokio::signal::ctrl_c().await.is_ok() {
-                            flag.store(true, Ordering::SeqCst);
-                        }
+                        interrupt().await;
+                        flag.store(true, Ordering::SeqCst);
                     });
                     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                         return;
@@ -122,7 +121,7 @@ impl Api {
         self.addr
     }
 
-    /// Whether the process got Ctrl-C (SIGINT) since the API started.
+    /// Whether the process got Ctrl-C (SIGINT) or SIGTERM since the API started.
     pub fn interrupted(&self) -> bool {
         self.interrupted.load(Ordering::SeqCst)
     }
@@ -143,6 +142,22 @@ impl Api {
 impl Drop for Api {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Resolves at the first SIGINT (Ctrl-C) or SIGTERM (what `kill` and process managers
+/// send to ask for a clean stop).
+async fn interrupt() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
     }
 }
 

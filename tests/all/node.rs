@@ -347,9 +347,52 @@ fn ctrl_c_lets_the_turn_in_flight_finish() {
         node.stderr_so_far()
     );
     drop(node);
-    let node = Served::start(&file, &data, &[]);
+    let mut node = Served::start(&file, &data, &[]);
     let out = node.weft(&["call", "/slow/a", "get"]);
     assert_eq!(text(&out.stdout), "1\n");
+    // SIGTERM, as `kill` and process managers send it, stops it as cleanly.
+    let pid = node.child.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(sent.is_ok_and(|s| s.success()));
+    let status = node.wait_exit(Duration::from_secs(20));
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+}
+
+#[test]
+fn an_endless_turn_stops_at_its_limit_while_other_agents_answer() {
+    let dir = scratch_dir("weft-node", "endless");
+    let file = dir.join("spin.weft");
+    std::fs::write(
+        &file,
+        "agent Worker at \"/workers/:id\" {\n  value n: Int = 0\n  \
+         fn spin() -> Int { n += 1; var i = 0; while true { i += 1 }; i }\n  \
+         fn get() -> Int { n }\n}\nfn main() {}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let node = Served::start(&file, &dir.join("data"), &["--turn-time-limit-ms", "2000"]);
+    let url = node.url.clone();
+    let spin = std::thread::spawn(move || weft(&["call", "/workers/a", "spin", "--cluster", &url]));
+    std::thread::sleep(Duration::from_millis(100));
+    for _ in 0..3 {
+        let out = node.weft(&["call", "/workers/b", "get"]);
+        assert_eq!(text(&out.stdout), "0\n", "{}", text(&out.stderr));
+    }
+    assert!(
+        !spin.is_finished(),
+        "the other agent answered only after the endless turn ended"
+    );
+    let out = spin
+        .join()
+        .unwrap_or_else(|_| panic!("the call thread panicked"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("time limit"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The stopped turn's write is gone, and the agent serves again.
+    let out = node.weft(&["call", "/workers/a", "get"]);
+    assert_eq!(text(&out.stdout), "0\n");
 }
 
 /// Waits (at most `max`) for a child to finish; kills it after that.
