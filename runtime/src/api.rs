@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `GET /api/v1/node` | `{"agent_types": [..], "links": N}` |
 //! | `GET /api/v1/agents` | `[{"uri", "agent", "active"}]`, in URI order |
+//! | `GET /api/v1/manifest` | the program's manifest: agent types, lanes, methods, type descriptors |
 //! | `POST /api/v1/call` `{"uri", "method", "args": ["literal", ..]}` | `{"value": "shown", "recon": "..."}` |
 //! | WebSocket upgrade on any path | WARP (`link.rs`) |
 //!
@@ -165,6 +166,7 @@ fn router(app: App) -> Router {
     Router::new()
         .route("/api/v1/node", get(node_info))
         .route("/api/v1/agents", get(agents))
+        .route("/api/v1/manifest", get(manifest))
         .route("/api/v1/call", post(call))
         .route("/api/{*rest}", axum::routing::any(not_found))
         .fallback(warp_upgrade)
@@ -235,6 +237,10 @@ async fn node_info(State(app): State<App>) -> Json<NodeInfo> {
             .collect(),
         links: app.node.link_count(),
     })
+}
+
+async fn manifest(State(app): State<App>) -> Json<weft_compiler::manifest::Manifest> {
+    Json(app.node.manifest().clone())
 }
 
 #[derive(Serialize)]

@@ -1,14 +1,19 @@
 //! `weft link URI LANE`: links to a lane over WARP and prints its state, then every
-//! change, one Recon body per line, until interrupted (or `--events N` have arrived).
-//! Map lanes print `@update(key:K) V` and `@remove(key:K)`; list lanes
-//! `@update(index:I,key:K) V` and `@remove(index:I,key:K)`, as WARP carries them.
+//! change, one line each, until interrupted (or `--events N` have arrived). Values print
+//! in Weft syntax, read against the lane's type from the node's manifest: a value or
+//! demand lane prints its value; a map lane `KEY: VALUE`, `remove KEY` and `clear`; a
+//! list lane `insert [I] VALUE`, `update [I] VALUE` and `remove [I]`; a command lane the
+//! arguments of each command. `--recon` prints the WARP bodies as they arrive instead.
 
-use super::client::Target;
+use super::client::{self, Answer, Target};
 use crate::{Exit, Io};
+use std::collections::HashSet;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 use tungstenite::Message;
-use weft_runtime::warp::{print, Envelope};
+use weft_compiler::manifest::{AdtDesc, LaneKind, Manifest, TypeDesc};
+use weft_runtime::value;
+use weft_runtime::warp::{self, print, Envelope, MapEvent};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -19,6 +24,9 @@ pub struct Args {
     /// Stop after this many events (the state counts); by default run until interrupted.
     #[arg(long, value_name = "N")]
     pub events: Option<u64>,
+    /// Print each event's Recon body as WARP carries it.
+    #[arg(long)]
+    pub recon: bool,
     #[command(flatten)]
     pub target: Target,
 }
@@ -36,7 +44,56 @@ pub fn main(args: &Args, io: &Io) -> Exit {
     }
 }
 
+/// How to print one lane's events.
+enum Shape {
+    /// As they arrive.
+    Recon,
+    /// A whole value (value and demand lanes, command arguments).
+    Value(TypeDesc),
+    Map(TypeDesc, TypeDesc),
+    /// A list's element type, and the keys of the elements seen so far.
+    List(TypeDesc, HashSet<String>),
+}
+
+/// The lane's shape from the node's manifest; `None` when the node does not say (then
+/// the link itself reports what is missing).
+fn shape(args: &Args) -> Result<Option<(Shape, Vec<AdtDesc>)>, String> {
+    if args.recon {
+        return Ok(Some((Shape::Recon, vec![])));
+    }
+    let manifest: Manifest = match client::get(&args.target, "/api/v1/manifest")? {
+        Answer::Ok(json) => serde_json::from_value(json)
+            .map_err(|e| format!("the node sent a manifest this client cannot read: {e}"))?,
+        Answer::Failed(e) | Answer::Refused(e) => return Err(e),
+    };
+    let Some((agent, _)) = manifest.route(&args.uri) else {
+        return Ok(None);
+    };
+    let shape = if let Some((_, l)) = agent.lane(&args.lane) {
+        match (&l.kind, &l.ty) {
+            (LaneKind::Map, TypeDesc::Map(k, v)) => Shape::Map((**k).clone(), (**v).clone()),
+            (LaneKind::List, TypeDesc::List(t)) => Shape::List((**t).clone(), HashSet::new()),
+            (_, ty) => Shape::Value(ty.clone()),
+        }
+    } else if let Some(d) = agent.demands.iter().find(|d| d.name == args.lane) {
+        Shape::Value(d.ty.clone())
+    } else if let Some(m) = agent
+        .methods
+        .iter()
+        .find(|m| m.command && m.name == args.lane)
+    {
+        match m.params.as_slice() {
+            [p] => Shape::Value(p.ty.clone()),
+            _ => Shape::Recon,
+        }
+    } else {
+        return Ok(None);
+    };
+    Ok(Some((shape, manifest.types)))
+}
+
 fn link(args: &Args, io: &Io) -> Result<Exit, String> {
+    let (mut shape, types) = shape(args)?.unwrap_or((Shape::Recon, vec![]));
     let authority = args.target.authority()?;
     let url = args.target.url();
     let addr = authority
@@ -84,7 +141,7 @@ fn link(args: &Args, io: &Io) -> Result<Exit, String> {
         };
         match Envelope::parse(text.as_str()) {
             Ok(Envelope::Event(e)) => {
-                io.say(&print(&e.body));
+                io.say(&line(&mut shape, &e.body, &types));
                 seen += 1;
             }
             Ok(Envelope::Unlinked(e)) => {
@@ -100,6 +157,55 @@ fn link(args: &Args, io: &Io) -> Result<Exit, String> {
             }
             Ok(_) => {}
             Err(e) => return Err(format!("{url} sent a malformed envelope: {e}")),
+        }
+    }
+}
+
+/// One event as a line; a body that does not read as the lane's type prints as Recon.
+fn line(shape: &mut Shape, body: &warp::Value, types: &[AdtDesc]) -> String {
+    // A whole value prints as `print` would; keys and elements as inside a collection
+    // (strings quoted).
+    let show_as = |v: &warp::Value, ty: &TypeDesc, top: bool| {
+        value::from_recon(v, ty, types)
+            .map(|x| match top {
+                true => value::show_top(&x, ty, types),
+                false => value::show(&x, ty, types),
+            })
+            .unwrap_or_else(|_| print(v))
+    };
+    let show = |v: &warp::Value, ty: &TypeDesc| show_as(v, ty, false);
+    match shape {
+        Shape::Recon => print(body),
+        Shape::Value(ty) => show_as(body, ty, true),
+        Shape::Map(kt, vt) => match MapEvent::from_value(body) {
+            Ok(MapEvent::Update { key, value }) => {
+                format!("{}: {}", show(&key, kt), show(&value, vt))
+            }
+            Ok(MapEvent::Remove { key }) => format!("remove {}", show(&key, kt)),
+            Ok(MapEvent::Clear) => "clear".to_string(),
+            _ => print(body),
+        },
+        Shape::List(et, keys) => {
+            let header = body.items().first().and_then(|i| match i {
+                warp::Item::Attr(tag, h) => Some((tag.as_str(), h)),
+                _ => None,
+            });
+            let Some((tag, h)) = header else {
+                return print(body);
+            };
+            let index = h.get("index").and_then(|i| i.as_f64()).unwrap_or(-1.0);
+            let key = h.get("key").map(print).unwrap_or_default();
+            match tag {
+                "update" => {
+                    let verb = if keys.insert(key) { "insert" } else { "update" };
+                    format!("{verb} [{index}] {}", show(&body.body(), et))
+                }
+                "remove" => {
+                    keys.remove(&key);
+                    format!("remove [{index}]")
+                }
+                _ => print(body),
+            }
         }
     }
 }

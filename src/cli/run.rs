@@ -3,8 +3,8 @@
 //! data directory, and the command keeps serving while they have timers (or with
 //! `--serve`), or while clients are linked to them. The node's API (HTTP and WARP links)
 //! listens on `--api ADDR` from the start (by default 127.0.0.1:7311, or a free port when
-//! that one is taken; its address is printed once `main` has returned); Ctrl-C (or SIGTERM) stops
-//! taking requests, lets the turns in flight finish, and exits.
+//! that one is taken; its address is printed once `main` has returned). Ctrl-C (or
+//! SIGTERM) stops taking requests, lets the turns in flight finish, and exits.
 
 use super::client::DEFAULT_API;
 use super::node::{self, DataDir};

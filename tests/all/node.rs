@@ -40,9 +40,9 @@ fn calls_links_and_listings_reach_the_agents() {
     let linked = wait_output(link, Duration::from_secs(30));
     assert_eq!(
         text(&linked.stdout),
-        "@update(index:0,key:1){from:ada,text:hello}\n\
-         @update(index:1,key:2){from:grace,text:\"hi ada\"}\n\
-         @update(index:2,key:3){from:bob,text:\"hey all\"}\n",
+        "insert [0] Message { from: \"ada\", text: \"hello\" }\n\
+         insert [1] Message { from: \"grace\", text: \"hi ada\" }\n\
+         insert [2] Message { from: \"bob\", text: \"hey all\" }\n",
         "{}",
         text(&linked.stderr)
     );
@@ -88,6 +88,22 @@ fn calls_links_and_listings_reach_the_agents() {
     assert!(text(&failed.stderr).contains("an empty message"));
     let history = node.weft(&["call", "/rooms/lobby", "recent", "10"]);
     assert_eq!(text(&history.stdout).matches("Message {").count(), 3);
+
+    // A map lane, in key order, and the same events as WARP carries them.
+    let members = node.weft(&["link", "/rooms/lobby", "members", "--events", "3"]);
+    assert_eq!(
+        text(&members.stdout),
+        "\"ada\": 1\n\"bob\": 1\n\"grace\": 1\n"
+    );
+    let recon = node.weft(&[
+        "link",
+        "/rooms/lobby",
+        "members",
+        "--events",
+        "1",
+        "--recon",
+    ]);
+    assert_eq!(text(&recon.stdout), "@update(key:ada) 1\n");
 
     // A lane that does not exist.
     let missing = node.weft(&["link", "/rooms/lobby", "nothing"]);

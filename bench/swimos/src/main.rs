@@ -1,0 +1,256 @@
+//! SwimOS peer for Weft's agent benchmark (benches/agents.rs): the same WARP link fan-out and `incr` round trips, measured against a SwimOS 0.1.1 server run in this process.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use swimos::agent::agent_lifecycle::HandlerContext;
+use swimos::agent::agent_model::AgentModel;
+use swimos::agent::event_handler::{EventHandler, HandlerActionExt};
+use swimos::agent::lanes::{CommandLane, ValueLane};
+use swimos::agent::{lifecycle, projections, AgentLaneModel};
+use swimos::route::RoutePattern;
+use swimos::server::{Server, ServerBuilder};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const CLIENTS: usize = 1000;
+const ROUNDS: usize = 50;
+const FAN_NODE: &str = "/counters/fan";
+
+/// The agent at `/counters/:id`.
+#[projections]
+#[derive(AgentLaneModel)]
+pub struct Counter {
+    /// A value lane, 0 when the agent starts (no persistence store is configured).
+    n: ValueLane<i64>,
+    /// Adds one to `n`.
+    incr: CommandLane<()>,
+    /// Does nothing; the lane forwards each command to its links as an event.
+    ping: CommandLane<i64>,
+}
+
+#[derive(Clone)]
+pub struct CounterLifecycle;
+
+#[lifecycle(Counter)]
+impl CounterLifecycle {
+    #[on_command(incr)]
+    pub fn on_incr(&self, context: HandlerContext<Counter>, _cmd: &()) -> impl EventHandler<Counter> {
+        context
+            .get_value(Counter::N)
+            .and_then(move |n| context.set_value(Counter::N, n + 1))
+    }
+}
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn connect(addr: SocketAddr) -> Ws {
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
+        .await
+        .expect("connect");
+    ws
+}
+
+/// The next text frame.
+async fn next_text(ws: &mut Ws) -> String {
+    loop {
+        match ws.next().await.expect("connection open").expect("frame") {
+            Message::Text(t) => return t.to_string(),
+            Message::Close(c) => panic!("closed by the server: {c:?}"),
+            _ => {}
+        }
+    }
+}
+
+/// An envelope's body: what follows the header's closing parenthesis.
+fn body(envelope: &str) -> &str {
+    envelope.find(')').map_or("", |i| envelope[i + 1..].trim())
+}
+
+async fn send(ws: &mut Ws, text: String) {
+    ws.send(Message::text(text)).await.expect("send");
+}
+
+/// Sends `@sync` and reads up to `@synced`; returns the last state value sent, if any.
+async fn sync(ws: &mut Ws, node: &str, lane: &str) -> Option<i64> {
+    send(ws, format!("@sync(node:\"{node}\",lane:{lane})")).await;
+    let mut state = None;
+    loop {
+        let t = next_text(ws).await;
+        if t.starts_with("@event") {
+            state = body(&t).parse().ok();
+        } else if t.starts_with("@synced") {
+            return state;
+        } else if t.starts_with("@unlinked") {
+            panic!("link refused: {t}");
+        }
+    }
+}
+
+/// Runs `f` to completion on a current-thread runtime in a thread of its own.
+fn on_client_thread<F, T>(f: impl FnOnce() -> F + Send + 'static) -> std::thread::JoinHandle<T>
+where
+    F: std::future::Future<Output = T>,
+    T: Send + 'static,
+{
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("client runtime")
+            .block_on(f())
+    })
+}
+
+type Starts = Arc<Mutex<Vec<Option<Instant>>>>;
+
+/// One linked client: syncs, counts itself ready, then times each round's event.
+/// Returns the latencies and the number of events it did not get.
+async fn fan_client(addr: SocketAddr, lane: &'static str, starts: Starts, ready: Arc<AtomicUsize>) -> (Vec<Duration>, usize) {
+    let mut ws = connect(addr).await;
+    let state = sync(&mut ws, FAN_NODE, lane).await;
+    // The event's value, less this, is the round's number.
+    let offset = match lane {
+        "n" => state.expect("the value lane's state") + 1,
+        _ => 0,
+    };
+    ready.fetch_add(1, Ordering::SeqCst);
+    let mut lat = Vec::with_capacity(ROUNDS);
+    while lat.len() < ROUNDS {
+        let Ok(t) = tokio::time::timeout(Duration::from_secs(10), next_text(&mut ws)).await else {
+            break;
+        };
+        let now = Instant::now();
+        if !t.starts_with("@event") {
+            continue;
+        }
+        let v: i64 = body(&t).parse().expect("an i64 event");
+        let start = starts.lock().unwrap()[(v - offset) as usize].expect("round started");
+        lat.push(now - start);
+    }
+    let missed = ROUNDS - lat.len();
+    (lat, missed)
+}
+
+/// 1000 clients linked to `lane` of `/counters/fan`; 50 rounds, each one command sent
+/// over a driver connection, timed from just before the send to each client's receipt.
+fn fan_out(rt: &tokio::runtime::Runtime, addr: SocketAddr, lane: &'static str, what: &str) {
+    let starts: Starts = Arc::new(Mutex::new(vec![None; ROUNDS]));
+    let ready = Arc::new(AtomicUsize::new(0));
+    let (st, rd) = (starts.clone(), ready.clone());
+    let clients = on_client_thread(move || async move {
+        let tasks: Vec<_> = (0..CLIENTS)
+            .map(|_| tokio::spawn(fan_client(addr, lane, st.clone(), rd.clone())))
+            .collect();
+        let (mut all, mut missed) = (vec![], 0);
+        for t in tasks {
+            let (lat, m) = t.await.expect("client");
+            all.extend(lat);
+            missed += m;
+        }
+        (all, missed)
+    });
+    let until = Instant::now() + Duration::from_secs(120);
+    while ready.load(Ordering::SeqCst) < CLIENTS {
+        assert!(Instant::now() < until, "the clients did not all link");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut driver = rt.block_on(connect(addr));
+    for r in 0..ROUNDS {
+        let cmd = match lane {
+            "n" => format!("@command(node:\"{FAN_NODE}\",lane:incr)"),
+            _ => format!("@command(node:\"{FAN_NODE}\",lane:ping) {r}"),
+        };
+        starts.lock().unwrap()[r] = Some(Instant::now());
+        rt.block_on(send(&mut driver, cmd));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (mut all, missed) = clients.join().expect("clients");
+    all.sort();
+    let q = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1e3;
+    let note = if missed > 0 { format!(" ({missed} events not received)") } else { String::new() };
+    println!(
+        "swimos fan-out to {CLIENTS} clients, {ROUNDS} events on {what}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms{note}",
+        q(0.5),
+        q(0.99),
+        q(1.0)
+    );
+}
+
+/// `k` connections, each linked to `n` of its own agent, each sending `incr` and waiting
+/// for the resulting event before the next, for `dur`. Returns round trips per second.
+fn incr_round_trips(addr: SocketAddr, k: usize, dur: Duration) -> f64 {
+    on_client_thread(move || async move {
+        let mut conns = vec![];
+        for i in 0..k {
+            let node = format!("/counters/t{i}");
+            let mut ws = connect(addr).await;
+            let n = sync(&mut ws, &node, "n").await.expect("the value lane's state");
+            conns.push((ws, node, n));
+        }
+        let start = Instant::now();
+        let deadline = start + dur;
+        let tasks: Vec<_> = conns
+            .into_iter()
+            .map(|(mut ws, node, mut n)| {
+                tokio::spawn(async move {
+                    let mut count = 0u64;
+                    while Instant::now() < deadline {
+                        send(&mut ws, format!("@command(node:\"{node}\",lane:incr)")).await;
+                        loop {
+                            let t = next_text(&mut ws).await;
+                            if t.starts_with("@event") && body(&t).parse::<i64>().ok() == Some(n + 1) {
+                                n += 1;
+                                break;
+                            }
+                        }
+                        count += 1;
+                    }
+                    count
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for t in tasks {
+            total += t.await.expect("connection task");
+        }
+        total as f64 / start.elapsed().as_secs_f64()
+    })
+    .join()
+    .expect("round trips")
+}
+
+fn main() {
+    // The server gets a two-worker runtime, as Weft's node gets the machine's two cores;
+    // the clients run on a current-thread runtime in a thread of their own.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("server runtime");
+    let (addr, mut handle) = rt.block_on(async {
+        let agent = AgentModel::new(Counter::default, CounterLifecycle.into_lifecycle());
+        let server = ServerBuilder::with_plane_name("bench")
+            .set_bind_addr("127.0.0.1:0".parse().unwrap())
+            .add_route(RoutePattern::parse_str("/counters/:id").expect("route"), agent)
+            .build()
+            .await
+            .expect("server");
+        let (task, mut handle) = server.run();
+        tokio::spawn(task);
+        let addr = handle.bound_addr().await.expect("bound address");
+        (addr, handle)
+    });
+
+    fan_out(&rt, addr, "n", "a value lane");
+    fan_out(&rt, addr, "ping", "a command lane");
+    for k in [1, 16, 64] {
+        let r = incr_round_trips(addr, k, Duration::from_secs(2));
+        println!("swimos incr round trips, {k} connections: {r:.0}/s");
+    }
+    handle.stop();
+}
