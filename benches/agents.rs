@@ -5,6 +5,8 @@
 //!   from one thread per core on different agents;
 //! - lane-writing turns: a method that increments a value lane, each turn durable before
 //!   its reply, from many threads on different agents (commits grouped when they overlap);
+//! - one-way sends: one turn sends 20,000 increments to 1 or to 64 agents; the time until
+//!   all were handled (one agent's messages go one at a time; different agents' at once);
 //! - link fan-out: 1,000 WebSocket clients (`FAN_OUT=N` for another number) linked over
 //!   WARP, the time from the start of a call to each client's receipt of its event (p50,
 //!   p99, max): to a value lane the call changes (the event leaves once the change is
@@ -27,6 +29,13 @@ agent Counter at "/counters/:id" {
   fn get() -> Int { n }
   fn incr() -> Int { n += 1; n }
   command ping(round: Int) {}
+}
+
+agent Fan at "/fans/:id" {
+  /// Sends `incr` to `n` counters, `targets` different ones in turn.
+  fn go(n: Int, targets: Int) {
+    for i in 0..n { send Counter("/counters/s{i % targets}").incr() }
+  }
 }
 fn main() {}
 "#;
@@ -115,6 +124,10 @@ fn main() {
             w
         );
     }
+    for targets in [1, 64] {
+        let w = sends(&node, targets);
+        println!("  one-way sends to {targets:>2} agents      {:>10.0}/s", w);
+    }
     std::io::stdout().flush().ok();
     // `cargo bench --bench agents -- turns` skips the links.
     if !std::env::args().any(|a| a == "turns") {
@@ -123,6 +136,32 @@ fn main() {
         fan_out_peer();
     }
     node.stop(Duration::from_secs(10));
+}
+
+/// One turn sends 20,000 `incr`s to `targets` counters; returns sends handled per second,
+/// from the call until the node's queue is empty (each is a lane-writing turn).
+fn sends(node: &Node, targets: i64) -> f64 {
+    const N: i64 = 20_000;
+    let fan = node
+        .manifest()
+        .agents
+        .iter()
+        .position(|a| a.name == "Fan")
+        .expect("Fan");
+    let go = node.manifest().agents[fan]
+        .methods
+        .iter()
+        .position(|m| m.name == "go")
+        .expect("go");
+    let mut args = N.to_le_bytes().to_vec();
+    args.extend_from_slice(&targets.to_le_bytes());
+    let start = Instant::now();
+    node.call("/fans/a", go, args).expect("go");
+    assert!(
+        node.drain(Duration::from_secs(300)),
+        "the sends did not finish"
+    );
+    N as f64 / start.elapsed().as_secs_f64()
 }
 
 /// What the fan-out clients link to.

@@ -11,10 +11,13 @@
 //! itself, directly or through a chain of waiting calls on other threads, fails at once
 //! ("call cycle") instead of deadlocking. Each agent admits at most `mailbox_max` waiting
 //! calls; beyond that a call fails with "mailbox full" (the caller's back-pressure).
+//! One-way sends and timer ticks are queued per target (`agents/queue.rs`) and delivered
+//! by a few dispatcher threads, in order for each target.
 
 mod diff;
 mod lanes;
 mod links;
+mod queue;
 
 use crate::output::Output;
 use crate::store::{Store, Write};
@@ -22,7 +25,8 @@ use crate::{RunError, RunLimits, Runtime};
 pub use lanes::Lanes;
 use links::Links;
 pub use links::{Frame, Sink};
-use std::collections::{HashMap, VecDeque};
+use queue::{Msg, Queue};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
@@ -40,6 +44,9 @@ pub struct NodeSettings {
     pub mailbox_max: usize,
     /// The longest a call waits for a busy agent (`call_wait_max`).
     pub call_wait_max: Duration,
+    /// How many threads deliver one-way messages at once, each to a different agent
+    /// (`dispatch_workers`).
+    pub dispatch_workers: usize,
 }
 
 impl NodeSettings {
@@ -52,6 +59,7 @@ impl NodeSettings {
             },
             mailbox_max: 1000,
             call_wait_max: Duration::from_secs(30),
+            dispatch_workers: 32,
         }
     }
 }
@@ -93,29 +101,6 @@ fn thread_key() -> u64 {
         static KEY: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
     }
     KEY.with(|k| *k)
-}
-
-/// One-way messages and timer ticks, delivered in order by the node's dispatcher thread.
-#[derive(Default)]
-struct Queue {
-    items: VecDeque<Msg>,
-    /// Messages taken but not yet finished.
-    busy: usize,
-    dispatcher: bool,
-    /// Set by [`Node::stop`]: the dispatcher ends as soon as the queue is empty.
-    stopping: bool,
-}
-
-enum Msg {
-    Send {
-        uri: String,
-        method: usize,
-        args: Vec<u8>,
-    },
-    Tick {
-        uri: String,
-        export: String,
-    },
 }
 
 struct Timer {
@@ -260,7 +245,7 @@ impl Node {
     pub fn drain(&self, max: Duration) -> bool {
         let until = Instant::now() + max;
         let mut q = lock(&self.inner.queue);
-        while !q.items.is_empty() || q.busy > 0 {
+        while !q.idle() {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
@@ -283,7 +268,7 @@ impl Node {
         let mut q = lock(&self.inner.queue);
         q.stopping = true;
         self.inner.queue_cv.notify_all();
-        while q.dispatcher && Instant::now() < until {
+        while q.workers > 0 && Instant::now() < until {
             q = self
                 .inner
                 .queue_cv
@@ -810,26 +795,29 @@ impl Node {
 
     fn enqueue(&self, m: Msg) {
         let mut q = lock(&self.inner.queue);
-        q.items.push_back(m);
-        if !q.dispatcher {
-            q.dispatcher = true;
+        q.push(m);
+        // Another worker when every live one is busy and there is room for one more.
+        if q.workers < self.inner.settings.dispatch_workers.max(1) && q.busy >= q.workers {
+            q.workers += 1;
             let node = self.clone();
             let started = std::thread::Builder::new()
                 .name("weft-dispatch".into())
                 .spawn(move || node.dispatch());
             if started.is_err() {
-                q.dispatcher = false;
+                q.workers -= 1;
             }
         }
         self.inner.queue_cv.notify_all();
     }
 
-    /// The dispatcher: delivers queued sends and ticks in order, one at a time.
+    /// A dispatcher worker: delivers messages, one target at a time, until none has come
+    /// for a while (then the thread ends and lets the node go; the next message starts
+    /// another).
     fn dispatch(&self) {
         loop {
             let m = {
                 let mut q = lock(&self.inner.queue);
-                if q.items.is_empty() && !q.stopping {
+                if !q.has_ready() && !q.stopping {
                     q = self
                         .inner
                         .queue_cv
@@ -837,27 +825,23 @@ impl Node {
                         .unwrap_or_else(PoisonError::into_inner)
                         .0;
                 }
-                match q.items.pop_front() {
-                    Some(m) => {
-                        q.busy += 1;
-                        m
-                    }
-                    // Idle: the thread ends (and lets the node go); the next message
-                    // starts another.
+                match q.take() {
+                    Some(m) => m,
                     None => {
-                        q.dispatcher = false;
+                        q.workers -= 1;
                         self.inner.queue_cv.notify_all();
                         return;
                     }
                 }
             };
+            let target = m.target().to_string();
             // Failures were reported by the turn; a send has nobody to answer to.
             let _ = match m {
                 Msg::Send { uri, method, args } => self.call(&uri, method, args).map(|_| ()),
                 Msg::Tick { uri, export } => self.tick(&uri, &export),
             };
             let mut q = lock(&self.inner.queue);
-            q.busy -= 1;
+            q.done(&target);
             self.inner.queue_cv.notify_all();
         }
     }

@@ -1,0 +1,144 @@
+//! The node's one-way messages (sends and timer ticks), queued per target agent: a target's
+//! messages are delivered one at a time in the order they were queued, different targets'
+//! at once by up to `workers_max` dispatcher threads. So one sender's messages to one agent
+//! arrive in order (Erlang's guarantee between two processes), and turns of different
+//! agents overlap, which lets their commits share flushes.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+/// A queued message.
+pub(super) enum Msg {
+    Send {
+        uri: String,
+        method: usize,
+        args: Vec<u8>,
+    },
+    Tick {
+        uri: String,
+        export: String,
+    },
+}
+
+impl Msg {
+    pub fn target(&self) -> &str {
+        match self {
+            Msg::Send { uri, .. } | Msg::Tick { uri, .. } => uri,
+        }
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Queue {
+    /// Each target's waiting messages, oldest first.
+    waiting: HashMap<String, VecDeque<Msg>>,
+    /// Targets with waiting messages that no worker is delivering to, in turn.
+    ready: VecDeque<String>,
+    /// Targets a worker is delivering to now.
+    active: HashSet<String>,
+    /// How many messages wait.
+    queued: usize,
+    /// Messages taken by a worker and not finished.
+    pub busy: usize,
+    /// Dispatcher threads alive.
+    pub workers: usize,
+    /// Set by `Node::stop`: workers end as soon as nothing waits.
+    pub stopping: bool,
+}
+
+impl Queue {
+    /// Queues `m` behind its target's earlier messages.
+    pub fn push(&mut self, m: Msg) {
+        let target = m.target().to_string();
+        let q = self.waiting.entry(target.clone()).or_default();
+        q.push_back(m);
+        self.queued += 1;
+        // A target with earlier messages waiting is in `ready` already; one being
+        // delivered to goes back there when its worker is done (`done`).
+        if q.len() == 1 && !self.active.contains(&target) {
+            self.ready.push_back(target);
+        }
+    }
+
+    /// The next message for a target nobody is delivering to, if any.
+    pub fn take(&mut self) -> Option<Msg> {
+        let target = self.ready.pop_front()?;
+        let m = self.waiting.get_mut(&target)?.pop_front()?;
+        self.active.insert(target);
+        self.queued -= 1;
+        self.busy += 1;
+        Some(m)
+    }
+
+    /// A worker finished a message for `target`: the target's next one may go.
+    pub fn done(&mut self, target: &str) {
+        self.busy -= 1;
+        self.active.remove(target);
+        match self.waiting.get(target) {
+            Some(q) if !q.is_empty() => self.ready.push_back(target.to_string()),
+            _ => {
+                self.waiting.remove(target);
+            }
+        }
+    }
+
+    /// Whether nothing waits and nothing is being delivered.
+    pub fn idle(&self) -> bool {
+        self.queued == 0 && self.busy == 0
+    }
+
+    /// Whether a worker would find a message now.
+    pub fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send(uri: &str, n: u8) -> Msg {
+        Msg::Send {
+            uri: uri.into(),
+            method: 0,
+            args: vec![n],
+        }
+    }
+
+    fn arg(m: &Msg) -> (String, u8) {
+        match m {
+            Msg::Send { uri, args, .. } => (uri.clone(), args[0]),
+            Msg::Tick { uri, .. } => (uri.clone(), 0),
+        }
+    }
+
+    #[test]
+    fn one_target_at_a_time_in_order_and_targets_in_turn() {
+        let mut q = Queue::default();
+        for (uri, n) in [("/a", 1), ("/a", 2), ("/b", 1), ("/a", 3)] {
+            q.push(send(uri, n));
+        }
+        let first = q.take().map(|m| arg(&m));
+        assert_eq!(first, Some(("/a".into(), 1)));
+        // While /a is being delivered to, only /b may go.
+        let second = q.take().map(|m| arg(&m));
+        assert_eq!(second, Some(("/b".into(), 1)));
+        assert!(q.take().is_none());
+        // A message for /a queued meanwhile waits behind the others.
+        q.push(send("/a", 4));
+        assert!(q.take().is_none());
+        q.done("/a");
+        q.done("/b");
+        let rest: Vec<_> = std::iter::from_fn(|| {
+            let m = q.take()?;
+            let a = arg(&m);
+            q.done(&a.0);
+            Some(a)
+        })
+        .collect();
+        assert_eq!(
+            rest,
+            vec![("/a".into(), 2), ("/a".into(), 3), ("/a".into(), 4)]
+        );
+        assert!(q.idle());
+    }
+}
