@@ -1,4 +1,5 @@
-//! SwimOS peer for Weft's agent benchmark (benches/agents.rs): the same WARP link fan-out and `incr` round trips, measured against a SwimOS 0.1.1 server run in this process.
+//! SwimOS peer for Weft's agent benchmark (benches/agents.rs): the same WARP link fan-out
+//! and `incr` round trips, measured against a SwimOS 0.1.1 server run in this process.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,7 +48,11 @@ pub struct CounterLifecycle;
 #[lifecycle(Counter)]
 impl CounterLifecycle {
     #[on_command(incr)]
-    pub fn on_incr(&self, context: HandlerContext<Counter>, _cmd: &()) -> impl EventHandler<Counter> {
+    pub fn on_incr(
+        &self,
+        context: HandlerContext<Counter>,
+        _cmd: &(),
+    ) -> impl EventHandler<Counter> {
         context
             .get_value(Counter::N)
             .and_then(move |n| context.set_value(Counter::N, n + 1))
@@ -58,7 +63,9 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A WebSocket connection to the server; SwimOS requires the `warp0` subprotocol.
 async fn connect(addr: SocketAddr) -> Ws {
-    let mut request = format!("ws://{addr}/").into_client_request().expect("request");
+    let mut request = format!("ws://{addr}/")
+        .into_client_request()
+        .expect("request");
     request
         .headers_mut()
         .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("warp0"));
@@ -90,10 +97,14 @@ async fn send(ws: &mut Ws, text: String) {
 
 /// Links to `lane` of `node` and reads until the link is complete. A value lane is
 /// synced (`@sync`, up to `@synced`) and its state returned; a command lane, which has no
-/// state, is linked (`@link`, up to `@linked`), as SwimOS 0.1.1 does not answer a sync
-/// on a command lane.
+/// state, is linked (`@link`, up to `@linked`): SwimOS 0.1.1 never completes a sync on a
+/// command lane (it sends nothing back, and the connection is later reset).
 async fn link(ws: &mut Ws, node: &str, lane: &str, sync: bool) -> Option<i64> {
-    let (verb, done) = if sync { ("sync", "@synced") } else { ("link", "@linked") };
+    let (verb, done) = if sync {
+        ("sync", "@synced")
+    } else {
+        ("link", "@linked")
+    };
     send(ws, format!("@{verb}(node:\"{node}\",lane:{lane})")).await;
     let mut state = None;
     loop {
@@ -128,9 +139,14 @@ where
 
 type Starts = Arc<Mutex<Vec<Option<Instant>>>>;
 
-/// One linked client: syncs, counts itself ready, then times each round's event.
+/// One client: links, counts itself ready, then times each round's event.
 /// Returns the latencies and the number of events it did not get.
-async fn fan_client(addr: SocketAddr, lane: &'static str, starts: Starts, ready: Arc<AtomicUsize>) -> (Vec<Duration>, usize) {
+async fn fan_client(
+    addr: SocketAddr,
+    lane: &'static str,
+    starts: Starts,
+    ready: Arc<AtomicUsize>,
+) -> (Vec<Duration>, usize) {
     let mut ws = connect(addr).await;
     let state = link(&mut ws, FAN_NODE, lane, lane == "n").await;
     // The event's value, less this, is the round's number.
@@ -158,9 +174,15 @@ async fn fan_client(addr: SocketAddr, lane: &'static str, starts: Starts, ready:
     (lat, missed)
 }
 
-/// 1000 clients linked to `lane` of `/counters/fan`; 50 rounds, each one command sent
+/// `CLIENTS` clients linked to `lane` of `/counters/fan`; 50 rounds, each one command sent
 /// over a driver connection, timed from just before the send to each client's receipt.
-fn fan_out(rt: &tokio::runtime::Runtime, addr: SocketAddr, lane: &'static str, what: &str) {
+fn fan_out(
+    rt: &tokio::runtime::Runtime,
+    addr: SocketAddr,
+    label: &str,
+    lane: &'static str,
+    what: &str,
+) {
     let starts: Starts = Arc::new(Mutex::new(vec![None; ROUNDS]));
     let ready = Arc::new(AtomicUsize::new(0));
     let (st, rd) = (starts.clone(), ready.clone());
@@ -197,9 +219,13 @@ fn fan_out(rt: &tokio::runtime::Runtime, addr: SocketAddr, lane: &'static str, w
     let (mut all, missed) = clients.join().expect("clients");
     all.sort();
     let q = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1e3;
-    let note = if missed > 0 { format!(" ({missed} events not received)") } else { String::new() };
+    let note = if missed > 0 {
+        format!(" ({missed} events not received)")
+    } else {
+        String::new()
+    };
     println!(
-        "swimos fan-out to {} clients, {ROUNDS} events on {what}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms{note}",
+        "swimos{label} fan-out to {} clients, {ROUNDS} events on {what}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms{note}",
         *CLIENTS,
         q(0.5),
         q(0.99),
@@ -215,7 +241,9 @@ fn incr_round_trips(addr: SocketAddr, k: usize, dur: Duration) -> f64 {
         for i in 0..k {
             let node = format!("/counters/t{i}");
             let mut ws = connect(addr).await;
-            let n = link(&mut ws, &node, "n", true).await.expect("the value lane's state");
+            let n = link(&mut ws, &node, "n", true)
+                .await
+                .expect("the value lane's state");
             conns.push((ws, node, n));
         }
         let start = Instant::now();
@@ -229,7 +257,9 @@ fn incr_round_trips(addr: SocketAddr, k: usize, dur: Duration) -> f64 {
                         send(&mut ws, format!("@command(node:\"{node}\",lane:incr)")).await;
                         loop {
                             let t = next_text(&mut ws).await;
-                            if t.starts_with("@event") && body(&t).parse::<i64>().ok() == Some(n + 1) {
+                            if t.starts_with("@event")
+                                && body(&t).parse::<i64>().ok() == Some(n + 1)
+                            {
                                 n += 1;
                                 break;
                             }
@@ -250,7 +280,49 @@ fn incr_round_trips(addr: SocketAddr, k: usize, dur: Duration) -> f64 {
     .expect("round trips")
 }
 
-fn main() {
+/// Sets TCP_NODELAY on the listening socket of this process bound to `port`; Linux
+/// copies it to each connection the listener accepts. SwimOS 0.1.1 leaves Nagle's
+/// algorithm on, and writes each WebSocket frame's header and payload separately, so
+/// without this every event it sends waits for the client's delayed ACK (about 40 ms).
+fn listener_nodelay(port: u16) {
+    let mut done = 0;
+    for entry in std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd") {
+        let Ok(fd) = entry
+            .expect("fd")
+            .file_name()
+            .to_string_lossy()
+            .parse::<i32>()
+        else {
+            continue;
+        };
+        // SAFETY: plain socket calls on a descriptor this process holds; a descriptor that
+        // is not an IPv4 socket makes getsockname fail or report another family.
+        unsafe {
+            let mut addr: libc::sockaddr_in = std::mem::zeroed();
+            let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            if libc::getsockname(fd, &mut addr as *mut _ as *mut libc::sockaddr, &mut len) == 0
+                && addr.sin_family as i32 == libc::AF_INET
+                && u16::from_be(addr.sin_port) == port
+            {
+                let one: libc::c_int = 1;
+                let r = libc::setsockopt(
+                    fd,
+                    libc::IPPROTO_TCP,
+                    libc::TCP_NODELAY,
+                    &one as *const _ as *const libc::c_void,
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                );
+                assert_eq!(r, 0, "setsockopt TCP_NODELAY");
+                done += 1;
+            }
+        }
+    }
+    assert_eq!(done, 1, "one listening socket on port {port}");
+}
+
+/// Starts a server, runs every measurement against it, and stops it. `label` goes
+/// after "swimos" in each line printed.
+fn suite(label: &str, nodelay: bool) {
     // The server gets a two-worker runtime, as Weft's node gets the machine's two cores;
     // the clients run on a current-thread runtime in a thread of their own.
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -262,7 +334,10 @@ fn main() {
         let agent = AgentModel::new(Counter::default, CounterLifecycle.into_lifecycle());
         let server = ServerBuilder::with_plane_name("bench")
             .set_bind_addr("127.0.0.1:0".parse().unwrap())
-            .add_route(RoutePattern::parse_str("/counters/:id").expect("route"), agent)
+            .add_route(
+                RoutePattern::parse_str("/counters/:id").expect("route"),
+                agent,
+            )
             .build()
             .await
             .expect("server");
@@ -271,12 +346,22 @@ fn main() {
         let addr = handle.bound_addr().await.expect("bound address");
         (addr, handle)
     });
+    if nodelay {
+        listener_nodelay(addr.port());
+    }
 
-    fan_out(&rt, addr, "n", "a value lane");
-    fan_out(&rt, addr, "ping", "a command lane");
+    fan_out(&rt, addr, label, "n", "a value lane");
+    fan_out(&rt, addr, label, "ping", "a command lane");
     for k in [1, 16, 64] {
         let r = incr_round_trips(addr, k, Duration::from_secs(2));
-        println!("swimos incr round trips, {k} connections: {r:.0}/s");
+        println!("swimos{label} incr round trips, {k} connections: {r:.0}/s");
     }
     handle.stop();
+    rt.shutdown_timeout(Duration::from_secs(5));
+}
+
+fn main() {
+    // SwimOS as it ships, then with TCP_NODELAY on its sockets (as Weft's server sets).
+    suite("", false);
+    suite(" (server TCP_NODELAY)", true);
 }
