@@ -11,7 +11,10 @@
 //!   WARP, the time from the start of a call to each client's receipt of its event (p50,
 //!   p99, max): to a value lane the call changes (the event leaves once the change is
 //!   durable, so the flush's time is in it), and to a command lane whose command writes
-//!   nothing (the node's fan-out alone).
+//!   nothing (the node's fan-out alone), next to the same clients on a bare
+//!   tokio-tungstenite broadcast server;
+//! - command round trips over WARP from 1, 16 and 64 connections (send, wait for the
+//!   change's event, repeat), the workload `bench/swimos` runs on SwimOS.
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,6 +32,7 @@ agent Counter at "/counters/:id" {
   fn get() -> Int { n }
   fn incr() -> Int { n += 1; n }
   command ping(round: Int) {}
+  command bump() { n += 1 }
 }
 
 agent Fan at "/fans/:id" {
@@ -106,6 +110,7 @@ fn main() {
         fan_out(&node, Watch::Lane);
         fan_out(&node, Watch::Command);
         fan_out_peer();
+        round_trips(&node);
         return;
     }
     println!("agent turns on one node ({cores} cores), {:?} each:", dur);
@@ -134,6 +139,7 @@ fn main() {
         fan_out(&node, Watch::Lane);
         fan_out(&node, Watch::Command);
         fan_out_peer();
+        round_trips(&node);
     }
     node.stop(Duration::from_secs(10));
 }
@@ -343,6 +349,90 @@ fn fan_out_peer() {
         q(0.99).as_secs_f64() * 1e3,
         all[all.len() - 1].as_secs_f64() * 1e3
     );
+}
+
+/// Command round trips over WARP, as SwimOS's peer measures them (`bench/swimos`): K
+/// connections, each linked to `n` of its own agent, each sending `@command(lane:bump)`
+/// and waiting for the `n` event it causes before sending the next, for 2 seconds. Each
+/// round trip is a lane-writing turn, durable before its event.
+fn round_trips(node: &Node) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let api = Api::start(node.clone(), "127.0.0.1:0").expect("api");
+    let addr = api.addr();
+    for k in [1usize, 16, 64] {
+        let rate = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let mut conns = vec![];
+                for i in 0..k {
+                    let uri = format!("/counters/rt{k}-{i}");
+                    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
+                        .await
+                        .expect("connect");
+                    ws.send(Message::text(format!("@sync(node:\"{uri}\",lane:n)")))
+                        .await
+                        .expect("send");
+                    let mut n = 0;
+                    loop {
+                        let t = ws.next().await.expect("open").expect("frame");
+                        let t = t.into_text().expect("text");
+                        if t.starts_with("@synced") {
+                            break;
+                        }
+                        if let Some(v) = event_int(&t) {
+                            n = v;
+                        }
+                    }
+                    conns.push((ws, uri, n));
+                }
+                let start = Instant::now();
+                let deadline = start + Duration::from_secs(2);
+                let tasks: Vec<_> = conns
+                    .into_iter()
+                    .map(|(mut ws, uri, mut n)| {
+                        tokio::spawn(async move {
+                            let mut count = 0u64;
+                            let bump = format!("@command(node:\"{uri}\",lane:bump)");
+                            while Instant::now() < deadline {
+                                ws.send(Message::text(bump.as_str())).await.expect("send");
+                                loop {
+                                    let t = ws.next().await.expect("open").expect("frame");
+                                    let t = t.into_text().expect("text");
+                                    if event_int(&t) == Some(n + 1) {
+                                        n += 1;
+                                        break;
+                                    }
+                                }
+                                count += 1;
+                            }
+                            count
+                        })
+                    })
+                    .collect();
+                let mut total = 0;
+                for t in tasks {
+                    total += t.await.expect("connection");
+                }
+                total as f64 / start.elapsed().as_secs_f64()
+            })
+        })
+        .join()
+        .expect("round trips");
+        println!("command round trips over WARP, {k:>2} connections      {rate:>10.0}/s");
+    }
+    api.stop();
+}
+
+/// The integer body of an `@event` frame.
+fn event_int(frame: &str) -> Option<i64> {
+    if !frame.starts_with("@event") {
+        return None;
+    }
+    frame.rsplit(')').next()?.trim().parse().ok()
 }
 
 /// Where a client links and how to read its events.

@@ -195,6 +195,9 @@ async fn warp_upgrade(
 ) -> Response {
     match ws {
         Ok(ws) => ws
+            // Swim's servers speak `warp0`; a client that asks for it (as SwimOS's own
+            // clients and browsers given a protocol list do) must get it back.
+            .protocols(["warp0"])
             // tungstenite zeroes its whole read buffer on every read attempt, and the link
             // loop attempts one after each frame it sends: a small buffer keeps that cheap
             // (the default 128 KiB was most of a fan-out's cost).

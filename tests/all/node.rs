@@ -333,6 +333,31 @@ fn warp_links_see_state_then_every_change_in_order() {
 }
 
 #[test]
+fn a_client_asking_for_the_warp0_subprotocol_gets_it() {
+    use tungstenite::client::IntoClientRequest;
+    let dir = scratch_dir("weft-node", "warp0");
+    let node = Served::start(&chat(), &dir.join("data"), &[]);
+    let stream = TcpStream::connect(node.authority()).unwrap_or_else(|e| panic!("{e}"));
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    let mut req = format!("ws://{}/", node.authority())
+        .into_client_request()
+        .unwrap_or_else(|e| panic!("{e}"));
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        tungstenite::http::HeaderValue::from_static("warp0"),
+    );
+    let (mut ws, resp) = tungstenite::client(req, stream).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        resp.headers()
+            .get("Sec-WebSocket-Protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("warp0")
+    );
+    send(&mut ws, r#"@link(node:"/rooms/lobby",lane:keep)"#);
+    assert_eq!(next(&mut ws), r#"@linked(node:"/rooms/lobby",lane:keep)"#);
+}
+
+#[test]
 fn ctrl_c_lets_the_turn_in_flight_finish() {
     let dir = scratch_dir("weft-node", "ctrl-c");
     let file = dir.join("slow.weft");
