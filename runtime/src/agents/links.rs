@@ -457,13 +457,13 @@ fn list_bodies(
         links.keys = (0..a.len()).map(|_| links.mint()).collect();
     }
     let mut out = vec![];
-    let update = |links: &mut LaneLinks, at: usize, key: i64, out: &mut Vec<warp::Value>| {
-        links.keys[at] = key;
+    // The element at `at` (keeping its key) is now `v`.
+    let update = |links: &LaneLinks, at: usize, v: &Value, out: &mut Vec<warp::Value>| {
         out.push(list_event(
             "update",
             at,
-            key,
-            value::to_recon(&b[at], et, types),
+            links.keys[at],
+            value::to_recon(v, et, types),
         ));
     };
     let Some(script) = diff::diff(&a, &b, LIST_DIFF_EDITS_MAX) else {
@@ -472,8 +472,7 @@ fn list_bodies(
         let common = a.len().min(b.len());
         for at in 0..common {
             if a[at] != b[at] {
-                let key = links.keys[at];
-                update(links, at, key, &mut out);
+                update(links, at, &b[at], &mut out);
             }
         }
         for at in (common..a.len()).rev() {
@@ -497,9 +496,7 @@ fn list_bodies(
             diff::Edit::Delete => {
                 if let Some(&&diff::Edit::Insert(j)) = steps.peek() {
                     steps.next();
-                    debug_assert_eq!(j, at);
-                    let key = links.keys[at];
-                    update(links, at, key, &mut out);
+                    update(links, at, &b[j], &mut out);
                     at += 1;
                 } else {
                     let key = links.keys.remove(at);
@@ -521,4 +518,123 @@ fn list_bodies(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lane() -> LaneDesc {
+        LaneDesc {
+            name: "xs".into(),
+            kind: LaneKind::List,
+            ty: TypeDesc::List(Box::new(TypeDesc::Int)),
+            init: None,
+        }
+    }
+
+    fn lanes_of(xs: &[i64]) -> Lanes {
+        let mut bytes = (xs.len() as u32).to_le_bytes().to_vec();
+        for x in xs {
+            bytes.extend_from_slice(&x.to_le_bytes());
+        }
+        let mut lanes = Lanes::default();
+        lanes
+            .set(0, &lane(), bytes, &[], "/a", &mut vec![])
+            .unwrap_or_else(|e| panic!("{e}"));
+        lanes
+    }
+
+    /// A client's list as `@swim/client` keeps it: (key, value), updated by the events
+    /// the way `ListDownlinkModel.onEventMessage` does.
+    fn apply(client: &mut Vec<(i64, i64)>, events: &[warp::Value]) {
+        for e in events {
+            let Some(warp::Item::Attr(tag, h)) = e.items().first() else {
+                panic!("not an event: {e:?}")
+            };
+            let index = h.get("index").and_then(|v| v.as_f64()).expect("index") as usize;
+            let key = match h.get("key") {
+                Some(warp::Value::Int(k)) => *k,
+                other => panic!("no key: {other:?}"),
+            };
+            let found = client.iter().position(|(k, _)| *k == key);
+            let value = || match e.body() {
+                warp::Value::Int(v) => v,
+                other => panic!("no value: {other:?}"),
+            };
+            match (tag.as_str(), found) {
+                ("update", Some(at)) => client[at].1 = value(),
+                ("update", None) => client.insert(index, (key, value())),
+                ("remove", Some(at)) => {
+                    client.remove(at);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn list_events_take_a_client_from_the_old_list_to_the_new() {
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as i64
+        };
+        let mut links = LaneLinks::default();
+        let mut old: Vec<i64> = vec![];
+        let mut client: Vec<(i64, i64)> = vec![];
+        for round in 0..500 {
+            let mut new = old.clone();
+            match next() % 4 {
+                0 => new.push(next() % 10),
+                1 if !new.is_empty() => {
+                    new.remove(0);
+                }
+                2 if !new.is_empty() => {
+                    let at = (next() as usize) % new.len();
+                    new[at] = next() % 10;
+                }
+                _ => new = (0..next() % 12).map(|_| next() % 10).collect(),
+            }
+            let events = list_bodies(
+                &lane(),
+                0,
+                &lanes_of(&old),
+                &lanes_of(&new),
+                &mut links,
+                &[],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            apply(&mut client, &events);
+            let values: Vec<i64> = client.iter().map(|(_, v)| *v).collect();
+            assert_eq!(values, new, "round {round}: {old:?} -> {new:?}");
+            let keys: Vec<i64> = client.iter().map(|(k, _)| *k).collect();
+            assert_eq!(keys, links.keys, "round {round}");
+            old = new;
+        }
+    }
+
+    #[test]
+    fn a_push_onto_a_full_window_is_one_remove_and_one_insert() {
+        let mut links = LaneLinks::default();
+        let old: Vec<i64> = (0..50).collect();
+        links.keys = (0..50).map(|_| links.mint()).collect();
+        let new: Vec<i64> = (1..51).collect();
+        let events = list_bodies(
+            &lane(),
+            0,
+            &lanes_of(&old),
+            &lanes_of(&new),
+            &mut links,
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let printed: Vec<String> = events.iter().map(warp::print).collect();
+        assert_eq!(
+            printed,
+            vec!["@remove(index:0,key:1)", "@update(index:49,key:51) 50"]
+        );
+    }
 }
