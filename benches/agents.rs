@@ -201,36 +201,15 @@ fn fan_out(node: &Node, watch: Watch) {
         Watch::Lane => ("n", base + 1, 3),
         Watch::Command => ("ping", 0, 2),
     };
-    let started = Arc::new(std::sync::Mutex::new(vec![None::<Instant>; ROUNDS]));
-    let ready = Arc::new(AtomicUsize::new(0));
-    let (st, rd, n) = (started.clone(), ready.clone(), clients);
-    let linked = std::thread::Builder::new()
-        .name("clients".into())
-        .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let link = Link {
-                    addr,
-                    uri,
-                    lane,
-                    sync_frames,
-                    offset,
-                    rounds: ROUNDS,
-                };
-                let tasks: Vec<_> = (0..n)
-                    .map(|_| tokio::spawn(client(link, st.clone(), rd.clone())))
-                    .collect();
-                let mut all = vec![];
-                for t in tasks {
-                    all.extend(t.await.expect("client"));
-                }
-                all
-            })
-        })
-        .expect("spawn");
+    let link = Link {
+        addr,
+        uri,
+        lane,
+        sync_frames,
+        offset,
+        rounds: ROUNDS,
+    };
+    let (linked, started, ready) = spawn_clients(link, clients);
     let until = Instant::now() + Duration::from_secs(60);
     while ready.load(Ordering::SeqCst) < clients {
         assert!(Instant::now() < until, "the clients did not all link");
@@ -246,19 +225,12 @@ fn fan_out(node: &Node, watch: Watch) {
         };
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut all = linked.join().expect("clients");
-    all.sort();
-    let q = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
     let what = match watch {
         Watch::Lane => "a value lane (durable change)",
         Watch::Command => "a command lane (no write)",
     };
-    println!(
-        "link fan-out to {clients} WebSocket clients, {ROUNDS} events on {what}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        q(0.5).as_secs_f64() * 1e3,
-        q(0.99).as_secs_f64() * 1e3,
-        all[all.len() - 1].as_secs_f64() * 1e3
-    );
+    let label = format!("link fan-out to {clients} WebSocket clients, {ROUNDS} events on {what}");
+    report(&label, linked.join().expect("clients"));
     api.stop();
 }
 
@@ -301,33 +273,15 @@ fn fan_out_peer() {
             });
         }
     });
-    let started = Arc::new(std::sync::Mutex::new(vec![None::<Instant>; ROUNDS]));
-    let ready = Arc::new(AtomicUsize::new(0));
-    let (st, rd) = (started.clone(), ready.clone());
-    let linked = std::thread::spawn(move || {
-        let crt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        crt.block_on(async move {
-            let link = Link {
-                addr,
-                uri: "/peer",
-                lane: "x",
-                sync_frames: 0,
-                offset: 0,
-                rounds: ROUNDS,
-            };
-            let tasks: Vec<_> = (0..clients)
-                .map(|_| tokio::spawn(client(link, st.clone(), rd.clone())))
-                .collect();
-            let mut all = vec![];
-            for t in tasks {
-                all.extend(t.await.expect("client"));
-            }
-            all
-        })
-    });
+    let link = Link {
+        addr,
+        uri: "/peer",
+        lane: "x",
+        sync_frames: 0,
+        offset: 0,
+        rounds: ROUNDS,
+    };
+    let (linked, started, ready) = spawn_clients(link, clients);
     let until = Instant::now() + Duration::from_secs(60);
     while ready.load(Ordering::SeqCst) < clients || tx.receiver_count() < clients {
         assert!(Instant::now() < until, "the clients did not all connect");
@@ -340,15 +294,10 @@ fn fan_out_peer() {
         let _ = tx.send(Arc::from(format!("@event(node:\"/peer\",lane:x) {r}")));
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut all = linked.join().expect("clients");
-    all.sort();
-    let q = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
-    println!(
-        "peer: bare tokio-tungstenite broadcast to {clients} clients, {ROUNDS} frames:          p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        q(0.5).as_secs_f64() * 1e3,
-        q(0.99).as_secs_f64() * 1e3,
-        all[all.len() - 1].as_secs_f64() * 1e3
+    let label = format!(
+        "peer: bare tokio-tungstenite broadcast to {clients} clients, {ROUNDS} frames:         "
     );
+    report(&label, linked.join().expect("clients"));
 }
 
 /// Command round trips over WARP, as SwimOS's peer measures them (`bench/swimos`): K
@@ -435,6 +384,56 @@ fn event_int(frame: &str) -> Option<i64> {
     frame.rsplit(')').next()?.trim().parse().ok()
 }
 
+type Started = Arc<std::sync::Mutex<Vec<Option<Instant>>>>;
+
+/// Starts `n` clients of `link` as tasks on a thread of their own; returns the thread
+/// (which ends with every latency measured), the rounds' start times to fill in, and the
+/// count of clients ready.
+fn spawn_clients(
+    link: Link,
+    n: usize,
+) -> (
+    std::thread::JoinHandle<Vec<Duration>>,
+    Started,
+    Arc<AtomicUsize>,
+) {
+    let started: Started = Arc::new(std::sync::Mutex::new(vec![None; link.rounds]));
+    let ready = Arc::new(AtomicUsize::new(0));
+    let (st, rd) = (started.clone(), ready.clone());
+    let thread = std::thread::Builder::new()
+        .name("clients".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let tasks: Vec<_> = (0..n)
+                    .map(|_| tokio::spawn(client(link, st.clone(), rd.clone())))
+                    .collect();
+                let mut all = vec![];
+                for t in tasks {
+                    all.extend(t.await.expect("client"));
+                }
+                all
+            })
+        })
+        .expect("spawn");
+    (thread, started, ready)
+}
+
+/// Prints p50, p99 and the maximum of `all` after `label`.
+fn report(label: &str, mut all: Vec<Duration>) {
+    all.sort();
+    let q = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    println!(
+        "{label}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        q(0.5).as_secs_f64() * 1e3,
+        q(0.99).as_secs_f64() * 1e3,
+        all[all.len() - 1].as_secs_f64() * 1e3
+    );
+}
+
 /// Where a client links and how to read its events.
 #[derive(Clone, Copy)]
 struct Link {
@@ -447,11 +446,7 @@ struct Link {
 }
 
 /// One linked client: syncs, says it is ready, then times `rounds` events.
-async fn client(
-    link: Link,
-    started: Arc<std::sync::Mutex<Vec<Option<Instant>>>>,
-    ready: Arc<AtomicUsize>,
-) -> Vec<Duration> {
+async fn client(link: Link, started: Started, ready: Arc<AtomicUsize>) -> Vec<Duration> {
     let Link {
         addr,
         uri,

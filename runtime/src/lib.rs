@@ -238,12 +238,7 @@ impl Runtime {
         let mut store = self.store(output, limits);
         store.data_mut().turn = Some(turn);
         let result = self.call_in(&mut store, &pre, artifact, export, arg);
-        let turn = store
-            .data_mut()
-            .turn
-            .take()
-            .expect("the turn stays in its store");
-        (result, turn)
+        (result, take_turn(&mut store))
     }
 
     /// Runs an agent entry in a warm instance of the module (`warm.rs`), or a new one.
@@ -275,12 +270,7 @@ impl Runtime {
                 name: export.to_string(),
             }),
         };
-        let turn = warm
-            .store
-            .data_mut()
-            .turn
-            .take()
-            .expect("the turn stays in its store");
+        let turn = take_turn(&mut warm.store);
         if result.is_ok() && warm.reset.call(&mut warm.store, ()).is_ok() {
             self.idle.put(warm);
         }
@@ -352,4 +342,13 @@ impl Runtime {
         };
         called.map_err(|e| error::explain(&e, store.data().stop.as_ref(), &artifact.debug))
     }
+}
+
+/// The turn a run was given back from its store (where it rode during the run).
+fn take_turn(store: &mut Store<State>) -> Box<agents::Turn> {
+    store
+        .data_mut()
+        .turn
+        .take()
+        .expect("the turn stays in its store")
 }
