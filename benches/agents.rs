@@ -4,7 +4,8 @@
 //! - read-only turns: a method that returns a lane, called in a loop, from one thread and
 //!   from one thread per core on different agents;
 //! - lane-writing turns: a method that increments a value lane, each turn durable before
-//!   its reply, from many threads on different agents (commits grouped when they overlap);
+//!   its reply, from many threads on different agents (commits grouped when they overlap;
+//!   `-- writes` runs only these);
 //! - one-way sends: one turn sends 20,000 increments to 1 or to 64 agents; the time until
 //!   all were handled (one agent's messages go one at a time; different agents' at once);
 //! - link fan-out: 1,000 WebSocket clients (`FAN_OUT=N` for another number) linked over
@@ -114,6 +115,17 @@ fn main() {
         return;
     }
     println!("agent turns on one node ({cores} cores), {:?} each:", dur);
+    // `cargo bench --bench agents -- writes` measures lane-writing turns only.
+    if std::env::args().any(|a| a == "writes") {
+        for threads in [64, 256] {
+            let w = throughput(&node, incr, threads, dur);
+            println!(
+                "  lane-writing turns, {threads:>2} threads     {:>10.0}/s",
+                w
+            );
+        }
+        return;
+    }
     let one = throughput(&node, get, 1, dur);
     println!("  read-only turns, 1 thread          {:>10.0}/s", one);
     let all = throughput(&node, get, cores, dur);
