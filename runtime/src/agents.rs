@@ -128,6 +128,32 @@ struct SlotState {
     lanes: Option<Lanes>,
 }
 
+/// Why a call returned no result. Its text is the message a caller sees (`String::from`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallError {
+    /// No agent type serves the URI, or it has no such method: the request was wrong.
+    NotFound(String),
+    /// The agent's mailbox is full (`mailbox_max`) or it stayed busy past
+    /// `call_wait_max`: worth retrying later.
+    Busy(String),
+    /// The call ran and failed: a trap, a call cycle, a store that would not commit.
+    Failed(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::NotFound(m) | CallError::Busy(m) | CallError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<CallError> for String {
+    fn from(e: CallError) -> String {
+        e.to_string()
+    }
+}
+
 /// Why a link was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LinkError {
@@ -337,18 +363,17 @@ impl Node {
     ) -> Result<Vec<u8>, String> {
         self.check_ref(agent, uri)?;
         let method = usize::try_from(method).map_err(|_| "bad method index".to_string())?;
-        self.call(uri, method, args)
+        Ok(self.call(uri, method, args)?)
     }
 
     /// Calls method `method` (an index into the agent's methods) of the agent at `uri` with
     /// wire-encoded arguments; returns the wire-encoded result.
-    pub fn call(&self, uri: &str, method: usize, args: Vec<u8>) -> Result<Vec<u8>, String> {
-        let slot = self.slot(uri)?;
+    pub fn call(&self, uri: &str, method: usize, args: Vec<u8>) -> Result<Vec<u8>, CallError> {
+        let slot = self.slot(uri).map_err(CallError::NotFound)?;
         let desc = &self.manifest().agents[slot.agent];
-        let m = desc
-            .methods
-            .get(method)
-            .ok_or_else(|| format!("agent `{}` has no method {method}", desc.name))?;
+        let m = desc.methods.get(method).ok_or_else(|| {
+            CallError::NotFound(format!("agent `{}` has no method {method}", desc.name))
+        })?;
         let what = || format!("{uri} {}", m.name);
         let export = &m.export;
         // A command lane tells its links every command it ran (Swim's command lanes do).
@@ -417,7 +442,7 @@ impl Node {
             }
             Ok(())
         })
-        .map_err(LinkError::Failed)
+        .map_err(|e| LinkError::Failed(e.into()))
     }
 
     /// Ends `sink`'s link to the lane; false when it had none.
@@ -457,7 +482,8 @@ impl Node {
             })?;
         let args = args_from_recon(m, body, &self.manifest().types)
             .map_err(|e| format!("command `{lane}` of {uri}: {e}"))?;
-        self.call(uri, idx, args).map(|_| ())
+        self.call(uri, idx, args)?;
+        Ok(())
     }
 
     /// Every agent the store knows (and those active without lanes): URI, type, active.
@@ -521,7 +547,7 @@ impl Node {
         &self,
         slot: &Arc<Slot>,
         body: impl FnOnce(&Node, &mut Lanes) -> Result<T, String>,
-    ) -> Result<T, String> {
+    ) -> Result<T, CallError> {
         let mut lanes = self.acquire(slot)?;
         let r = match &mut lanes {
             Some(l) => body(self, l),
@@ -535,21 +561,21 @@ impl Node {
             },
         };
         self.release(slot, lanes);
-        r
+        r.map_err(CallError::Failed)
     }
 
     /// Waits for the agent to be free and takes it (and its lanes, if activated).
-    fn acquire(&self, slot: &Slot) -> Result<Option<Lanes>, String> {
+    fn acquire(&self, slot: &Slot) -> Result<Option<Lanes>, CallError> {
         let me = thread_key();
         let mut st = lock(&slot.state);
         if st.busy.is_some() {
             if st.waiting >= self.inner.settings.mailbox_max {
-                return Err(format!(
+                return Err(CallError::Busy(format!(
                     "mailbox full: {} calls already wait for `{}` (mailbox_max)",
                     st.waiting, slot.uri
-                ));
+                )));
             }
-            self.check_cycle(&slot.uri, me)?;
+            self.check_cycle(&slot.uri, me).map_err(CallError::Failed)?;
             st.waiting += 1;
             let until = Instant::now() + self.inner.settings.call_wait_max;
             while st.busy.is_some() {
@@ -557,10 +583,10 @@ impl Node {
                 if left.is_zero() {
                     st.waiting -= 1;
                     lock(&self.inner.graph).waits_for.remove(&me);
-                    return Err(format!(
+                    return Err(CallError::Busy(format!(
                         "`{}` stayed busy longer than {:?} (call_wait_max)",
                         slot.uri, self.inner.settings.call_wait_max
-                    ));
+                    )));
                 }
                 st = slot
                     .cv
@@ -789,8 +815,8 @@ impl Node {
         let what = || format!("{uri} timer");
         self.with_agent(&slot, |node, lanes| {
             node.turn(&slot, lanes, export, &what, vec![])
-        })
-        .map(|_| ())
+        })?;
+        Ok(())
     }
 
     fn enqueue(&self, m: Msg) {
@@ -836,10 +862,14 @@ impl Node {
             };
             let target = m.target().to_string();
             // Failures were reported by the turn; a send has nobody to answer to.
-            let _ = match m {
-                Msg::Send { uri, method, args } => self.call(&uri, method, args).map(|_| ()),
-                Msg::Tick { uri, export } => self.tick(&uri, &export),
-            };
+            match m {
+                Msg::Send { uri, method, args } => {
+                    let _ = self.call(&uri, method, args);
+                }
+                Msg::Tick { uri, export } => {
+                    let _ = self.tick(&uri, &export);
+                }
+            }
             let mut q = lock(&self.inner.queue);
             q.done(&target);
             self.inner.queue_cv.notify_all();

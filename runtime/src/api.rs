@@ -18,7 +18,7 @@
 
 mod link;
 
-use crate::agents::Node;
+use crate::agents::{CallError, Node};
 use crate::value;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::ws::WebSocketUpgrade;
@@ -348,14 +348,13 @@ async fn call(
         .await
         .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| {
-            // The node names the bound it hit; those are worth retrying.
-            let busy = e.contains("(mailbox_max)") || e.contains("(call_wait_max)");
-            let status = if busy {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR
+            let status = match &e {
+                CallError::NotFound(_) => StatusCode::NOT_FOUND,
+                // A bound was hit: worth retrying later.
+                CallError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+                CallError::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
-            Refusal(status, e)
+            Refusal(status, e.into())
         })?;
     let v = value::decode(&bytes, &m.result, types).map_err(|e| {
         Refusal(

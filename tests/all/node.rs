@@ -2,7 +2,7 @@
 //! `weft link` and `weft get agents`, raw HTTP requests good and bad, WARP over
 //! WebSocket, kill -9 and restart, and Ctrl-C while a turn is running.
 
-use super::support::{scratch_dir, text, weft, Served};
+use super::support::{scratch_dir, text, wait_output, weft, Served};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -373,9 +373,7 @@ fn ctrl_c_lets_the_turn_in_flight_finish() {
     let url = node.url.clone();
     let call = std::thread::spawn(move || weft(&["call", "/slow/a", "work", "--cluster", &url]));
     std::thread::sleep(Duration::from_millis(250));
-    let pid = node.child.id().to_string();
-    let sent = Command::new("kill").args(["-INT", &pid]).status();
-    assert!(sent.is_ok_and(|s| s.success()));
+    node.signal("INT");
     let out = call
         .join()
         .unwrap_or_else(|_| panic!("the call thread panicked"));
@@ -392,9 +390,7 @@ fn ctrl_c_lets_the_turn_in_flight_finish() {
     let out = node.weft(&["call", "/slow/a", "get"]);
     assert_eq!(text(&out.stdout), "1\n");
     // SIGTERM, as `kill` and process managers send it, stops it as cleanly.
-    let pid = node.child.id().to_string();
-    let sent = Command::new("kill").args(["-TERM", &pid]).status();
-    assert!(sent.is_ok_and(|s| s.success()));
+    node.signal("TERM");
     let status = node.wait_exit(Duration::from_secs(20));
     assert_eq!(status.and_then(|s| s.code()), Some(0));
 }
@@ -434,17 +430,4 @@ fn an_endless_turn_stops_at_its_limit_while_other_agents_answer() {
     // The stopped turn's write is gone, and the agent serves again.
     let out = node.weft(&["call", "/workers/a", "get"]);
     assert_eq!(text(&out.stdout), "0\n");
-}
-
-/// Waits (at most `max`) for a child to finish; kills it after that.
-fn wait_output(mut child: std::process::Child, max: Duration) -> std::process::Output {
-    let until = std::time::Instant::now() + max;
-    while std::time::Instant::now() < until {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
 }

@@ -30,6 +30,26 @@ pub fn scratch_dir(group: &str, name: &str) -> PathBuf {
     dir
 }
 
+/// Waits (at most `max`) for a child to finish, then kills it if it has not; its output.
+/// (Meant for children that print little: a full pipe would stall them until `max`.)
+pub fn wait_output(mut child: Child, max: Duration) -> Output {
+    wait_exit(&mut child, max);
+    let _ = child.kill();
+    child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Waits (at most `max`) for `child` to exit by itself.
+fn wait_exit(child: &mut Child, max: Duration) -> Option<std::process::ExitStatus> {
+    let until = std::time::Instant::now() + max;
+    while std::time::Instant::now() < until {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
 /// `weft run FILE --serve` on a free loopback port; killed (SIGKILL) when dropped.
 pub struct Served {
     pub child: Child,
@@ -99,16 +119,18 @@ impl Served {
         weft(&all)
     }
 
+    /// Sends the process a signal by name (`INT`, `TERM`), as `kill -NAME` does.
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{name} failed");
+    }
+
     /// Waits (at most `max`) for the process to exit by itself.
     pub fn wait_exit(&mut self, max: Duration) -> Option<std::process::ExitStatus> {
-        let until = std::time::Instant::now() + max;
-        while std::time::Instant::now() < until {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+        wait_exit(&mut self.child, max)
     }
 
     /// Its stderr so far.

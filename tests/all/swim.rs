@@ -3,10 +3,10 @@
 //! checks that it saw every change in order (`tests/swim/link.mjs`). `.ci/run` installs
 //! Node.js and the client (`npm ci` in `tests/swim`).
 
-use super::support::{scratch_dir, text, Served};
+use super::support::{scratch_dir, text, wait_output, Served};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[test]
 fn swim_client_links_syncs_and_commands() {
@@ -19,7 +19,7 @@ fn swim_client_links_syncs_and_commands() {
     let chat = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/chat.weft");
     let node = Served::start(&chat, &scratch.join("data"), &[]);
     let host = format!("warp://{}", node.authority());
-    let mut child = Command::new("node")
+    let child = Command::new("node")
         .arg("link.mjs")
         .arg(&host)
         .current_dir(&dir)
@@ -28,15 +28,7 @@ fn swim_client_links_syncs_and_commands() {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run node (Node.js): {e}"));
     // The script gives up by itself after 30 s; this bounds it in any case.
-    let until = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < until {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let out = wait_output(child, Duration::from_secs(60));
     assert!(
         out.status.success(),
         "{}{}\nnode's stderr: {}",

@@ -142,8 +142,8 @@ impl Links {
                 .is_some_and(|l| l.contains_key(lane))
     }
 
-    /// Adds `sink` to the lane's links (replacing an earlier link of the same sink) and,
-    /// with `sync`, queues the lane's current state first. `lanes` are the agent's
+    /// Adds `sink` to the lane's links (once, however often it links) and, with `sync`,
+    /// queues the lane's current state first. `lanes` are the agent's
     /// committed lanes; the caller holds the agent.
     #[allow(clippy::too_many_arguments)]
     pub fn link_lane(
@@ -156,46 +156,52 @@ impl Links {
         sink: &Sink,
         sync: bool,
     ) -> Result<(), String> {
-        let mut agents = lock(&self.agents);
-        let links = agents
-            .entry(uri.to_string())
-            .or_default()
-            .entry(l.name.clone())
-            .or_default();
-        let fresh = links.sinks.is_empty();
-        let bytes = lanes.get(i, l)?;
-        if l.kind == LaneKind::List && fresh {
-            let n = list_len(&bytes);
-            links.keys = (0..n).map(|_| links.mint()).collect();
-        }
-        if sync {
-            for body in state_bodies(l, &bytes, &links.keys, types)? {
-                if !sink.push(frame(Envelope::event(uri, &l.name, body))) {
-                    return Err("the link's queue is full".into());
+        self.add(uri, &l.name, sink, |links| {
+            let bytes = lanes.get(i, l)?;
+            if l.kind == LaneKind::List && links.sinks.is_empty() {
+                let n = list_len(&bytes);
+                links.keys = (0..n).map(|_| links.mint()).collect();
+            }
+            if sync {
+                for body in state_bodies(l, &bytes, &links.keys, types)? {
+                    if !sink.push(frame(Envelope::event(uri, &l.name, body))) {
+                        return Err("the link's queue is full".into());
+                    }
                 }
             }
-        }
-        if let Some(old) = links.sinks.iter_mut().find(|s| s.id == sink.id) {
-            *old = sink.clone();
-        } else {
-            links.sinks.push(sink.clone());
-            self.count.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Adds `sink` to the links of a lane without state (a command or demand lane).
     pub fn link_stateless(&self, uri: &str, lane: &str, sink: &Sink) {
+        let _ = self.add(uri, lane, sink, |_| Ok(()));
+    }
+
+    /// Adds `sink` to the lane's links (once) after `prepare` succeeds on them; leaves no
+    /// empty entry behind when it fails.
+    fn add(
+        &self,
+        uri: &str,
+        lane: &str,
+        sink: &Sink,
+        prepare: impl FnOnce(&mut LaneLinks) -> Result<(), String>,
+    ) -> Result<(), String> {
         let mut agents = lock(&self.agents);
-        let links = agents
-            .entry(uri.to_string())
-            .or_default()
-            .entry(lane.to_string())
-            .or_default();
-        if !links.sinks.iter().any(|s| s.id == sink.id) {
+        let watched = agents.entry(uri.to_string()).or_default();
+        let links = watched.entry(lane.to_string()).or_default();
+        let r = prepare(links);
+        if r.is_ok() && !links.sinks.iter().any(|s| s.id == sink.id) {
             links.sinks.push(sink.clone());
             self.count.fetch_add(1, Ordering::Relaxed);
         }
+        if links.sinks.is_empty() {
+            watched.remove(lane);
+            if watched.is_empty() {
+                agents.remove(uri);
+            }
+        }
+        r
     }
 
     /// Removes `sink`'s link to the lane; true when there was one.
