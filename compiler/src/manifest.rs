@@ -45,6 +45,17 @@ pub struct AdtDesc {
     /// As Weft prints the type: `Point`, `Option<Int>`, `Tree<String>`.
     pub name: String,
     pub shape: AdtShape,
+    /// The record fields declared with a default (`hits: Int = 0`), each with the export
+    /// that computes it: `() -> value` in the wire format. A stored value written before
+    /// the field existed gets it from here when a patch migrates it.
+    #[serde(default)]
+    pub defaults: Vec<FieldDefault>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldDefault {
+    pub field: String,
+    pub export: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +71,22 @@ pub enum AdtShape {
 pub struct Manifest {
     pub agents: Vec<AgentDesc>,
     pub types: Vec<AdtDesc>,
+    /// Every call and send of an agent method in the program's code, so a patch that
+    /// removes or changes a method the running code still calls is refused.
+    #[serde(default)]
+    pub calls: Vec<CallSite>,
+}
+
+/// One place in the program that calls (or sends to) an agent method.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallSite {
+    /// The agent type and method called.
+    pub agent: String,
+    pub method: String,
+    /// The Weft function the call is in (`main`, `Counter.incr`).
+    pub caller: String,
+    /// Where: `file:line:col`.
+    pub at: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -74,6 +101,32 @@ pub struct AgentDesc {
     /// The export that runs `on start`, if the agent has one.
     pub on_start: Option<String>,
     pub timers: Vec<TimerDesc>,
+    /// Lane migrations (`migrate count(old: Int) -> Float { ... }`), applied by a patch
+    /// to lanes whose stored type is the migration's `from`.
+    #[serde(default)]
+    pub migrations: Vec<MigrationDesc>,
+    /// Where it is declared: `file:line:col` (empty when unknown).
+    #[serde(default)]
+    pub at: String,
+}
+
+/// `migrate LANE(old: FROM) -> TO { ... } [undo(new) { ... }]`: how a lane stored as
+/// `FROM` by an earlier version becomes the lane's type in this one (`TO`, which is the
+/// lane's declared type), and, with `undo`, back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MigrationDesc {
+    pub lane: String,
+    /// The lane's whole type in the version migrated from.
+    pub from: TypeDesc,
+    /// The export that converts: `(old: FROM) -> TO` in the wire format, taking its one
+    /// argument the way a method does.
+    pub export: String,
+    /// The export that converts back: `(new: TO) -> FROM`, when the migration declares
+    /// `undo`.
+    pub undo: Option<String>,
+    /// Where it is declared: `file:line:col` (empty when unknown).
+    #[serde(default)]
+    pub at: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +145,9 @@ pub struct LaneDesc {
     /// The export that computes the initial value, for a lane declared with one; lanes
     /// without start empty (maps, lists) or at their type's zero.
     pub init: Option<String>,
+    /// Where it is declared: `file:line:col` (empty when unknown).
+    #[serde(default)]
+    pub at: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -104,6 +160,9 @@ pub struct MethodDesc {
     /// The export to call: `(args: bytes) -> bytes` in the wire format (the arguments as
     /// a tuple of the parameters, or nothing for none).
     pub export: String,
+    /// Where it is declared: `file:line:col` (empty when unknown).
+    #[serde(default)]
+    pub at: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -194,6 +253,7 @@ pub fn build(prog: &Program, export: &dyn Fn(FuncId) -> String) -> Manifest {
                 },
                 ty: b.desc(&l.ty),
                 init: l.init.map(export),
+                at: String::new(),
             })
             .collect();
         let methods = a
@@ -220,6 +280,7 @@ pub fn build(prog: &Program, export: &dyn Fn(FuncId) -> String) -> Manifest {
                     params,
                     result: b.desc(&def.ret),
                     export: export(m.func),
+                    at: String::new(),
                 }
             })
             .collect();
@@ -247,11 +308,14 @@ pub fn build(prog: &Program, export: &dyn Fn(FuncId) -> String) -> Manifest {
                     export: export(t.func),
                 })
                 .collect(),
+            migrations: vec![],
+            at: String::new(),
         });
     }
     Manifest {
         agents,
         types: b.types,
+        calls: vec![],
     }
 }
 
@@ -293,6 +357,7 @@ impl Builder<'_> {
                 self.types.push(AdtDesc {
                     name,
                     shape: AdtShape::Record(vec![]),
+                    defaults: vec![],
                 });
                 let shape = match &def.kind {
                     AdtKind::Record(fs) => AdtShape::Record(

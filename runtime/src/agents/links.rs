@@ -536,6 +536,7 @@ mod tests {
             kind: LaneKind::List,
             ty: TypeDesc::List(Box::new(TypeDesc::Int)),
             init: None,
+            at: String::new(),
         }
     }
 

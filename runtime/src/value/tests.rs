@@ -31,6 +31,7 @@ fn record(name: &str, fields: &[(&str, TypeDesc)]) -> AdtDesc {
                 .map(|(n, t)| (n.to_string(), t.clone()))
                 .collect(),
         ),
+        defaults: vec![],
     }
 }
 
@@ -43,6 +44,7 @@ fn enumeration(name: &str, variants: &[(&str, &[TypeDesc])]) -> AdtDesc {
                 .map(|(n, ts)| (n.to_string(), ts.to_vec()))
                 .collect(),
         ),
+        defaults: vec![],
     }
 }
 
