@@ -3,6 +3,7 @@
 //!
 //! It does no IO and never runs code; it does not check types (the IR arrives checked).
 
+mod artifact;
 mod emit;
 mod gen;
 mod helpers;
@@ -45,7 +46,8 @@ impl fmt::Debug for ModuleId {
     }
 }
 
-/// A compiled program.
+/// A compiled program. Its `wasm` bytes carry everything else here too (see
+/// `artifact.rs`): [`Artifact::from_wasm`] gives it back from them alone.
 #[derive(Clone, Debug)]
 pub struct Artifact {
     pub wasm: Vec<u8>,
@@ -59,7 +61,7 @@ pub struct Artifact {
     pub debug: DebugInfo,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TestEntry {
     pub name: String,
     /// A `() -> ()` export.
@@ -67,13 +69,13 @@ pub struct TestEntry {
 }
 
 /// Maps wasm code back to Weft functions and source positions, for stack traces.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct DebugInfo {
     /// By wasm function index (imports count first, as in wasmtime's `FrameInfo::func_index`).
     pub funcs: BTreeMap<u32, FuncDebug>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FuncDebug {
     /// The Weft name: `area`, `first<Int>`, `main::{closure}`.
     pub name: String,
@@ -87,7 +89,7 @@ pub struct FuncDebug {
 }
 
 /// A call the compiler replaced by the callee's body: a frame of its own in stack traces.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InlinedCall {
     /// The inlined function's Weft name.
     pub name: String,
@@ -98,7 +100,7 @@ pub struct InlinedCall {
     pub parent: Option<u32>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SrcLoc {
     pub file: String,
     pub line: u32,
@@ -243,7 +245,8 @@ pub fn compile_with(
     let manifest = manifest::build(program, &|f| entries.get(&f).cloned().unwrap_or_default());
     m.drain()?;
     let debug = m.debug.clone();
-    let wasm = m.finish();
+    let mut wasm = m.finish();
+    artifact::describe(&mut wasm, &main_export, &tests, &manifest, &debug);
     Ok(Artifact {
         id: ModuleId::of(&wasm),
         wasm,

@@ -88,3 +88,31 @@ fn ever_deeper_helper_types_stop_with_too_deep() {
         result.map(|a| a.wasm.len())
     );
 }
+
+#[test]
+fn a_module_carries_its_description() {
+    let src = r#"
+agent Counter at "/counters/:id" {
+  value count: Int = 0
+  fn incr(by: Int) -> Int { count += by
+    count }
+}
+fn main() { print("{Counter("/counters/a").incr(2)}") }
+test "one" { assert_eq(1, 1) }
+"#;
+    let fe = weft_lang::check_file("main.weft", src, &weft_lang::NoFiles);
+    let prog = fe.program.expect("checks");
+    let a = weft_compiler::compile(&prog, &fe.sources).expect("compiles");
+    let b = weft_compiler::Artifact::from_wasm(a.wasm.clone()).expect("reads back");
+    assert_eq!(b.id, a.id);
+    assert_eq!(b.main_export, a.main_export);
+    assert_eq!(b.manifest, a.manifest);
+    assert_eq!(b.tests.len(), 1);
+    assert_eq!(b.debug.funcs.len(), a.debug.funcs.len());
+    assert!(weft_compiler::Artifact::from_wasm(b"\0asm\x01\0\0\0".to_vec()).is_err());
+    assert!(weft_compiler::Artifact::from_wasm(b"hello".to_vec()).is_err());
+    // Truncated anywhere: an error, never a panic.
+    for cut in [9, 20, a.wasm.len() / 2, a.wasm.len() - 1] {
+        assert!(weft_compiler::Artifact::from_wasm(a.wasm[..cut].to_vec()).is_err());
+    }
+}
