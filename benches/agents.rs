@@ -57,17 +57,19 @@ fn start(data: &DataDir) -> Node {
     node::start(&artifact, data, limits, &io).unwrap_or_else(|_| panic!("{}", io.err.take()))
 }
 
-fn method(node: &Node, name: &str) -> usize {
-    node.manifest().agents[0]
+fn method(node: &Node, name: &str) -> &'static str {
+    let v = node.current();
+    let m = v.manifest().agents[0]
         .methods
         .iter()
-        .position(|m| m.name == name)
-        .expect("method")
+        .find(|m| m.name == name)
+        .expect("method");
+    Box::leak(m.name.clone().into_boxed_str())
 }
 
 /// Calls `method` on agent `/counters/{t}` from each of `threads` threads for `dur`;
 /// returns calls per second.
-fn throughput(node: &Node, method: usize, threads: usize, dur: Duration) -> f64 {
+fn throughput(node: &Node, method: &'static str, threads: usize, dur: Duration) -> f64 {
     let count = Arc::new(AtomicUsize::new(0));
     let barrier = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = (0..threads)
@@ -160,21 +162,10 @@ fn main() {
 /// from the call until the node's queue is empty (each is a lane-writing turn).
 fn sends(node: &Node, targets: i64) -> f64 {
     const N: i64 = 20_000;
-    let fan = node
-        .manifest()
-        .agents
-        .iter()
-        .position(|a| a.name == "Fan")
-        .expect("Fan");
-    let go = node.manifest().agents[fan]
-        .methods
-        .iter()
-        .position(|m| m.name == "go")
-        .expect("go");
     let mut args = N.to_le_bytes().to_vec();
     args.extend_from_slice(&targets.to_le_bytes());
     let start = Instant::now();
-    node.call("/fans/a", go, args).expect("go");
+    node.call("/fans/a", "go", args).expect("go");
     assert!(
         node.drain(Duration::from_secs(300)),
         "the sends did not finish"

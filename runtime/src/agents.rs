@@ -13,11 +13,16 @@
 //! calls; beyond that a call fails with "mailbox full" (the caller's back-pressure).
 //! One-way sends and timer ticks are queued per target (`agents/queue.rs`) and delivered
 //! by a few dispatcher threads, in order for each target.
+//!
+//! The node runs one program, in versions (`Version`): a patch makes a new one current,
+//! and each agent moves to it at its next turn boundary (`agents/swap.rs`), so a turn
+//! always runs whole under one version's code.
 
 mod diff;
 mod lanes;
 mod links;
 mod queue;
+mod swap;
 
 use crate::output::Output;
 use crate::store::{Store, Write};
@@ -28,8 +33,9 @@ pub use links::{Frame, Sink};
 use queue::{Msg, Queue};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
+pub use swap::{PatchError, Patched};
 use weft_compiler::manifest::{AgentDesc, Manifest};
 use weft_compiler::Artifact;
 
@@ -47,6 +53,10 @@ pub struct NodeSettings {
     /// How many threads deliver one-way messages at once, each to a different agent
     /// (`dispatch_workers`).
     pub dispatch_workers: usize,
+    /// The program's name, as `weft rollout` names it.
+    pub program: String,
+    /// Limits of `main` when a patch runs it again.
+    pub main_limits: RunLimits,
 }
 
 impl NodeSettings {
@@ -60,6 +70,8 @@ impl NodeSettings {
             mailbox_max: 1000,
             call_wait_max: Duration::from_secs(30),
             dispatch_workers: 32,
+            program: "main".into(),
+            main_limits: RunLimits::default(),
         }
     }
 }
@@ -72,7 +84,12 @@ pub struct Node {
 
 struct Inner {
     rt: Arc<Runtime>,
-    artifact: Arc<Artifact>,
+    /// The version new turns run (each agent moves to it at its next turn boundary).
+    current: RwLock<Arc<Version>>,
+    /// Versions loaded from the store, by number, and the cached plans between them.
+    versions: Mutex<swap::Versions>,
+    /// Held while a patch is applied: one at a time.
+    patching: Mutex<()>,
     output: Output,
     errors: Output,
     settings: NodeSettings,
@@ -103,16 +120,34 @@ fn thread_key() -> u64 {
     KEY.with(|k| *k)
 }
 
+/// One version of the program on the node.
+pub struct Version {
+    /// 0 for a program whose history is not recorded (a node that was never deployed);
+    /// otherwise 1 for the first version and one more for each patch.
+    pub number: u64,
+    pub artifact: Arc<Artifact>,
+    /// The version this one undoes (its code is the version before that one's).
+    pub undoes: Option<u64>,
+}
+
+impl Version {
+    pub fn manifest(&self) -> &Manifest {
+        &self.artifact.manifest
+    }
+}
+
 struct Timer {
     uri: String,
-    export: String,
+    version: u64,
+    timer: usize,
     every: Duration,
     next: Instant,
 }
 
 struct Slot {
     uri: Arc<str>,
-    agent: usize,
+    /// The agent's type, by name (the same in every version that has it).
+    agent: Arc<str>,
     state: Mutex<SlotState>,
     cv: Condvar,
     /// The thread holding the agent ([`thread_key`]), 0 when free: read without locks by
@@ -124,8 +159,27 @@ struct Slot {
 struct SlotState {
     busy: Option<u64>,
     waiting: usize,
-    /// The committed lanes, once activated.
-    lanes: Option<Lanes>,
+    /// The committed lanes and the version they belong to, once activated.
+    held: Option<Held>,
+    /// A version this agent could not move to (its migration or `on start` trapped): it
+    /// keeps running the code it has until the next patch.
+    failed: Option<u64>,
+    /// Why it could not.
+    failed_why: Option<String>,
+}
+
+/// An active agent: the version whose code it runs, its type's index in that version's
+/// manifest, and its committed lanes.
+pub(crate) struct Held {
+    version: Arc<Version>,
+    agent: usize,
+    lanes: Lanes,
+}
+
+impl Held {
+    fn desc(&self) -> &AgentDesc {
+        &self.version.manifest().agents[self.agent]
+    }
 }
 
 /// Why a call returned no result. Its text is the message a caller sees (`String::from`).
@@ -189,6 +243,8 @@ pub struct AgentInfo {
 pub struct Turn {
     pub(crate) node: Node,
     pub(crate) uri: Arc<str>,
+    /// The version whose code runs.
+    pub(crate) version: Arc<Version>,
     agent: Option<usize>,
     lanes: Lanes,
     pub(crate) staged: Vec<u8>,
@@ -203,7 +259,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Node {
     /// A node for `artifact`'s agents; its prints go to `output`, its reports to `errors`.
-    /// The store is opened when the first agent is activated.
+    /// The store is opened when the first agent is activated. The program's history is
+    /// not recorded until [`Node::deploy`].
     pub fn new(
         rt: Arc<Runtime>,
         artifact: Arc<Artifact>,
@@ -211,10 +268,17 @@ impl Node {
         errors: Output,
         settings: NodeSettings,
     ) -> Node {
+        let current = Arc::new(Version {
+            number: 0,
+            artifact,
+            undoes: None,
+        });
         Node {
             inner: Arc::new(Inner {
                 rt,
-                artifact,
+                versions: Mutex::new(swap::Versions::new(current.clone())),
+                current: RwLock::new(current),
+                patching: Mutex::new(()),
                 output,
                 errors,
                 settings,
@@ -238,20 +302,28 @@ impl Node {
         let _ = self.inner.errors.write_str(text);
     }
 
-    pub fn manifest(&self) -> &Manifest {
-        &self.inner.artifact.manifest
+    /// The version new turns run.
+    pub fn current(&self) -> Arc<Version> {
+        self.inner
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
-    /// Runs the `() -> ()` export `export` (`main`, a test) with this node for its agents.
+    /// Runs the `() -> ()` export `export` (`main`, a test) of the current version with
+    /// this node for its agents.
     pub fn run_main(&self, export: &str, limits: &RunLimits) -> Result<(), RunError> {
+        let version = self.current();
         let turn = Box::new(Turn::new(
             self.clone(),
             Arc::from(""),
+            version.clone(),
             None,
             Lanes::default(),
         ));
         let (r, turn) = self.inner.rt.run_turn(
-            &self.inner.artifact,
+            &version.artifact,
             export,
             &self.inner.output,
             limits,
@@ -317,7 +389,8 @@ impl Node {
                     if t.next <= now {
                         due.push(Msg::Tick {
                             uri: t.uri.clone(),
-                            export: t.export.clone(),
+                            version: t.version,
+                            timer: t.timer,
                         });
                         t.next = now + t.every;
                     }
@@ -334,9 +407,10 @@ impl Node {
         }
     }
 
-    /// Checks that `uri` is served by agent type `agent` (an index into the manifest).
-    pub(crate) fn check_ref(&self, agent: i32, uri: &str) -> Result<(), String> {
-        let desc = self.agent_desc(agent)?;
+    /// Checks that `uri` is served by agent type `agent` (an index into `version`'s
+    /// manifest).
+    pub(crate) fn check_ref(&self, version: &Version, agent: i32, uri: &str) -> Result<(), String> {
+        let desc = agent_desc(version, agent)?;
         match weft_compiler::manifest::route_match(&desc.route, uri) {
             Some(_) if !uri.contains('\0') => Ok(()),
             _ => Err(format!(
@@ -346,49 +420,59 @@ impl Node {
         }
     }
 
-    fn agent_desc(&self, agent: i32) -> Result<&AgentDesc, String> {
-        usize::try_from(agent)
-            .ok()
-            .and_then(|i| self.manifest().agents.get(i))
-            .ok_or_else(|| format!("no agent type {agent}"))
-    }
-
-    /// A call made by a running turn (or `main`).
+    /// A call made by a running turn (or `main`) of `version`, naming the agent type and
+    /// method by their indices in that version.
     pub(crate) fn call_from_turn(
         &self,
+        version: &Version,
         agent: i32,
         method: i32,
         uri: &str,
         args: Vec<u8>,
     ) -> Result<Vec<u8>, String> {
-        self.check_ref(agent, uri)?;
-        let method = usize::try_from(method).map_err(|_| "bad method index".to_string())?;
-        Ok(self.call(uri, method, args)?)
+        self.check_ref(version, agent, uri)?;
+        let name = method_name(version, agent, method)?;
+        Ok(self.call(uri, &name, args)?)
     }
 
-    /// Calls method `method` (an index into the agent's methods) of the agent at `uri` with
-    /// wire-encoded arguments; returns the wire-encoded result.
-    pub fn call(&self, uri: &str, method: usize, args: Vec<u8>) -> Result<Vec<u8>, CallError> {
+    /// Calls method `method` of the agent at `uri` with wire-encoded arguments; returns
+    /// the wire-encoded result.
+    pub fn call(&self, uri: &str, method: &str, args: Vec<u8>) -> Result<Vec<u8>, CallError> {
+        self.call_typed(uri, method, args).map(|(bytes, _)| bytes)
+    }
+
+    /// [`Node::call`], also giving the version whose code answered (its manifest types the
+    /// result).
+    pub fn call_typed(
+        &self,
+        uri: &str,
+        method: &str,
+        args: Vec<u8>,
+    ) -> Result<(Vec<u8>, Arc<Version>), CallError> {
         let slot = self.slot(uri).map_err(CallError::NotFound)?;
-        let desc = &self.manifest().agents[slot.agent];
-        let m = desc.methods.get(method).ok_or_else(|| {
-            CallError::NotFound(format!("agent `{}` has no method {method}", desc.name))
-        })?;
-        let what = || format!("{uri} {}", m.name);
-        let export = &m.export;
         // A command lane tells its links every command it ran (Swim's command lanes do).
-        let echo = m.command && self.inner.links.lane_watched(uri, &m.name);
-        let echo = echo.then(|| (m.name.clone(), args.clone()));
-        self.with_agent(&slot, |node, lanes| {
-            let r = node.turn(&slot, lanes, export, &what, args)?;
-            if let Some((lane, args)) = echo {
-                if let Ok(body) = args_recon(&desc.methods[method], &args, &node.manifest().types) {
-                    let f =
-                        Arc::from(crate::warp::Envelope::event(uri, lane.as_str(), body).to_text());
-                    node.inner.links.deliver(uri, vec![(lane, f)]);
+        let echo = self.inner.links.lane_watched(uri, method);
+        self.with_agent(&slot, |node, held| {
+            let desc = held.desc();
+            let Some(m) = desc.methods.iter().find(|m| m.name == method) else {
+                return Err(Refused::NotFound(format!(
+                    "agent `{}` has no method `{method}`",
+                    desc.name
+                )));
+            };
+            let m = m.clone();
+            let echo = (echo && m.command).then(|| args.clone());
+            let what = || format!("{uri} {}", m.name);
+            let r = node.turn(&slot, held, &m.export, &what, args)?;
+            if let Some(args) = echo {
+                if let Ok(body) = args_recon(&m, &args, &held.version.manifest().types) {
+                    let f = Arc::from(
+                        crate::warp::Envelope::event(uri, m.name.as_str(), body).to_text(),
+                    );
+                    node.inner.links.deliver(uri, vec![(m.name.clone(), f)]);
                 }
             }
-            Ok(r)
+            Ok((r, held.version.clone()))
         })
     }
 
@@ -405,30 +489,34 @@ impl Node {
         linked: Frame,
         synced: Frame,
     ) -> Result<(), LinkError> {
-        let (desc, _) = self.manifest().route(uri).ok_or(LinkError::NodeNotFound)?;
-        let kind = if let Some((i, l)) = desc.lane(lane) {
-            Linkable::Lane(i, l)
-        } else if let Some(d) = desc.demands.iter().find(|d| d.name == lane) {
-            Linkable::Demand(d)
-        } else if desc.methods.iter().any(|m| m.command && m.name == lane) {
-            Linkable::Command
-        } else {
-            return Err(LinkError::LaneNotFound);
-        };
+        if self.current().manifest().route(uri).is_none() {
+            return Err(LinkError::NodeNotFound);
+        }
         let slot = self.slot(uri).map_err(LinkError::Failed)?;
-        let full = || "the link's queue is full".to_string();
-        self.with_agent(&slot, |node, lanes| {
+        let full = || Refused::Failed("the link's queue is full".to_string());
+        let r = self.with_agent(&slot, |node, held| {
+            let desc = held.desc().clone();
+            let kind = if let Some((i, l)) = desc.lane(lane) {
+                Linkable::Lane(i, l)
+            } else if let Some(d) = desc.demands.iter().find(|d| d.name == lane) {
+                Linkable::Demand(d)
+            } else if desc.methods.iter().any(|m| m.command && m.name == lane) {
+                Linkable::Command
+            } else {
+                return Err(Refused::NotFound(String::new()));
+            };
             if !sink.push(linked) {
                 return Err(full());
             }
             let links = &node.inner.links;
             match kind {
                 Linkable::Lane(i, l) => {
-                    links.link_lane(uri, l, i, lanes, &node.manifest().types, sink, sync)?
+                    let types = &held.version.manifest().types;
+                    links.link_lane(uri, l, i, &held.lanes, types, sink, sync)?
                 }
                 Linkable::Demand(d) => {
                     if sync {
-                        let f = node.demand_frame(&slot, lanes, d)?;
+                        let f = node.demand_frame(&slot, held, d)?;
                         if !sink.push(f) {
                             return Err(full());
                         }
@@ -441,8 +529,13 @@ impl Node {
                 return Err(full());
             }
             Ok(())
-        })
-        .map_err(|e| LinkError::Failed(e.into()))
+        });
+        match r {
+            Ok(()) => Ok(()),
+            Err(CallError::NotFound(m)) if m.is_empty() => Err(LinkError::LaneNotFound),
+            Err(CallError::NotFound(_)) => Err(LinkError::NodeNotFound),
+            Err(e) => Err(LinkError::Failed(e.into())),
+        }
     }
 
     /// Ends `sink`'s link to the lane; false when it had none.
@@ -464,15 +557,15 @@ impl Node {
     /// arguments (one parameter: its value; several: a record of them, by position or by
     /// name).
     pub fn command(&self, uri: &str, lane: &str, body: &crate::warp::Value) -> Result<(), String> {
-        let (desc, _) = self
+        let version = self.current();
+        let (desc, _) = version
             .manifest()
             .route(uri)
             .ok_or_else(|| format!("no agent type serves `{uri}`"))?;
-        let (idx, m) = desc
+        let m = desc
             .methods
             .iter()
-            .enumerate()
-            .find(|(_, m)| m.command && m.name == lane)
+            .find(|m| m.command && m.name == lane)
             .ok_or_else(|| {
                 format!(
                     "agent `{}` has no command lane `{lane}`; links change an agent only \
@@ -480,18 +573,18 @@ impl Node {
                     desc.name
                 )
             })?;
-        let args = args_from_recon(m, body, &self.manifest().types)
+        let args = args_from_recon(m, body, &version.manifest().types)
             .map_err(|e| format!("command `{lane}` of {uri}: {e}"))?;
-        self.call(uri, idx, args)?;
+        self.call(uri, lane, args)?;
         Ok(())
     }
 
     /// Every agent the store knows (and those active without lanes): URI, type, active.
     pub fn agents(&self) -> Result<Vec<AgentInfo>, String> {
         let stored = self.store()?.agents().map_err(|e| e.to_string())?;
-        let active: HashMap<String, usize> = lock(&self.inner.agents)
+        let active: HashMap<String, Arc<str>> = lock(&self.inner.agents)
             .iter()
-            .map(|(uri, slot)| (uri.clone(), slot.agent))
+            .map(|(uri, slot)| (uri.clone(), slot.agent.clone()))
             .collect();
         let mut out: Vec<AgentInfo> = stored
             .into_iter()
@@ -505,7 +598,7 @@ impl Node {
             if !out.iter().any(|a| &a.uri == uri) {
                 out.push(AgentInfo {
                     uri: uri.clone(),
-                    agent: self.manifest().agents[*agent].name.clone(),
+                    agent: agent.to_string(),
                     active: true,
                 });
             }
@@ -519,13 +612,10 @@ impl Node {
         if let Some(slot) = lock(&self.inner.agents).get(uri) {
             return Ok(slot.clone());
         }
-        let (_, idx) = self
+        let version = self.current();
+        let (desc, _) = version
             .manifest()
-            .agents
-            .iter()
-            .enumerate()
-            .find(|(_, a)| weft_compiler::manifest::route_match(&a.route, uri).is_some())
-            .map(|(i, a)| (a, i))
+            .route(uri)
             .ok_or_else(|| format!("no agent type serves `{uri}`"))?;
         let mut agents = lock(&self.inner.agents);
         Ok(agents
@@ -533,7 +623,7 @@ impl Node {
             .or_insert_with(|| {
                 Arc::new(Slot {
                     uri: Arc::from(uri),
-                    agent: idx,
+                    agent: Arc::from(desc.name.as_str()),
                     state: Mutex::new(SlotState::default()),
                     cv: Condvar::new(),
                     holder: std::sync::atomic::AtomicU64::new(0),
@@ -542,30 +632,42 @@ impl Node {
             .clone())
     }
 
-    /// Runs `body` holding the agent (activating it first), then lets it go.
+    /// Runs `body` holding the agent (activating it, or moving it to the current version,
+    /// first), then lets it go.
     fn with_agent<T>(
         &self,
         slot: &Arc<Slot>,
-        body: impl FnOnce(&Node, &mut Lanes) -> Result<T, String>,
+        body: impl FnOnce(&Node, &mut Held) -> Result<T, Refused>,
     ) -> Result<T, CallError> {
-        let mut lanes = self.acquire(slot)?;
-        let r = match &mut lanes {
-            Some(l) => body(self, l),
-            None => match self.activate(slot) {
-                Ok(mut l) => {
-                    let r = body(self, &mut l);
-                    lanes = Some(l);
-                    r
-                }
-                Err(e) => Err(e),
-            },
+        let (held, failed) = self.acquire(slot)?;
+        let current = self.current();
+        let held = match held {
+            Some(h) if h.version.number == current.number || failed == Some(current.number) => {
+                Ok(h)
+            }
+            Some(h) => self.swap(slot, h, &current),
+            None => self.activate(slot, &current),
         };
-        self.release(slot, lanes);
-        r.map_err(CallError::Failed)
+        match held {
+            Ok(mut h) => {
+                let r = body(self, &mut h);
+                self.release(slot, Some(h));
+                r.map_err(CallError::from)
+            }
+            Err(e) => {
+                self.release(slot, None);
+                if matches!(e, Refused::NotFound(_)) {
+                    // Its type is gone from the program: the next use finds no slot.
+                    lock(&self.inner.agents).remove(&*slot.uri);
+                }
+                Err(e.into())
+            }
+        }
     }
 
-    /// Waits for the agent to be free and takes it (and its lanes, if activated).
-    fn acquire(&self, slot: &Slot) -> Result<Option<Lanes>, CallError> {
+    /// Waits for the agent to be free and takes it (with its lanes, if activated, and the
+    /// version it could not move to, if any).
+    fn acquire(&self, slot: &Slot) -> Result<(Option<Held>, Option<u64>), CallError> {
         let me = thread_key();
         let mut st = lock(&slot.state);
         if st.busy.is_some() {
@@ -599,7 +701,7 @@ impl Node {
         }
         st.busy = Some(me);
         slot.holder.store(me, std::sync::atomic::Ordering::SeqCst);
-        Ok(st.lanes.take())
+        Ok((st.held.take(), st.failed))
     }
 
     /// Fails when waiting for `uri` from thread `me` would wait for `me` itself.
@@ -631,14 +733,21 @@ impl Node {
         Ok(())
     }
 
-    fn release(&self, slot: &Slot, lanes: Option<Lanes>) {
+    fn release(&self, slot: &Slot, held: Option<Held>) {
         let mut st = lock(&slot.state);
         st.busy = None;
-        st.lanes = lanes;
+        st.held = held;
         slot.holder.store(0, std::sync::atomic::Ordering::SeqCst);
         if st.waiting > 0 {
             slot.cv.notify_one();
         }
+    }
+
+    /// Records that the agent could not move to `version` (it keeps the code it has).
+    fn mark_failed(&self, slot: &Slot, version: u64, why: String) {
+        let mut st = lock(&slot.state);
+        st.failed = Some(version);
+        st.failed_why = Some(why);
     }
 
     fn store(&self) -> Result<&Store, String> {
@@ -649,83 +758,56 @@ impl Node {
             .map_err(Clone::clone)
     }
 
-    /// Loads the agent's lanes from the store, giving missing ones their initial values
-    /// (committed at once), registers its timers and runs `on start`.
-    fn activate(&self, slot: &Slot) -> Result<Lanes, String> {
-        let desc = self.manifest().agents[slot.agent].clone();
-        let store = self.store()?;
-        let types = &self.manifest().types;
-        let mut lanes = Lanes::load(store, &slot.uri, &desc, types)?;
-        let mut writes = vec![];
-        for (i, l) in desc.lanes.iter().enumerate() {
-            if lanes.is_set(i) {
-                continue;
-            }
-            let bytes = match &l.init {
-                Some(export) => {
-                    let what = || format!("{} initial value of `{}`", slot.uri, l.name);
-                    self.run_turn(slot, &mut lanes, export, &what, vec![], false)?
-                }
-                None => lanes::empty(l),
-            };
-            lanes.init(i, l, bytes, types, &slot.uri, &mut writes)?;
-        }
-        if !writes.is_empty() {
-            writes.push(Write::Agent {
-                uri: slot.uri.to_string(),
-                agent: desc.name.clone(),
-            });
-            store.commit(writes).map_err(|e| e.to_string())?;
-        }
+    /// (Re)registers the agent's timers for the version it now runs.
+    fn set_timers(&self, uri: &str, held: &Held) {
         let now = Instant::now();
-        for t in &desc.timers {
+        let mut timers = lock(&self.inner.timers);
+        timers.retain(|t| t.uri != uri);
+        for (i, t) in held.desc().timers.iter().enumerate() {
             let every = Duration::from_nanos(t.every_ns.max(1) as u64);
-            lock(&self.inner.timers).push(Timer {
-                uri: slot.uri.to_string(),
-                export: t.export.clone(),
+            timers.push(Timer {
+                uri: uri.to_string(),
+                version: held.version.number,
+                timer: i,
                 every,
                 next: now + every,
             });
         }
-        if let Some(export) = &desc.on_start {
-            let what = || format!("{} on start", slot.uri);
-            // A failing `on start` is reported; the agent still serves.
-            let _ = self.turn(slot, &mut lanes, export, &what, vec![]);
-        }
-        Ok(lanes)
     }
 
-    /// One committed turn: runs `export` on a copy of the lanes, commits on success.
-    fn turn(
+    /// Runs `export` of `held`'s version as a turn of the agent on a copy of its lanes and
+    /// returns the finished turn, uncommitted; a trap is reported and returned as an error.
+    fn exec(
         &self,
         slot: &Slot,
-        lanes: &mut Lanes,
+        held: &Held,
         export: &str,
         what: &dyn Fn() -> String,
         args: Vec<u8>,
-    ) -> Result<Vec<u8>, String> {
-        self.run_turn(slot, lanes, export, what, args, true)
+    ) -> Result<Turn, String> {
+        self.exec_in(&slot.uri, held, export, what, args)
     }
 
-    fn run_turn(
+    /// [`Node::exec`] for the agent at `uri`.
+    fn exec_in(
         &self,
-        slot: &Slot,
-        lanes: &mut Lanes,
+        uri: &Arc<str>,
+        held: &Held,
         export: &str,
         what: &dyn Fn() -> String,
         args: Vec<u8>,
-        commit: bool,
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<Turn, String> {
         let mut turn = Box::new(Turn::new(
             self.clone(),
-            slot.uri.clone(),
-            Some(slot.agent),
-            lanes.clone(),
+            uri.clone(),
+            held.version.clone(),
+            Some(held.agent),
+            held.lanes.clone(),
         ));
         let len = i32::try_from(args.len()).map_err(|_| "arguments too large".to_string())?;
         turn.staged = args;
         let (r, turn) = self.inner.rt.run_turn(
-            &self.inner.artifact,
+            &held.version.artifact,
             export,
             &self.inner.output,
             &self.inner.settings.turn_limits,
@@ -745,45 +827,101 @@ impl Node {
             let first = msg.lines().next().unwrap_or("");
             return Err(format!("{} failed: {first}", what()));
         }
-        let turn = *turn;
-        if !commit {
-            // A computation (an initial value, a demand lane): its writes and sends
-            // are not kept.
-            return Ok(turn.result.unwrap_or_default());
-        }
-        let wrote = !turn.writes.is_empty();
+        Ok(*turn)
+    }
+
+    /// A computation on the agent's lanes (an initial value, a demand lane): its result;
+    /// its writes and sends are not kept.
+    fn compute(
+        &self,
+        slot: &Slot,
+        held: &Held,
+        export: &str,
+        what: &dyn Fn() -> String,
+        args: Vec<u8>,
+    ) -> Result<Vec<u8>, String> {
+        Ok(self
+            .exec(slot, held, export, what, args)?
+            .result
+            .unwrap_or_default())
+    }
+
+    /// One committed turn: runs `export` on a copy of the lanes, commits on success.
+    fn turn(
+        &self,
+        slot: &Slot,
+        held: &mut Held,
+        export: &str,
+        what: &dyn Fn() -> String,
+        args: Vec<u8>,
+    ) -> Result<Vec<u8>, String> {
+        let mut turn = self.exec(slot, held, export, what, args)?;
+        let result = turn.result.take().unwrap_or_default();
+        self.commit_with(slot, held, turn, vec![], &[], what)?;
+        Ok(result)
+    }
+
+    /// A turn that ran nothing, on the agent's lanes as they are.
+    fn idle_turn(&self, slot: &Slot, held: &Held) -> Turn {
+        Turn::new(
+            self.clone(),
+            slot.uri.clone(),
+            held.version.clone(),
+            Some(held.agent),
+            held.lanes.clone(),
+        )
+    }
+
+    /// Commits a finished turn (with `before`, writes that go in the same batch ahead of
+    /// its own, which rewrote the lanes named in `rewritten` whole): makes it durable,
+    /// tells the links, then takes its lanes and queues its sends.
+    fn commit_with(
+        &self,
+        slot: &Slot,
+        held: &mut Held,
+        turn: Turn,
+        mut before: Vec<Write>,
+        rewritten: &[String],
+        what: &dyn Fn() -> String,
+    ) -> Result<(), String> {
+        let wrote = !turn.writes.is_empty() || !before.is_empty();
         let links = &self.inner.links;
         let frames = if wrote && links.watched(&slot.uri) {
-            let desc = &self.manifest().agents[slot.agent];
-            let types = &self.manifest().types;
-            links.turn_frames(&slot.uri, desc, types, lanes, &turn.lanes, &turn.writes)
+            let types = &held.version.manifest().types;
+            let (old, new, desc) = (&held.lanes, &turn.lanes, held.desc());
+            if before.is_empty() {
+                links.turn_frames(&slot.uri, desc, types, old, new, &turn.writes, rewritten)
+            } else {
+                let all: Vec<Write> = before.iter().chain(&turn.writes).cloned().collect();
+                links.turn_frames(&slot.uri, desc, types, old, new, &all, rewritten)
+            }
         } else {
             vec![]
         };
         if wrote {
+            before.extend(turn.writes);
             self.store()?
-                .commit(turn.writes)
+                .commit(before)
                 .map_err(|e| format!("{}: cannot commit: {e}", what()))?;
         }
-        *lanes = turn.lanes;
+        held.lanes = turn.lanes;
         links.deliver(&slot.uri, frames);
         if wrote {
-            self.recompute_demands(slot, lanes);
+            self.recompute_demands(slot, held);
         }
         for m in turn.sends {
             self.enqueue(m);
         }
-        Ok(turn.result.unwrap_or_default())
+        Ok(())
     }
 
     /// Sends the linked demand lanes of the agent their values, computed afresh.
-    fn recompute_demands(&self, slot: &Slot, lanes: &mut Lanes) {
-        let desc = &self.manifest().agents[slot.agent];
-        for d in &desc.demands {
+    fn recompute_demands(&self, slot: &Slot, held: &Held) {
+        for d in &held.desc().demands {
             if !self.inner.links.lane_watched(&slot.uri, &d.name) {
                 continue;
             }
-            if let Ok(f) = self.demand_frame(slot, lanes, d) {
+            if let Ok(f) = self.demand_frame(slot, held, d) {
                 self.inner
                     .links
                     .deliver(&slot.uri, vec![(d.name.clone(), f)]);
@@ -795,12 +933,12 @@ impl Node {
     fn demand_frame(
         &self,
         slot: &Slot,
-        lanes: &mut Lanes,
+        held: &Held,
         d: &weft_compiler::manifest::DemandDesc,
     ) -> Result<Frame, String> {
         let what = || format!("{} demand `{}`", slot.uri, d.name);
-        let bytes = self.run_turn(slot, lanes, &d.export, &what, vec![], false)?;
-        let types = &self.manifest().types;
+        let bytes = self.compute(slot, held, &d.export, &what, vec![])?;
+        let types = &held.version.manifest().types;
         let v = crate::value::decode(&bytes, &d.ty, types)
             .map_err(|e| format!("{}: a malformed value: {e}", what()))?;
         let body = crate::value::to_recon(&v, &d.ty, types);
@@ -809,14 +947,23 @@ impl Node {
         ))
     }
 
-    /// Runs a timer's export as a turn of the agent at `uri`.
-    fn tick(&self, uri: &str, export: &str) -> Result<(), String> {
-        let slot = self.slot(uri)?;
+    /// Runs timer `timer` (of the agent's type in `version`) as a turn of the agent at
+    /// `uri`; a tick queued before the agent moved to another version is dropped (its
+    /// timers were registered again for the new one).
+    fn tick(&self, uri: &str, version: u64, timer: usize) -> Result<(), CallError> {
+        let slot = self.slot(uri).map_err(CallError::NotFound)?;
         let what = || format!("{uri} timer");
-        self.with_agent(&slot, |node, lanes| {
-            node.turn(&slot, lanes, export, &what, vec![])
-        })?;
-        Ok(())
+        self.with_agent(&slot, |node, held| {
+            if held.version.number != version {
+                return Ok(());
+            }
+            let Some(t) = held.desc().timers.get(timer) else {
+                return Ok(());
+            };
+            let export = t.export.clone();
+            node.turn(&slot, held, &export, &what, vec![])?;
+            Ok(())
+        })
     }
 
     fn enqueue(&self, m: Msg) {
@@ -864,10 +1011,14 @@ impl Node {
             // Failures were reported by the turn; a send has nobody to answer to.
             match m {
                 Msg::Send { uri, method, args } => {
-                    let _ = self.call(&uri, method, args);
+                    let _ = self.call(&uri, &method, args);
                 }
-                Msg::Tick { uri, export } => {
-                    let _ = self.tick(&uri, &export);
+                Msg::Tick {
+                    uri,
+                    version,
+                    timer,
+                } => {
+                    let _ = self.tick(&uri, version, timer);
                 }
             }
             let mut q = lock(&self.inner.queue);
@@ -877,11 +1028,57 @@ impl Node {
     }
 }
 
+/// Why a body run while holding an agent gave up: the request named something the agent
+/// lacks, or the work failed.
+pub(crate) enum Refused {
+    NotFound(String),
+    Failed(String),
+}
+
+impl From<String> for Refused {
+    fn from(e: String) -> Refused {
+        Refused::Failed(e)
+    }
+}
+
+impl From<Refused> for CallError {
+    fn from(r: Refused) -> CallError {
+        match r {
+            Refused::NotFound(m) => CallError::NotFound(m),
+            Refused::Failed(m) => CallError::Failed(m),
+        }
+    }
+}
+
+fn agent_desc(version: &Version, agent: i32) -> Result<&AgentDesc, String> {
+    usize::try_from(agent)
+        .ok()
+        .and_then(|i| version.manifest().agents.get(i))
+        .ok_or_else(|| format!("no agent type {agent}"))
+}
+
+/// The name of method `method` of agent type `agent` in `version`.
+fn method_name(version: &Version, agent: i32, method: i32) -> Result<Arc<str>, String> {
+    let desc = agent_desc(version, agent)?;
+    usize::try_from(method)
+        .ok()
+        .and_then(|i| desc.methods.get(i))
+        .map(|m| Arc::from(m.name.as_str()))
+        .ok_or_else(|| format!("agent `{}` has no method {method}", desc.name))
+}
+
 impl Turn {
-    fn new(node: Node, uri: Arc<str>, agent: Option<usize>, lanes: Lanes) -> Turn {
+    fn new(
+        node: Node,
+        uri: Arc<str>,
+        version: Arc<Version>,
+        agent: Option<usize>,
+        lanes: Lanes,
+    ) -> Turn {
         Turn {
             node,
             uri,
+            version,
             agent,
             lanes,
             staged: vec![],
@@ -897,23 +1094,24 @@ impl Turn {
     }
 
     pub(crate) fn lane_get(&self, lane: i32) -> Result<Vec<u8>, String> {
-        let (i, l) = lane_of(&self.node, self.agent, lane)?;
+        let (i, l) = lane_of(&self.version, self.agent, lane)?;
         self.lanes.get(i, l)
     }
 
     pub(crate) fn lane_set(&mut self, lane: i32, bytes: Vec<u8>) -> Result<(), String> {
-        // The node is shared (an `Arc`): holding a clone lets the lane's description be
-        // borrowed while this turn's lanes change.
-        let node = self.node.clone();
-        let (i, l) = lane_of(&node, self.agent, lane)?;
-        let types = &node.manifest().types;
+        // The version is shared (an `Arc`): holding a clone lets the lane's description
+        // be borrowed while this turn's lanes change.
+        let version = self.version.clone();
+        let (i, l) = lane_of(&version, self.agent, lane)?;
+        let types = &version.manifest().types;
         self.lanes
             .set(i, l, bytes, types, &self.uri, &mut self.writes)
     }
 
     pub(crate) fn map_get(&self, lane: i32, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        let (i, l) = lane_of(&self.node, self.agent, lane)?;
-        self.lanes.map_get(i, l, key, &self.node.manifest().types)
+        let (i, l) = lane_of(&self.version, self.agent, lane)?;
+        self.lanes
+            .map_get(i, l, key, &self.version.manifest().types)
     }
 
     pub(crate) fn map_put(
@@ -922,17 +1120,17 @@ impl Turn {
         key: Vec<u8>,
         value: Vec<u8>,
     ) -> Result<(), String> {
-        let node = self.node.clone();
-        let (i, l) = lane_of(&node, self.agent, lane)?;
-        let types = &node.manifest().types;
+        let version = self.version.clone();
+        let (i, l) = lane_of(&version, self.agent, lane)?;
+        let types = &version.manifest().types;
         self.lanes
             .map_put(i, l, key, value, types, &self.uri, &mut self.writes)
     }
 
     pub(crate) fn map_remove(&mut self, lane: i32, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        let node = self.node.clone();
-        let (i, l) = lane_of(&node, self.agent, lane)?;
-        let types = &node.manifest().types;
+        let version = self.version.clone();
+        let (i, l) = lane_of(&version, self.agent, lane)?;
+        let types = &version.manifest().types;
         self.lanes
             .map_remove(i, l, key, types, &self.uri, &mut self.writes)
     }
@@ -944,8 +1142,8 @@ impl Turn {
         uri: String,
         args: Vec<u8>,
     ) -> Result<(), String> {
-        self.node.check_ref(agent, &uri)?;
-        let method = usize::try_from(method).map_err(|_| "bad method index".to_string())?;
+        self.node.check_ref(&self.version, agent, &uri)?;
+        let method = method_name(&self.version, agent, method)?;
         let m = Msg::Send { uri, method, args };
         if self.agent.is_some() {
             // Part of the turn: goes out when it commits.
@@ -960,14 +1158,14 @@ impl Turn {
     }
 }
 
-/// Lane `lane` of agent type `agent` in the node's manifest, with its index.
+/// Lane `lane` of agent type `agent` in `version`'s manifest, with its index.
 fn lane_of(
-    node: &Node,
+    version: &Version,
     agent: Option<usize>,
     lane: i32,
 ) -> Result<(usize, &weft_compiler::manifest::LaneDesc), String> {
     let agent = agent.ok_or("lanes are only available inside an agent")?;
-    let desc = &node.manifest().agents[agent];
+    let desc = &version.manifest().agents[agent];
     usize::try_from(lane)
         .ok()
         .and_then(|i| desc.lanes.get(i).map(|l| (i, l)))

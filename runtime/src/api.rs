@@ -8,15 +8,22 @@
 //! | `GET /api/v1/agents` | `[{"uri", "agent", "active"}]`, in URI order |
 //! | `GET /api/v1/manifest` | the program's manifest: agent types, lanes, methods, type descriptors |
 //! | `POST /api/v1/call` `{"uri", "method", "args": ["literal", ..]}` | `{"value": "shown", "recon": "..."}` |
+//! | `POST /api/v1/patch[?force=true]` with a compiled module as the body | the patch taken (`patch.rs`) |
+//! | `POST /api/v1/patch/check` with a module | what a patch would change, without taking it |
+//! | `GET /api/v1/versions` | the program's versions, oldest first |
+//! | `POST /api/v1/undo` | back to the code of the version before the current one |
 //! | WebSocket upgrade on any path | WARP (`link.rs`) |
 //!
 //! Every refusal is JSON `{"error": reason}`: 400 for a malformed request or arguments
 //! that do not read as the parameters' types, 404 for an agent type, method or endpoint
 //! that does not exist, 503 when the agent's mailbox is full or it stays busy too long
-//! (retry later), 500 when the method itself failed (its trap is on the node's stderr).
+//! (retry later), 500 when the method itself failed (its trap is on the node's stderr),
+//! 409 for a patch that breaks the running version (with the classified diff) or cannot
+//! be taken.
 //! Calls and links run the node's blocking work on tokio's blocking pool.
 
 mod link;
+mod patch;
 
 use crate::agents::{CallError, Node};
 use crate::value;
@@ -168,13 +175,20 @@ fn router(app: App) -> Router {
         .route("/api/v1/agents", get(agents))
         .route("/api/v1/manifest", get(manifest))
         .route("/api/v1/call", post(call))
+        .route("/api/v1/patch", post(patch::patch))
+        .route("/api/v1/patch/check", post(patch::check))
+        .route("/api/v1/undo", post(patch::undo))
+        .route("/api/v1/versions", get(patch::versions))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            patch::MODULE_BYTES_MAX,
+        ))
         .route("/api/{*rest}", axum::routing::any(not_found))
         .fallback(warp_upgrade)
         .with_state(app)
 }
 
 /// A refusal: a status and a reason, as JSON.
-struct Refusal(StatusCode, String);
+pub(crate) struct Refusal(StatusCode, String);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -216,6 +230,10 @@ async fn warp_upgrade(
 
 #[derive(Serialize)]
 struct NodeInfo {
+    /// The program's name and the version the node runs (0 when not recorded).
+    program: String,
+    version: u64,
+    module: String,
     agent_types: Vec<AgentType>,
     links: usize,
 }
@@ -227,9 +245,12 @@ struct AgentType {
 }
 
 async fn node_info(State(app): State<App>) -> Json<NodeInfo> {
+    let v = app.node.current();
     Json(NodeInfo {
-        agent_types: app
-            .node
+        program: app.node.settings().program.clone(),
+        version: v.number,
+        module: v.artifact.id.to_string(),
+        agent_types: v
             .manifest()
             .agents
             .iter()
@@ -243,7 +264,7 @@ async fn node_info(State(app): State<App>) -> Json<NodeInfo> {
 }
 
 async fn manifest(State(app): State<App>) -> Json<weft_compiler::manifest::Manifest> {
-    Json(app.node.manifest().clone())
+    Json(app.node.current().manifest().clone())
 }
 
 #[derive(Serialize)]
@@ -289,7 +310,8 @@ async fn call(
     req: Result<Json<CallRequest>, JsonRejection>,
 ) -> Result<Json<CallResult>, Refusal> {
     let Json(req) = req.map_err(|e| Refusal(StatusCode::BAD_REQUEST, e.body_text()))?;
-    let manifest = app.node.manifest();
+    let version = app.node.current();
+    let manifest = version.manifest();
     let types = &manifest.types;
     let (desc, _) = manifest.route(&req.uri).ok_or_else(|| {
         Refusal(
@@ -297,11 +319,10 @@ async fn call(
             format!("no agent type serves `{}`", req.uri),
         )
     })?;
-    let (idx, m) = desc
+    let m = desc
         .methods
         .iter()
-        .enumerate()
-        .find(|(_, m)| m.name == req.method)
+        .find(|m| m.name == req.method)
         .ok_or_else(|| {
             let names: Vec<&str> = desc.methods.iter().map(|m| m.name.as_str()).collect();
             Refusal(
@@ -318,14 +339,20 @@ async fn call(
                 ),
             )
         })?;
-    if req.args.len() != m.params.len() {
+    // Parameters with defaults may be left out (from the end); the method fills them in.
+    let required = m.params.iter().take_while(|p| !p.default).count();
+    if req.args.len() < required || req.args.len() > m.params.len() {
         let params: Vec<&str> = m.params.iter().map(|p| p.name.as_str()).collect();
+        let count = if required == m.params.len() {
+            format!("{required}")
+        } else {
+            format!("{required} to {}", m.params.len())
+        };
         return Err(Refusal(
             StatusCode::BAD_REQUEST,
             format!(
-                "`{}` takes {} argument{} ({}), not {}",
+                "`{}` takes {count} argument{} ({}), not {}",
                 m.name,
-                m.params.len(),
                 if m.params.len() == 1 { "" } else { "s" },
                 params.join(", "),
                 req.args.len()
@@ -344,27 +371,37 @@ async fn call(
     }
     let node = app.node.clone();
     let uri = req.uri.clone();
-    let bytes = tokio::task::spawn_blocking(move || node.call(&uri, idx, args))
-        .await
-        .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| {
-            let status = match &e {
-                CallError::NotFound(_) => StatusCode::NOT_FOUND,
-                // A bound was hit: worth retrying later.
-                CallError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
-                CallError::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            Refusal(status, e.into())
-        })?;
-    let v = value::decode(&bytes, &m.result, types).map_err(|e| {
+    let method = m.name.clone();
+    let (bytes, answered) =
+        tokio::task::spawn_blocking(move || node.call_typed(&uri, &method, args))
+            .await
+            .map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(|e| {
+                let status = match &e {
+                    CallError::NotFound(_) => StatusCode::NOT_FOUND,
+                    // A bound was hit: worth retrying later.
+                    CallError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+                    CallError::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                Refusal(status, e.into())
+            })?;
+    // The version that answered types the result (it may be newer than the one the
+    // arguments were read against).
+    let types = &answered.manifest().types;
+    let result = answered
+        .manifest()
+        .route(&req.uri)
+        .and_then(|(d, _)| d.method(&req.method))
+        .map_or(&m.result, |m| &m.result);
+    let v = value::decode(&bytes, result, types).map_err(|e| {
         Refusal(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("a malformed result: {e}"),
         )
     })?;
     Ok(Json(CallResult {
-        value: value::show_top(&v, &m.result, types),
-        recon: crate::warp::print(&value::to_recon(&v, &m.result, types)),
+        value: value::show_top(&v, result, types),
+        recon: crate::warp::print(&value::to_recon(&v, result, types)),
     }))
 }
 

@@ -23,7 +23,12 @@
 //!   the value's. One lane's entries are the contiguous range under `0x02 uri lane`, in
 //!   sort-key order, which is the key values' order (`value::sort_key`);
 //! - `0x03 uri` (not prefixed: it ends the key) → the agent's type name, so agents list
-//!   in URI order.
+//!   in URI order;
+//! - `0x04 uri` → the program version (8 bytes, big-endian) whose lane types the agent's
+//!   stored lanes have, written when the agent is created and whenever a patch migrates
+//!   it; an agent without one was stored by version 1;
+//! - `0x05 number` (8 bytes, big-endian) → a program version's record (JSON, see
+//!   [`VersionRecord`]); `0x06 number` → its module's bytes.
 //!
 //! It does not know lane types or decode values (that is `value`), and it keeps no
 //! history: a write replaces what was there.
@@ -37,6 +42,9 @@ const TAG_VERSION: u8 = 0x00;
 const TAG_LANE: u8 = 0x01;
 const TAG_MAP_ENTRY: u8 = 0x02;
 const TAG_AGENT: u8 = 0x03;
+const TAG_AGENT_VERSION: u8 = 0x04;
+const TAG_PROGRAM_VERSION: u8 = 0x05;
+const TAG_PROGRAM_MODULE: u8 = 0x06;
 
 /// What the version key holds in a store this code reads and writes.
 const FORMAT_VERSION: &str = "weft-store 1";
@@ -132,6 +140,32 @@ pub enum Write {
     MapClear { uri: String, lane: String },
     /// Records that the agent at `uri` exists and has type `agent` (for listing agents).
     Agent { uri: String, agent: String },
+    /// Records which program version's lane types the agent's stored lanes have.
+    AgentVersion { uri: String, version: u64 },
+    /// Records a version of the program and its module.
+    Version {
+        record: VersionRecord,
+        wasm: Vec<u8>,
+    },
+}
+
+/// One version of the program a node has run, as its history lists it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VersionRecord {
+    /// 1 for the first; each patch (an undo too) takes the next.
+    pub number: u64,
+    /// The program's name (its file's stem).
+    pub program: String,
+    /// The module's content address (blake3, hex).
+    pub module: String,
+    /// When it was applied, in milliseconds since the Unix epoch.
+    pub applied_ms: u64,
+    /// The version this one undid (`weft rollout undo`), going back to the code of the
+    /// version before that one.
+    pub undoes: Option<u64>,
+    /// Whether it was applied with `--force` over a breaking change.
+    #[serde(default)]
+    pub forced: bool,
 }
 
 /// What went wrong with the store. Each variant says whether it is fatal (see
@@ -341,6 +375,16 @@ impl Store {
                 Write::Agent { uri, agent } => {
                     ops.insert(agent_key(&uri), Some(agent.into_bytes()));
                 }
+                Write::AgentVersion { uri, version } => {
+                    let mut key = vec![TAG_AGENT_VERSION];
+                    key.extend_from_slice(uri.as_bytes());
+                    ops.insert(key, Some(version.to_be_bytes().to_vec()));
+                }
+                Write::Version { record, wasm } => {
+                    let json = serde_json::to_vec(&record).expect("a record serializes");
+                    ops.insert(numbered_key(TAG_PROGRAM_VERSION, record.number), Some(json));
+                    ops.insert(numbered_key(TAG_PROGRAM_MODULE, record.number), Some(wasm));
+                }
             }
         }
         let mut batch = sled::Batch::default();
@@ -376,6 +420,12 @@ impl Store {
         Ok(())
     }
 
+    /// The type of the agent at `uri`, if it was ever recorded with [`Write::Agent`].
+    pub fn agent_type(&self, uri: &str) -> Result<Option<String>, StoreError> {
+        let found = self.db.get(agent_key(uri)).map_err(|e| self.io(e))?;
+        Ok(found.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
     /// Every agent recorded with [`Write::Agent`]: (uri, agent type), in uri order.
     pub fn agents(&self) -> Result<Vec<(String, String)>, StoreError> {
         let mut agents = Vec::new();
@@ -392,6 +442,46 @@ impl Store {
             agents.push((uri.to_string(), agent.to_string()));
         }
         Ok(agents)
+    }
+
+    /// The program version whose lane types the agent's stored lanes have (1 when none
+    /// was recorded).
+    pub fn agent_version(&self, uri: &str) -> Result<u64, StoreError> {
+        let mut key = vec![TAG_AGENT_VERSION];
+        key.extend_from_slice(uri.as_bytes());
+        match self.db.get(key).map_err(|e| self.io(e))? {
+            None => Ok(1),
+            Some(b) => match <[u8; 8]>::try_from(b.as_ref()) {
+                Ok(b) => Ok(u64::from_be_bytes(b)),
+                Err(_) => Err(StoreError::Corrupt {
+                    dir: self.dir.clone(),
+                    message: format!("the version of agent `{uri}` is not 8 bytes"),
+                }),
+            },
+        }
+    }
+
+    /// Every recorded program version, oldest first.
+    pub fn versions(&self) -> Result<Vec<VersionRecord>, StoreError> {
+        let mut out = vec![];
+        for item in self.db.scan_prefix([TAG_PROGRAM_VERSION]) {
+            let (key, json) = item.map_err(|e| self.io(e))?;
+            let record = serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt {
+                dir: self.dir.clone(),
+                message: format!("the version record at {key:?} is malformed: {e}"),
+            })?;
+            out.push(record);
+        }
+        Ok(out)
+    }
+
+    /// The module of program version `number`.
+    pub fn version_module(&self, number: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let value = self
+            .db
+            .get(numbered_key(TAG_PROGRAM_MODULE, number))
+            .map_err(|e| self.io(e))?;
+        Ok(value.map(|v| v.to_vec()))
     }
 
     fn io(&self, e: sled::Error) -> StoreError {
@@ -431,6 +521,12 @@ fn map_prefix(uri: &str, lane: &str) -> Vec<u8> {
 fn entry_key(uri: &str, lane: &str, sort_key: &[u8]) -> Vec<u8> {
     let mut key = map_prefix(uri, lane);
     key.extend_from_slice(sort_key);
+    key
+}
+
+fn numbered_key(tag: u8, number: u64) -> Vec<u8> {
+    let mut key = vec![tag];
+    key.extend_from_slice(&number.to_be_bytes());
     key
 }
 

@@ -49,6 +49,7 @@
 //! `Option<()>`'s `None` and `Some(())`. Reading prefers the outer `Some`: `Extant` is
 //! `Some(x)` whenever the inner type accepts it, and `None` only when it does not.
 
+mod convert;
 mod key;
 mod literal;
 mod recon;
@@ -58,6 +59,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use convert::Conversion;
 pub use key::sort_key;
 pub use literal::parse_literal;
 pub use recon::{from_recon, to_recon};

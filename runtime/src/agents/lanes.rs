@@ -45,6 +45,35 @@ fn sort_key(key: &[u8], kt: &TypeDesc, types: &[AdtDesc]) -> Result<Vec<u8>, Str
     Ok(out)
 }
 
+/// Lane `l` of the agent at `uri` as stored, if it ever was.
+fn load_lane(
+    store: &Store,
+    uri: &str,
+    l: &LaneDesc,
+    types: &[AdtDesc],
+) -> Result<Option<Arc<Lane>>, String> {
+    Ok(match l.kind {
+        LaneKind::Map => {
+            let (kt, _) = map_types(l)?;
+            let entries = store.map_lane(uri, &l.name).map_err(|e| e.to_string())?;
+            let stored = store.lane(uri, &l.name).map_err(|e| e.to_string())?;
+            if entries.is_empty() && stored.is_none() {
+                None
+            } else {
+                let mut m = BTreeMap::new();
+                for (k, v) in entries {
+                    m.insert(sort_key(&k, kt, types)?, (k, v));
+                }
+                Some(Arc::new(Lane::Map(m)))
+            }
+        }
+        _ => store
+            .lane(uri, &l.name)
+            .map_err(|e| e.to_string())?
+            .map(|b| Arc::new(Lane::Whole(b))),
+    })
+}
+
 impl Lanes {
     /// The lanes of the agent at `uri` as stored; lanes never stored stay unset.
     pub fn load(
@@ -55,29 +84,27 @@ impl Lanes {
     ) -> Result<Lanes, String> {
         let mut lanes = vec![];
         for l in &desc.lanes {
-            let lane = match l.kind {
-                LaneKind::Map => {
-                    let (kt, _) = map_types(l)?;
-                    let entries = store.map_lane(uri, &l.name).map_err(|e| e.to_string())?;
-                    let stored = store.lane(uri, &l.name).map_err(|e| e.to_string())?;
-                    if entries.is_empty() && stored.is_none() {
-                        None
-                    } else {
-                        let mut m = BTreeMap::new();
-                        for (k, v) in entries {
-                            m.insert(sort_key(&k, kt, types)?, (k, v));
-                        }
-                        Some(Arc::new(Lane::Map(m)))
-                    }
-                }
-                _ => store
-                    .lane(uri, &l.name)
-                    .map_err(|e| e.to_string())?
-                    .map(|b| Arc::new(Lane::Whole(b))),
-            };
-            lanes.push(lane);
+            lanes.push(load_lane(store, uri, l, types)?);
         }
         Ok(Lanes { lanes })
+    }
+
+    /// Sets lane `i` to lane `l` as stored (unset when it never was).
+    pub fn restore(
+        &mut self,
+        i: usize,
+        store: &Store,
+        uri: &str,
+        l: &LaneDesc,
+        types: &[AdtDesc],
+    ) -> Result<(), String> {
+        *self.slot(i) = load_lane(store, uri, l, types)?;
+        Ok(())
+    }
+
+    /// Makes lane `i` the same as lane `j` of `from` (shared, not copied).
+    pub fn share(&mut self, i: usize, from: &Lanes, j: usize) {
+        *self.slot(i) = from.lanes.get(j).cloned().flatten();
     }
 
     pub fn is_set(&self, i: usize) -> bool {

@@ -234,6 +234,7 @@ impl Links {
         old: &Lanes,
         new: &Lanes,
         writes: &[Write],
+        rewritten: &[String],
     ) -> Vec<(String, Frame)> {
         let mut agents = lock(&self.agents);
         let Some(watched) = agents.get_mut(uri) else {
@@ -257,7 +258,10 @@ impl Links {
                     .and_then(|b| recon(&b, &l.ty, types))
                     .map(|v| vec![v]),
                 LaneKind::Map => map_bodies(l, i, old, new, mine, types),
-                LaneKind::List => list_bodies(l, i, old, new, links, types),
+                LaneKind::List => {
+                    let fresh = rewritten.contains(&l.name);
+                    list_bodies(l, i, old, new, links, types, fresh)
+                }
             };
             match bodies {
                 Ok(bodies) => frames.extend(
@@ -338,7 +342,7 @@ fn write_lane(w: &Write) -> Option<&String> {
         | Write::MapPut { lane, .. }
         | Write::MapRemove { lane, .. }
         | Write::MapClear { lane, .. } => Some(lane),
-        Write::Agent { .. } => None,
+        Write::Agent { .. } | Write::AgentVersion { .. } | Write::Version { .. } => None,
     }
 }
 
@@ -445,6 +449,7 @@ fn list_bodies(
     new: &Lanes,
     links: &mut LaneLinks,
     types: &[AdtDesc],
+    fresh: bool,
 ) -> Result<Vec<warp::Value>, String> {
     let TypeDesc::List(et) = &l.ty else {
         return Err(format!("lane `{}` is not a list", l.name));
@@ -457,7 +462,14 @@ fn list_bodies(
             Err(e) => Err(format!("a malformed value: {e}")),
         }
     };
-    let (a, b) = (items(old)?, items(new)?);
+    // A list rewritten whole (migrated to a new type): what the clients hold equals
+    // nothing in the new one, so every element is replaced.
+    let a = if fresh {
+        vec![Value::Unit; links.keys.len()]
+    } else {
+        items(old)?
+    };
+    let b = items(new)?;
     if links.keys.len() != a.len() {
         // Cannot happen while the keys follow the lane; start over rather than lie.
         links.keys = (0..a.len()).map(|_| links.mint()).collect();
@@ -612,6 +624,8 @@ mod tests {
                 &lanes_of(&new),
                 &mut links,
                 &[],
+                // Now and then the list is rewritten whole, as a migration does.
+                round % 5 == 0,
             )
             .unwrap_or_else(|e| panic!("{e}"));
             apply(&mut client, &events);
@@ -636,6 +650,7 @@ mod tests {
             &lanes_of(&new),
             &mut links,
             &[],
+            false,
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let printed: Vec<String> = events.iter().map(warp::print).collect();

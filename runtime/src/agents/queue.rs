@@ -10,12 +10,15 @@ use std::collections::{HashMap, HashSet, VecDeque};
 pub(super) enum Msg {
     Send {
         uri: String,
-        method: usize,
+        /// The method's name (the target may run another version than the sender).
+        method: std::sync::Arc<str>,
         args: Vec<u8>,
     },
+    /// Timer `timer` of the agent's type in program version `version`.
     Tick {
         uri: String,
-        export: String,
+        version: u64,
+        timer: usize,
     },
 }
 
@@ -99,7 +102,7 @@ mod tests {
     fn send(uri: &str, n: u8) -> Msg {
         Msg::Send {
             uri: uri.into(),
-            method: 0,
+            method: "m".into(),
             args: vec![n],
         }
     }

@@ -156,7 +156,8 @@ fn read_uri(caller: &mut Caller<'_, State>, ptr: i32, len: i32) -> wasmtime::Res
 
 fn agent_ref(mut caller: Caller<'_, State>, agent: i32, up: i32, ul: i32) -> wasmtime::Result<()> {
     let uri = read_uri(&mut caller, up, ul)?;
-    let r = turn(&mut caller)?.node.check_ref(agent, &uri);
+    let t = turn(&mut caller)?;
+    let r = t.node.check_ref(&t.version, agent, &uri);
     ok(&mut caller, r)
 }
 
@@ -179,7 +180,8 @@ fn agent_call(
         // its calls caused) are handled before its next call.
         node.drain(node.settings().call_wait_max);
     }
-    let r = node.call_from_turn(agent, method, &uri, args);
+    let version = t.version.clone();
+    let r = node.call_from_turn(&version, agent, method, &uri, args);
     let bytes = ok(&mut caller, r)?;
     stage(&mut caller, bytes)
 }
