@@ -11,6 +11,8 @@ pub mod client;
 pub mod get;
 pub mod link;
 pub mod node;
+pub mod patch;
+pub mod rollout;
 pub mod run;
 pub mod test;
 

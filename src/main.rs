@@ -29,6 +29,10 @@ enum Command {
     Link(cli::link::Args),
     /// List what a running node holds (`weft get agents`).
     Get(cli::get::Args),
+    /// Hot-swap a new version of the program into a running node.
+    Patch(cli::patch::Args),
+    /// A running program's versions: `history`, `status`, `undo`.
+    Rollout(cli::rollout::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +46,8 @@ fn main() -> ExitCode {
         Command::Call(a) => cli::call::main(a, &io),
         Command::Link(a) => cli::link::main(a, &io),
         Command::Get(a) => cli::get::main(a, &io),
+        Command::Patch(a) => cli::patch::main(a, &io),
+        Command::Rollout(a) => cli::rollout::main(a, &io),
     };
     ExitCode::from(exit.code())
 }

@@ -90,6 +90,8 @@ struct Inner {
     versions: Mutex<swap::Versions>,
     /// Held while a patch is applied: one at a time.
     patching: Mutex<()>,
+    /// The program's name: as its history first recorded it, else `settings.program`.
+    program: Mutex<String>,
     output: Output,
     errors: Output,
     settings: NodeSettings,
@@ -279,6 +281,7 @@ impl Node {
                 versions: Mutex::new(swap::Versions::new(current.clone())),
                 current: RwLock::new(current),
                 patching: Mutex::new(()),
+                program: Mutex::new(settings.program.clone()),
                 output,
                 errors,
                 settings,
@@ -300,6 +303,11 @@ impl Node {
     /// Writes `text` to the node's error output.
     pub fn report(&self, text: &str) {
         let _ = self.inner.errors.write_str(text);
+    }
+
+    /// The program's name, as `weft rollout` knows it.
+    pub fn program(&self) -> String {
+        lock(&self.inner.program).clone()
     }
 
     /// The version new turns run.

@@ -247,7 +247,7 @@ struct AgentType {
 async fn node_info(State(app): State<App>) -> Json<NodeInfo> {
     let v = app.node.current();
     Json(NodeInfo {
-        program: app.node.settings().program.clone(),
+        program: app.node.program(),
         version: v.number,
         module: v.artifact.id.to_string(),
         agent_types: v

@@ -1,6 +1,6 @@
-//! How the client commands (`weft call`, `weft link`, `weft get`) find and talk to a
-//! node's API: `--cluster URL`, else `WEFT_CLUSTER`, else the address `weft run` listens on
-//! by default. Every request has a timeout; a refusal prints the node's reason.
+//! How the client commands (`weft call`, `weft link`, `weft get`, `weft patch`,
+//! `weft rollout`) find and talk to a node's API: `--cluster URL` (or `--api ADDR`), else
+//! `WEFT_CLUSTER`, else the address `weft run` listens on by default. Every request has a timeout; a refusal prints the node's reason.
 
 use crate::{Exit, Io};
 use std::time::Duration;
@@ -20,6 +20,9 @@ pub struct Target {
     /// The node or cluster to talk to (default: $WEFT_CLUSTER, else http://127.0.0.1:7311).
     #[arg(long, value_name = "URL")]
     pub cluster: Option<String>,
+    /// A node's API address, as `weft run` printed it (the same as --cluster).
+    #[arg(long, value_name = "ADDR", conflicts_with = "cluster")]
+    pub api: Option<String>,
 }
 
 impl Target {
@@ -28,6 +31,7 @@ impl Target {
         let url = self
             .cluster
             .clone()
+            .or_else(|| self.api.clone())
             .or_else(|| std::env::var("WEFT_CLUSTER").ok().filter(|u| !u.is_empty()))
             .unwrap_or_else(|| format!("http://{DEFAULT_API}"));
         let url = url.trim_end_matches('/').to_string();
@@ -56,6 +60,9 @@ pub enum Answer {
     Failed(String),
     /// 4xx (or another 5xx): the request was refused, with the reason.
     Refused(String),
+    /// 409: the request conflicts with the node's state (a breaking patch), with the
+    /// reason and the whole answer.
+    Conflict(String, serde_json::Value),
 }
 
 fn client() -> Result<reqwest::blocking::Client, String> {
@@ -94,6 +101,9 @@ fn answer(url: &str, r: reqwest::blocking::Response) -> Result<Answer, String> {
         .and_then(|e| e.as_str())
         .map(str::to_string)
         .unwrap_or_else(|| format!("{status}: {}", body.trim()));
+    if status == reqwest::StatusCode::CONFLICT {
+        return Ok(Answer::Conflict(reason, json.unwrap_or_default()));
+    }
     Ok(if status == reqwest::StatusCode::INTERNAL_SERVER_ERROR {
         Answer::Failed(reason)
     } else {
@@ -122,6 +132,18 @@ pub fn post(target: &Target, path: &str, body: &serde_json::Value) -> Result<Ans
     answer(&url, r)
 }
 
+/// `POST {base}{path}` with bytes (a module) as the body.
+pub fn post_bytes(target: &Target, path: &str, body: Vec<u8>) -> Result<Answer, String> {
+    let url = format!("{}{path}", target.url());
+    let r = client()?
+        .post(&url)
+        .header("content-type", "application/wasm")
+        .body(body)
+        .send()
+        .map_err(|e| unreachable(&url, e))?;
+    answer(&url, r)
+}
+
 /// Runs a request and turns an unreachable node or a refusal into an error exit.
 pub fn expect_ok(io: &Io, r: Result<Answer, String>) -> Result<serde_json::Value, Exit> {
     match r {
@@ -130,7 +152,7 @@ pub fn expect_ok(io: &Io, r: Result<Answer, String>) -> Result<serde_json::Value
             io.error(&format!("error: {reason}\n"));
             Err(Exit::Failure)
         }
-        Ok(Answer::Refused(reason)) | Err(reason) => {
+        Ok(Answer::Refused(reason)) | Ok(Answer::Conflict(reason, _)) | Err(reason) => {
             io.error(&format!("error: {reason}\n"));
             Err(Exit::Error)
         }

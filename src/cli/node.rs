@@ -63,11 +63,23 @@ pub fn turn_limits(turn_time_limit_ms: u64, memory: &RunLimits) -> RunLimits {
     }
 }
 
-/// A node for `artifact` with its own interruptible runtime.
+/// The program's name: its file's stem (`examples/chat.weft` is `chat`).
+pub fn program_name(file: &str) -> String {
+    Path::new(file)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "main".into())
+}
+
+/// A node for `artifact` (program `program`) with its own interruptible runtime; `main`
+/// runs under `main_limits` when a patch runs it again.
 pub fn start(
     artifact: &Artifact,
     data: &DataDir,
     turn_limits: RunLimits,
+    main_limits: &RunLimits,
+    program: &str,
     io: &Io,
 ) -> Result<Node, Exit> {
     let settings = Settings {
@@ -85,6 +97,8 @@ pub fn start(
     })?;
     let mut ns = NodeSettings::new(data.path.clone());
     ns.turn_limits = turn_limits;
+    ns.main_limits = main_limits.clone();
+    ns.program = program.to_string();
     Ok(Node::new(
         Arc::new(rt),
         Arc::new(artifact.clone()),

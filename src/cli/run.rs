@@ -5,13 +5,17 @@
 //! listens on `--api ADDR` from the start (by default 127.0.0.1:7311, or a free port when
 //! that one is taken; its address is printed once `main` has returned). Ctrl-C (or
 //! SIGTERM) stops taking requests, lets the turns in flight finish, and exits.
+//!
+//! The data directory keeps every version of the program that ran on it: running a
+//! changed program on the same directory patches the stored version (see `weft patch`),
+//! refused when breaking unless `--force`.
 
 use super::client::DEFAULT_API;
 use super::node::{self, DataDir};
 use crate::{Exit, Io};
 use std::path::PathBuf;
 use std::time::Duration;
-use weft_runtime::agents::Node;
+use weft_runtime::agents::{Node, PatchError};
 use weft_runtime::api::Api;
 use weft_runtime::{RunError, RunLimits, Runtime};
 
@@ -41,6 +45,10 @@ pub struct Args {
     /// (default: 127.0.0.1:7311, or a free port when that one is taken).
     #[arg(long, value_name = "ADDR")]
     pub api: Option<String>,
+    /// Start even when the data directory holds a version of the program that this
+    /// one would break (as `weft patch --force`).
+    #[arg(long)]
+    pub force: bool,
     /// Serve no API (the harness runs programs this way).
     #[arg(skip)]
     pub no_api: bool,
@@ -64,6 +72,7 @@ pub fn run(file: &str, rt: &Runtime, limits: &RunLimits, io: &Io) -> Exit {
         serve: false,
         turn_time_limit_ms: 1000,
         api: None,
+        force: false,
         no_api: true,
     };
     run_opts(file, rt, limits, &args, io)
@@ -115,10 +124,34 @@ fn run_node(
 ) -> Exit {
     let data = DataDir::given_or_temporary(args.data.as_deref());
     let turn_limits = node::turn_limits(args.turn_time_limit_ms, limits);
-    let node = match node::start(artifact, &data, turn_limits, io) {
+    let program = node::program_name(&args.file);
+    let node = match node::start(artifact, &data, turn_limits, limits, &program, io) {
         Ok(node) => node,
         Err(exit) => return exit,
     };
+    // The data directory keeps the program's versions: a different program text is a
+    // patch of the version stored there (and `main` runs below, as after any patch).
+    match node.deploy(args.force) {
+        Ok(None) => {}
+        Ok(Some(p)) => {
+            if !p.report.changes.is_empty() {
+                io.error(&p.report.render());
+            }
+            io.error(&format!(
+                "{program}: version {} (the data directory held version {})\n",
+                p.version.number,
+                p.version.number - 1
+            ));
+        }
+        Err(e) => {
+            node.stop(DRAIN_MAX);
+            io.error(&format!("error: {}: {e}\n", data.path.display()));
+            return match e {
+                PatchError::Failed(_) => Exit::Error,
+                _ => Exit::Failure,
+            };
+        }
+    }
     let api = match start_api(&node, args, io) {
         Ok(api) => api,
         Err(exit) => return exit,

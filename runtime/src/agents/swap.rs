@@ -80,6 +80,11 @@ pub struct Patched {
     pub failed: Vec<(String, String)>,
     /// Why `main`, run again after the swap, failed, if it did.
     pub main_error: Option<String>,
+    /// How long each active agent was held to move it (the pause its callers saw), in
+    /// microseconds: median, 99th percentile and longest.
+    pub pause_us: [u64; 3],
+    /// How long moving every active agent took, in milliseconds.
+    pub swap_ms: u64,
 }
 
 /// Why a patch was not taken.
@@ -143,12 +148,14 @@ impl Node {
             }));
             return Ok(None);
         };
+        *lock(&self.inner.program) = latest.program.clone();
         let running = self.version(latest.number).map_err(PatchError::Failed)?;
         self.make_current(running.clone());
         if running.artifact.id == wanted.id {
             return Ok(None);
         }
-        self.patch(wanted, force).map(Some)
+        // `weft run` runs `main` itself once the node is up.
+        self.patch_with(wanted, force, false).map(Some)
     }
 
     /// The recorded versions of the program, oldest first.
@@ -165,6 +172,15 @@ impl Node {
     /// breaking change unless `force`), records it, moves every active agent to it at a
     /// turn boundary, and runs `main` again.
     pub fn patch(&self, artifact: Arc<Artifact>, force: bool) -> Result<Patched, PatchError> {
+        self.patch_with(artifact, force, true)
+    }
+
+    fn patch_with(
+        &self,
+        artifact: Arc<Artifact>,
+        force: bool,
+        main: bool,
+    ) -> Result<Patched, PatchError> {
         let _g = lock(&self.inner.patching);
         let current = self.deployed()?;
         let report = weft_hotswap::check(current.manifest(), &artifact.manifest);
@@ -179,7 +195,7 @@ impl Node {
         }
         self.check_stored(&current, &artifact, &report)?;
         let record = self.record(current.number + 1, &artifact, None, report.breaking())?;
-        self.take(record, artifact, None, report)
+        self.take(record, artifact, None, report, main)
     }
 
     /// Goes back to the code of the version before the current one, reversing the lane
@@ -222,7 +238,7 @@ impl Node {
         let artifact = before.artifact.clone();
         let report = weft_hotswap::check(current.manifest(), &artifact.manifest);
         let record = self.record(current.number + 1, &artifact, Some(current.number), false)?;
-        self.take(record, artifact, Some(current.number), report)
+        self.take(record, artifact, Some(current.number), report, true)
     }
 
     /// The current version, recording it as the first when the node was never deployed.
@@ -251,7 +267,7 @@ impl Node {
     ) -> Result<VersionRecord, PatchError> {
         let record = VersionRecord {
             number,
-            program: self.inner.settings.program.clone(),
+            program: self.program(),
             module: artifact.id.to_string(),
             applied_ms: now_ms(),
             undoes,
@@ -285,6 +301,7 @@ impl Node {
         artifact: Arc<Artifact>,
         undoes: Option<u64>,
         report: Report,
+        main: bool,
     ) -> Result<Patched, PatchError> {
         let v = Arc::new(Version {
             number: record.number,
@@ -292,11 +309,15 @@ impl Node {
             undoes,
         });
         self.make_current(v.clone());
+        let started = std::time::Instant::now();
         let active: Vec<Arc<Slot>> = lock(&self.inner.agents).values().cloned().collect();
         let (mut swapped, mut failed) = (0, vec![]);
+        let mut pauses = Vec::with_capacity(active.len());
         for slot in active {
             // Holding the agent moves it (see `with_agent`); its failure stays recorded.
+            let began = std::time::Instant::now();
             let r = self.with_agent(&slot, |_, held| Ok(held.version.number));
+            pauses.push(began.elapsed().as_micros() as u64);
             match r {
                 Ok(n) if n == v.number => swapped += 1,
                 Ok(_) => {
@@ -306,7 +327,16 @@ impl Node {
                 Err(e) => failed.push((slot.uri.to_string(), e.to_string())),
             }
         }
-        let main_error = match &v.artifact.main_export {
+        let swap_ms = started.elapsed().as_millis() as u64;
+        pauses.sort_unstable();
+        let at = |q: usize| {
+            pauses
+                .get((pauses.len() * q / 100).min(pauses.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0)
+        };
+        let pause_us = [at(50), at(99), pauses.last().copied().unwrap_or(0)];
+        let main_error = match v.artifact.main_export.as_ref().filter(|_| main) {
             Some(main) => self
                 .run_main(main, &self.inner.settings.main_limits)
                 .err()
@@ -319,6 +349,8 @@ impl Node {
             swapped,
             failed,
             main_error,
+            pause_us,
+            swap_ms,
         })
     }
 
@@ -687,8 +719,9 @@ impl Node {
         rewritten: Vec<String>,
         strict: bool,
     ) -> Result<Held, (Held, String)> {
-        let desc = held.desc().clone();
-        let types = &held.version.manifest().types.clone();
+        let version = held.version.clone();
+        let desc = &version.manifest().agents[held.agent];
+        let types = &version.manifest().types;
         for (i, l) in desc.lanes.iter().enumerate() {
             if held.lanes.is_set(i) {
                 continue;

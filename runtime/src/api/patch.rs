@@ -93,7 +93,7 @@ pub async fn versions(State(app): State<App>) -> Result<Response, Refusal> {
     let node = app.node.clone();
     let versions = blocking(move || node.history()).await?;
     Ok(Json(Versions {
-        program: app.node.settings().program.clone(),
+        program: app.node.program(),
         current: app.node.current().number,
         versions,
     })
