@@ -216,6 +216,10 @@ impl Body<'_, '_> {
                 let d =
                     Diagnostic::error(span, format!("cannot find `{}` in this scope", name.name))
                         .with_label("not found");
+                let d = match self.not_in_pure_scope(&name.name) {
+                    Some(hint) => d.with_hint(hint),
+                    None => d,
+                };
                 self.error(d);
                 mk(K::Unit, Ty::Never, span)
             }
