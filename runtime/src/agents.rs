@@ -1017,6 +1017,8 @@ fn args_from_recon(
     let mut out = vec![];
     match m.params.as_slice() {
         [] => {}
+        // Left out, for the method's entry to compute.
+        [p] if p.default && matches!(body, R::Absent) => {}
         [p] => encode(&from_recon(body, &p.ty, types)?, &mut out),
         ps => {
             let items = body.items();
@@ -1026,13 +1028,26 @@ fn args_from_recon(
                     _ => None,
                 })
             };
+            let given = |n: usize, p: &weft_compiler::manifest::ParamDesc| match named(&p.name) {
+                Some(v) => Some(v),
+                None => match items.get(n) {
+                    Some(Item::Value(v)) => Some(v),
+                    _ => None,
+                },
+            };
             for (n, p) in ps.iter().enumerate() {
-                let v = match named(&p.name) {
-                    Some(v) => v,
-                    None => match items.get(n) {
-                        Some(Item::Value(v)) => v,
-                        _ => return Err(format!("no value for parameter `{}`", p.name)),
-                    },
+                let Some(v) = given(n, p) else {
+                    // The method's entry computes defaults for the parameters left out,
+                    // which must be the last ones: the wire has no gaps.
+                    let rest_left_out = ps
+                        .iter()
+                        .enumerate()
+                        .skip(n)
+                        .all(|(i, q)| given(i, q).is_none());
+                    if p.default && rest_left_out {
+                        break;
+                    }
+                    return Err(format!("no value for parameter `{}`", p.name));
                 };
                 let v = from_recon(v, &p.ty, types)
                     .map_err(|e| format!("parameter `{}`: {e}", p.name))?;
@@ -1041,4 +1056,54 @@ fn args_from_recon(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::args_from_recon;
+    use crate::warp::{Item, Value};
+    use weft_compiler::manifest::{MethodDesc, ParamDesc, TypeDesc};
+
+    fn method(defaults: &[bool]) -> MethodDesc {
+        MethodDesc {
+            name: "m".into(),
+            command: true,
+            params: defaults
+                .iter()
+                .enumerate()
+                .map(|(i, d)| ParamDesc {
+                    name: format!("p{i}"),
+                    ty: TypeDesc::Int,
+                    default: *d,
+                })
+                .collect(),
+            result: TypeDesc::Unit,
+            export: String::new(),
+            at: String::new(),
+        }
+    }
+
+    #[test]
+    fn trailing_defaulted_arguments_may_be_left_out() {
+        let n = Value::Int;
+        let two = method(&[false, true]);
+        let given = Value::record([Item::Value(n(1)), Item::Value(n(2))]);
+        assert_eq!(args_from_recon(&two, &given, &[]).map(|b| b.len()), Ok(16));
+        let short = Value::record([Item::Value(n(1))]);
+        assert_eq!(
+            args_from_recon(&two, &short, &[]),
+            Ok(1i64.to_le_bytes().to_vec())
+        );
+        // Only the last ones: the wire has no gaps.
+        let gap = Value::record([Item::Slot(Value::text("p1"), n(2))]);
+        let three = method(&[false, true, true]);
+        assert!(args_from_recon(&three, &gap, &[]).is_err());
+        let gap = Value::record([Item::Value(n(1)), Item::Slot(Value::text("p2"), n(3))]);
+        assert!(args_from_recon(&three, &gap, &[]).is_err());
+        assert!(args_from_recon(&method(&[false, false]), &short, &[]).is_err());
+        assert_eq!(
+            args_from_recon(&method(&[true]), &Value::Absent, &[]),
+            Ok(vec![])
+        );
+    }
 }

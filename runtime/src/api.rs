@@ -318,14 +318,27 @@ async fn call(
                 ),
             )
         })?;
-    if req.args.len() != m.params.len() {
-        let params: Vec<&str> = m.params.iter().map(|p| p.name.as_str()).collect();
+    // Parameters with defaults come last; the method's entry fills in those left out.
+    let required = m.params.iter().take_while(|p| !p.default).count();
+    if req.args.len() < required || req.args.len() > m.params.len() {
+        let params: Vec<String> = m
+            .params
+            .iter()
+            .map(|p| match p.default {
+                true => format!("{} = ...", p.name),
+                false => p.name.clone(),
+            })
+            .collect();
+        let count = if required == m.params.len() {
+            required.to_string()
+        } else {
+            format!("{required} to {}", m.params.len())
+        };
         return Err(Refusal(
             StatusCode::BAD_REQUEST,
             format!(
-                "`{}` takes {} argument{} ({}), not {}",
+                "`{}` takes {count} argument{} ({}), not {}",
                 m.name,
-                m.params.len(),
                 if m.params.len() == 1 { "" } else { "s" },
                 params.join(", "),
                 req.args.len()

@@ -8,6 +8,7 @@ mod data;
 mod diff;
 mod examples;
 mod node;
+mod patch;
 mod support;
 mod swim;
 mod tidy;
