@@ -5,7 +5,8 @@
 //! Their own bodies are held to it while they are checked (lanes and agent calls in
 //! `lane.rs`, `self` and other fields in `expr.rs`). Once every body is checked, this pass
 //! follows the functions they call, so a call or send to an agent reached through ordinary
-//! functions is reported too, at the call that leads to it.
+//! functions is reported too, at the call that leads to it; and a field's default that
+//! leads back to itself (`kids: List<Tree> = [Tree {}]`), which could never finish.
 
 use super::Checker;
 use crate::diagnostic::Diagnostic;
@@ -104,11 +105,19 @@ impl Checker<'_> {
                 for e in self.body_edges(f) {
                     if e.lambda && !is_root.contains(&e.func) {
                         bodies.push(e.func);
-                    } else if !is_root.contains(&e.func) {
+                    } else {
                         sites.push(e);
                     }
                 }
             }
+            if let Pure::FieldDefault(_) = pure {
+                if let Some(site) = self.leads_back(root, &sites) {
+                    self.report_cycle(root, site);
+                    continue;
+                }
+            }
+            // Other pure functions report their own.
+            sites.retain(|e| !is_root.contains(&e.func));
             let mut seen = HashSet::new();
             for site in sites {
                 if let Some((via, at)) = self.reaches_agent(site.func, &is_root, &mut seen) {
@@ -117,6 +126,43 @@ impl Checker<'_> {
                 }
             }
         }
+    }
+
+    /// The first call in `root`'s body from which `root` is reached again: a default that
+    /// needs itself (`t: List<T> = [T {}]`) never finishes, having no input to vary.
+    fn leads_back<'s>(&self, root: FuncId, sites: &'s [Edge]) -> Option<&'s Edge> {
+        let mut seen = HashSet::new();
+        sites.iter().find(|site| {
+            let mut queue = std::collections::VecDeque::from([site.func]);
+            while let Some(f) = queue.pop_front() {
+                if f == root {
+                    return true;
+                }
+                if seen.insert(f) {
+                    queue.extend(self.body_edges(f).into_iter().map(|e| e.func));
+                }
+            }
+            false
+        })
+    }
+
+    fn report_cycle(&mut self, root: FuncId, site: &Edge) {
+        let name = self.funcs[root.0 as usize].name.clone();
+        let what = name.strip_prefix("default ").unwrap_or(&name).to_string();
+        let label = if site.func == root {
+            "its own default again".to_string()
+        } else {
+            format!(
+                "`{}` leads back to it",
+                self.funcs[site.func.0 as usize].name
+            )
+        };
+        let d = Diagnostic::error(site.span, format!("the default of `{what}` needs itself"))
+            .with_label(label)
+            .with_hint(
+                "a default computed from itself never finishes; give the field a value here",
+            );
+        self.error(d);
     }
 
     /// The first function reachable from `start` (through calls, function values and

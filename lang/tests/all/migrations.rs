@@ -312,3 +312,13 @@ fn a_field_default_is_computed_on_its_own() {
     let out = errors("type P = { a: Int = 0, b: Int }\nfn main() { let p = P { a: 1 } }");
     assert!(out.contains("missing field `b` in `P`"), "{out}");
 }
+
+#[test]
+fn a_field_default_that_needs_itself_is_refused() {
+    let out = errors("type T = { a: Int = 0, t: List<T> = [T {}] }");
+    assert!(out.contains("the default of `T.t` needs itself"), "{out}");
+    let out = errors("type U = { u: List<U> = build() }\nfn build() -> List<U> { [U {}] }");
+    assert!(out.contains("`build` leads back to it"), "{out}");
+    // A literal that gives the field does not use its default.
+    program("type T = { a: Int = 0, t: List<T> = [T { t: [] }] }");
+}
