@@ -974,33 +974,40 @@ fn lane_of(
         .ok_or_else(|| format!("agent `{}` has no lane {lane}", desc.name))
 }
 
-/// A method's wire-encoded arguments (a tuple of its parameters) as a Recon body.
+/// A method's wire-encoded arguments (a tuple of its parameters) as a Recon body. The
+/// caller may have left trailing defaulted parameters out; the body leaves them out too.
 fn args_recon(
     m: &weft_compiler::manifest::MethodDesc,
     args: &[u8],
     types: &[weft_compiler::manifest::AdtDesc],
 ) -> Result<crate::warp::Value, String> {
-    use crate::value::{decode, to_recon, Value};
-    use weft_compiler::manifest::TypeDesc;
+    use crate::value::{decode, decode_prefix, to_recon};
     match m.params.as_slice() {
         [] => Ok(crate::warp::Value::Absent),
+        [p] if p.default && args.is_empty() => Ok(crate::warp::Value::Absent),
         [p] => {
             let v = decode(args, &p.ty, types).map_err(|e| e.to_string())?;
             Ok(to_recon(&v, &p.ty, types))
         }
         ps => {
-            let ty = TypeDesc::Tuple(ps.iter().map(|p| p.ty.clone()).collect());
-            let Value::Tuple(vs) = decode(args, &ty, types).map_err(|e| e.to_string())? else {
-                return Err("arguments that are not a tuple".into());
-            };
-            Ok(crate::warp::Value::Record(
-                ps.iter()
-                    .zip(&vs)
-                    .map(|(p, v)| {
-                        crate::warp::Item::slot(p.name.as_str(), to_recon(v, &p.ty, types))
-                    })
-                    .collect(),
-            ))
+            let mut items = vec![];
+            let mut at = 0;
+            for p in ps {
+                if at == args.len() && p.default {
+                    break;
+                }
+                let rest = args.get(at..).unwrap_or_default();
+                let (v, used) = decode_prefix(rest, &p.ty, types).map_err(|e| e.to_string())?;
+                at += used;
+                items.push(crate::warp::Item::slot(
+                    p.name.as_str(),
+                    to_recon(&v, &p.ty, types),
+                ));
+            }
+            if at != args.len() {
+                return Err("arguments with bytes left over".into());
+            }
+            Ok(crate::warp::Value::Record(items))
         }
     }
 }
@@ -1060,7 +1067,7 @@ fn args_from_recon(
 
 #[cfg(test)]
 mod tests {
-    use super::args_from_recon;
+    use super::{args_from_recon, args_recon};
     use crate::warp::{Item, Value};
     use weft_compiler::manifest::{MethodDesc, ParamDesc, TypeDesc};
 

@@ -1,7 +1,8 @@
 //! What the checker makes of the parts of a program a patch relies on: lane migrations
 //! and their rules, record field defaults, and the defaults of agent methods' parameters.
 //! The rendered diagnostics are snapshots under `tests/data/check/agents/migrations.*`
-//! and `tests/data/check/defaults.*`; these tests look at the typed IR and each rule.
+//! and `tests/data/check/defaults.*`; these tests look at the typed IR and each rule, and
+//! check the examples of `docs/language.md`.
 
 use weft_lang::diagnostic::render_all;
 use weft_lang::tir::{self, visit, Expr, ExprKind, Program};
@@ -321,4 +322,18 @@ fn a_field_default_that_needs_itself_is_refused() {
     assert!(out.contains("`build` leads back to it"), "{out}");
     // A literal that gives the field does not use its default.
     program("type T = { a: Int = 0, t: List<T> = [T { t: [] }] }");
+}
+
+/// Every ```weft block of the language reference is a program the checker accepts.
+#[test]
+fn the_reference_examples_check() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/language.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut blocks = 0;
+    for block in text.split("```weft\n").skip(1) {
+        let code = block.split("```").next().unwrap_or_default();
+        program(code);
+        blocks += 1;
+    }
+    assert!(blocks >= 6, "examples found: {blocks}");
 }
