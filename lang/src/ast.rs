@@ -129,7 +129,7 @@ pub enum Member {
         span: Span,
     },
     /// `migrate count(old: Int) -> Float { ... } undo(new) { ... }`
-    Migrate(MigrateDecl),
+    Migrate(Box<MigrateDecl>),
 }
 
 impl Member {

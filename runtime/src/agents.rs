@@ -1112,5 +1112,19 @@ mod tests {
             args_from_recon(&method(&[true]), &Value::Absent, &[]),
             Ok(vec![])
         );
+        // And back, for the echo of a command lane: what was sent, no more.
+        let slot = |k: &str, v: i64| Item::Slot(Value::text(k), Value::Int(v));
+        let bytes = args_from_recon(&three, &short, &[]).unwrap_or_default();
+        assert_eq!(
+            args_recon(&three, &bytes, &[]),
+            Ok(Value::record([slot("p0", 1)]))
+        );
+        let bytes = args_from_recon(&three, &given, &[]).unwrap_or_default();
+        assert_eq!(
+            args_recon(&three, &bytes, &[]),
+            Ok(Value::record([slot("p0", 1), slot("p1", 2)]))
+        );
+        assert_eq!(args_recon(&method(&[true]), &[], &[]), Ok(Value::Absent));
+        assert!(args_recon(&method(&[false, false]), &bytes[..8], &[]).is_err());
     }
 }

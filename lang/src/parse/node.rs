@@ -301,14 +301,14 @@ fn migrate(errors: &mut Errors, kw: Ident, c: CommandParts, span: Span) -> Optio
             .with_hint(example);
         report(errors, d);
     }
-    Some(Member::Migrate(MigrateDecl {
+    Some(Member::Migrate(Box::new(MigrateDecl {
         lane: c.name,
         param,
         to,
         body: c.body,
         undo,
         span,
-    }))
+    })))
 }
 
 /// Whether the keyword of an `undo` clause is `undo`, reporting it if not.
@@ -322,6 +322,9 @@ fn undo_keyword(errors: &mut Errors, kw: &Ident) -> bool {
 }
 
 /// A member, or an `undo` clause on a line of its own waiting for its migration.
+// Parts live only while one agent body is parsed; boxing members would cost an allocation
+// each for nothing.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Part {
     Member(Member),
     Undo(UndoDecl),
