@@ -746,7 +746,12 @@ impl Body<'_, '_> {
             params: all_params,
             captures: cx.captures.len() as u32,
             inout_self: false,
-            agent: self.agent,
+            // A pure body's lambdas use no lanes either (`check/pure.rs`).
+            agent: if self.pure.is_some() {
+                None
+            } else {
+                self.agent
+            },
             ret: ret_ty.clone(),
             locals: cx.locals,
             body: b,

@@ -108,8 +108,9 @@ fn migrations_are_pure_functions_of_their_parameter() {
         p.funcs[a.migrations[0].func.0 as usize].name,
         "Counter.migrate count from Int"
     );
-    // A migration's lambdas are lifted like any other.
-    func(&p, "Counter.migrate log from List<Int>::{closure}");
+    // A migration's lambdas are lifted like any other, and use no lanes either.
+    let lambda = func(&p, "Counter.migrate log from List<Int>::{closure}");
+    assert_eq!(lambda.agent, None);
 }
 
 #[test]
