@@ -45,7 +45,10 @@ fn main() {}
 
 fn compile(name: &str, text: &str) -> weft_compiler::Artifact {
     let io = Io::buffers();
-    let path = std::env::temp_dir().join(format!("weft-bench-swap-{}-{name}.weft", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "weft-bench-swap-{}-{name}.weft",
+        std::process::id()
+    ));
     std::fs::write(&path, text).expect("write the program");
     let checked = weft::cli::check(&path.to_string_lossy(), &io)
         .unwrap_or_else(|_| panic!("{}", io.err.take()));
@@ -53,7 +56,13 @@ fn compile(name: &str, text: &str) -> weft_compiler::Artifact {
 }
 
 /// Calls `get` on random agents from `threads` threads until `stop`; counts the calls.
-fn load(node: &Node, agents: usize, threads: usize, stop: Arc<AtomicBool>, count: Arc<AtomicUsize>) -> Vec<std::thread::JoinHandle<()>> {
+fn load(
+    node: &Node,
+    agents: usize,
+    threads: usize,
+    stop: Arc<AtomicBool>,
+    count: Arc<AtomicUsize>,
+) -> Vec<std::thread::JoinHandle<()>> {
     (0..threads)
         .map(|t| {
             let (node, stop, count) = (node.clone(), stop.clone(), count.clone());
@@ -74,7 +83,12 @@ fn load(node: &Node, agents: usize, threads: usize, stop: Arc<AtomicBool>, count
 
 /// Calls per second of the load over `window`, with `during` run at its start (a patch)
 /// or nothing; and what `during` returned.
-fn measured<T>(node: &Node, agents: usize, during: impl FnOnce() -> T, window: Option<Duration>) -> (f64, T, Duration) {
+fn measured<T>(
+    node: &Node,
+    agents: usize,
+    during: impl FnOnce() -> T,
+    window: Option<Duration>,
+) -> (f64, T, Duration) {
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicUsize::new(0));
     let threads = load(node, agents, 2, stop.clone(), count.clone());
@@ -117,7 +131,8 @@ fn main() {
                 if i >= agents {
                     return;
                 }
-                node.call(&format!("/counters/{i}"), "get", vec![]).expect("activate");
+                node.call(&format!("/counters/{i}"), "get", vec![])
+                    .expect("activate");
             })
         })
         .collect();
@@ -131,7 +146,12 @@ fn main() {
 
     for (name, text) in [("adds a method", V2), ("migrates Int -> Float", V3)] {
         let artifact = Arc::new(compile(name, text));
-        let (during, patched, took) = measured(&node, agents, || node.patch(artifact, false).expect("patch"), None);
+        let (during, patched, took) = measured(
+            &node,
+            agents,
+            || node.patch(artifact, false).expect("patch"),
+            None,
+        );
         let (without, (), _) = measured(&node, agents, || (), Some(took));
         let [p50, p99, max] = patched.pause_us;
         println!("  patch that {name}:");

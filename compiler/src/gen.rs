@@ -100,9 +100,9 @@ pub fn generate(m: &mut Module, key: &FnKey) -> R<(FuncBuilder, String, bool)> {
             format!("drop {}", instance_name(m, *f, targs)),
             false,
         ),
-        FnKey::AgentEntry(f) => (
-            helpers::wire::gen_entry(m, *f)?,
-            format!("entry {}", instance_name(m, *f, &[])),
+        FnKey::Entry(f, targs) => (
+            helpers::wire::gen_entry(m, *f, targs)?,
+            format!("entry {}", instance_name(m, *f, targs)),
             false,
         ),
         FnKey::Rt(r) => (rt::generate(m, *r), format!("rt::{r:?}"), false),

@@ -220,7 +220,7 @@ pub fn compile_with(
             export,
         });
     }
-    // Every agent member gets an exported entry, named after its function.
+    // Every agent member and migration gets an exported entry, named after its function.
     let mut entries = std::collections::HashMap::new();
     for a in &program.agents {
         let funcs = a
@@ -230,9 +230,15 @@ pub fn compile_with(
             .chain(a.methods.iter().map(|x| x.func))
             .chain(a.demands.iter().map(|d| d.func))
             .chain(a.on_start)
-            .chain(a.timers.iter().map(|t| t.func));
+            .chain(a.timers.iter().map(|t| t.func))
+            .chain(
+                a.migrations
+                    .iter()
+                    .flat_map(|x| [Some(x.func), x.undo])
+                    .flatten(),
+            );
         for f in funcs {
-            let idx = m.func(module::FnKey::AgentEntry(f));
+            let idx = m.func(module::FnKey::Entry(f, vec![]));
             let name = format!("agent {}", program.funcs[f.0 as usize].name);
             m.export(name.clone(), idx);
             entries.insert(f, name);
@@ -242,7 +248,21 @@ pub fn compile_with(
         let idx = m.rt(rt::Rt::Reset);
         m.export(module::RESET_EXPORT.into(), idx);
     }
-    let manifest = manifest::build(program, &|f| entries.get(&f).cloned().unwrap_or_default());
+    // Record field defaults are exported for the record types that cross the boundary,
+    // as the manifest finds them.
+    let mut default = |f, targs: &[weft_lang::types::Ty], name: String| {
+        let idx = m.func(module::FnKey::Entry(f, targs.to_vec()));
+        m.export(name.clone(), idx);
+        name
+    };
+    let manifest = manifest::build(
+        program,
+        sources,
+        manifest::Entries {
+            member: &|f| entries.get(&f).cloned().unwrap_or_default(),
+            default: &mut default,
+        },
+    );
     m.drain()?;
     let debug = m.debug.clone();
     let mut wasm = m.finish();

@@ -1,6 +1,8 @@
 //! The program manifest: what a compiled module offers the node that runs it (its
-//! agents, their lanes, methods, commands, demands and timers) and the type descriptors
-//! of every value that crosses the module's boundary, in the wire format below.
+//! agents, their lanes, methods, commands, demands, timers and lane migrations) and the
+//! type descriptors of every value that crosses the module's boundary, in the wire format
+//! below, with the exports computing record field defaults; and, for a patch to compare
+//! against, every call to an agent method in the program and where each part is declared.
 //!
 //! # Wire format
 //! A value crosses between a module and its host (arguments, results, lane values,
@@ -14,8 +16,11 @@
 //! - tuples and records: their fields in order; enums: a u32 variant index, then that
 //!   variant's fields.
 
+mod calls;
+
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use weft_lang::source::{SourceMap, Span};
 use weft_lang::tir::{self, AdtKind, FuncId, Program};
 use weft_lang::types::Ty;
 
@@ -232,12 +237,33 @@ impl AgentDesc {
     }
 }
 
-/// Describes a checked program's agents; `export` names each member's entry.
-pub fn build(prog: &Program, export: &dyn Fn(FuncId) -> String) -> Manifest {
+/// How the manifest names the program's entries.
+pub struct Entries<'a> {
+    /// The export of an agent member's, or a migration's, function (already exported).
+    pub member: &'a dyn Fn(FuncId) -> String,
+    /// Exports the `() -> value` entry of a record field's default function at these type
+    /// arguments, under the given name, and returns the name.
+    pub default: &'a mut dyn FnMut(FuncId, &[Ty], String) -> String,
+}
+
+/// Where a span is, as `file:line:col` (empty for a span outside `sources`).
+fn place(sources: &SourceMap, span: Span) -> String {
+    if (span.file.0 as usize) < sources.files().count() {
+        sources.location(span).to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// Describes a checked program's agents, the types crossing its boundary, its calls to
+/// agent methods and where each is declared.
+pub fn build(prog: &Program, sources: &SourceMap, entries: Entries) -> Manifest {
+    let export = entries.member;
     let mut b = Builder {
         prog,
         types: vec![],
         seen: HashMap::new(),
+        default: entries.default,
     };
     let mut agents = vec![];
     for a in &prog.agents {
@@ -253,7 +279,7 @@ pub fn build(prog: &Program, export: &dyn Fn(FuncId) -> String) -> Manifest {
                 },
                 ty: b.desc(&l.ty),
                 init: l.init.map(export),
-                at: String::new(),
+                at: place(sources, l.span),
             })
             .collect();
         let methods = a
@@ -265,12 +291,13 @@ pub fn build(prog: &Program, export: &dyn Fn(FuncId) -> String) -> Manifest {
                     .params
                     .iter()
                     .skip(1)
-                    .map(|p| {
+                    .enumerate()
+                    .map(|(i, p)| {
                         let l = &def.locals[p.0 as usize];
                         ParamDesc {
                             name: l.name.clone(),
                             ty: b.desc(&l.ty),
-                            default: false,
+                            default: m.defaults.get(i).is_some_and(Option::is_some),
                         }
                     })
                     .collect();
@@ -280,7 +307,7 @@ pub fn build(prog: &Program, export: &dyn Fn(FuncId) -> String) -> Manifest {
                     params,
                     result: b.desc(&def.ret),
                     export: export(m.func),
-                    at: String::new(),
+                    at: place(sources, def.span),
                 }
             })
             .collect();
@@ -291,6 +318,21 @@ pub fn build(prog: &Program, export: &dyn Fn(FuncId) -> String) -> Manifest {
                 name: d.name.clone(),
                 ty: b.desc(&d.ty),
                 export: export(d.func),
+            })
+            .collect();
+        let migrations = a
+            .migrations
+            .iter()
+            .map(|mg| MigrationDesc {
+                lane: a
+                    .lanes
+                    .get(mg.lane as usize)
+                    .map(|l| l.name.clone())
+                    .unwrap_or_default(),
+                from: b.desc(&mg.from),
+                export: export(mg.func),
+                undo: mg.undo.map(export),
+                at: place(sources, mg.span),
             })
             .collect();
         agents.push(AgentDesc {
@@ -308,24 +350,25 @@ pub fn build(prog: &Program, export: &dyn Fn(FuncId) -> String) -> Manifest {
                     export: export(t.func),
                 })
                 .collect(),
-            migrations: vec![],
-            at: String::new(),
+            migrations,
+            at: place(sources, a.span),
         });
     }
     Manifest {
         agents,
         types: b.types,
-        calls: vec![],
+        calls: calls::find(prog, sources),
     }
 }
 
-struct Builder<'p> {
+struct Builder<'p, 'e> {
     prog: &'p Program,
     types: Vec<AdtDesc>,
     seen: HashMap<Ty, u32>,
+    default: &'e mut dyn FnMut(FuncId, &[Ty], String) -> String,
 }
 
-impl Builder<'_> {
+impl Builder<'_, '_> {
     fn desc(&mut self, ty: &Ty) -> TypeDesc {
         match ty {
             Ty::Int => TypeDesc::Int,
@@ -375,6 +418,21 @@ impl Builder<'_> {
                     ),
                 };
                 self.types[i as usize].shape = shape;
+                if let AdtKind::Record(fs) = &def.kind {
+                    let name = self.types[i as usize].name.clone();
+                    let defaults = fs
+                        .iter()
+                        .filter_map(|f| {
+                            let func = f.default?;
+                            let export = format!("default {name}.{}", f.name);
+                            Some(FieldDefault {
+                                field: f.name.clone(),
+                                export: (self.default)(func, args, export),
+                            })
+                        })
+                        .collect();
+                    self.types[i as usize].defaults = defaults;
+                }
                 TypeDesc::Adt(i)
             }
             // Functions never cross (the checker refuses them); the rest have no values.

@@ -64,8 +64,9 @@ pub enum FnKey {
     Encode(Ty),
     /// `() -> v`: reads a value at the wire position.
     Decode(Ty),
-    /// `(args_len)`: the exported entry of an agent member (see `helpers::wire::gen_entry`).
-    AgentEntry(FuncId),
+    /// `(args_len)`: an exported entry, at concrete type arguments: an agent member, a
+    /// lane migration or a record field's default (see `helpers::wire::gen_entry`).
+    Entry(FuncId, Vec<Ty>),
     /// Map routines for one map type.
     Map(crate::rt::map::MapOp, Ty),
     Rt(Rt),
@@ -484,7 +485,8 @@ fn key_depth(key: &FnKey) -> u32 {
         FnKey::User(_, ts)
         | FnKey::ClosureEntry(_, ts)
         | FnKey::ClosureDrop(_, ts)
-        | FnKey::FuncValueEntry(_, ts) => ts.iter().map(ty_depth).max().unwrap_or(0),
+        | FnKey::FuncValueEntry(_, ts)
+        | FnKey::Entry(_, ts) => ts.iter().map(ty_depth).max().unwrap_or(0),
         FnKey::Drop(t)
         | FnKey::Unique(t)
         | FnKey::Eq(t)
@@ -493,6 +495,6 @@ fn key_depth(key: &FnKey) -> u32 {
         | FnKey::Encode(t)
         | FnKey::Decode(t) => ty_depth(t),
         FnKey::Map(_, t) => ty_depth(t),
-        FnKey::Export(_) | FnKey::AgentEntry(_) | FnKey::Rt(_) => 0,
+        FnKey::Export(_) | FnKey::Rt(_) => 0,
     }
 }

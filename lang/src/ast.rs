@@ -128,6 +128,8 @@ pub enum Member {
         body: Block,
         span: Span,
     },
+    /// `migrate count(old: Int) -> Float { ... } undo(new) { ... }`
+    Migrate(Box<MigrateDecl>),
 }
 
 impl Member {
@@ -137,6 +139,7 @@ impl Member {
             Member::Fn(f) | Member::Command(f) => f.span,
             Member::Demand(d) => d.span,
             Member::On { span, .. } | Member::Every { span, .. } => *span,
+            Member::Migrate(m) => m.span,
         }
     }
 }
@@ -168,6 +171,29 @@ pub struct DemandDecl {
     pub span: Span,
 }
 
+/// `migrate LANE(old: FROM) -> TO { body }`, with an optional `undo(new) { body }`: how a
+/// lane stored as `FROM` by an earlier version of the program becomes the lane's type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MigrateDecl {
+    pub lane: Ident,
+    /// The old value: its name and its type (`FROM`).
+    pub param: Param,
+    /// The type the body produces (`TO`): the lane's declared type.
+    pub to: TypeExpr,
+    pub body: Block,
+    pub undo: Option<UndoDecl>,
+    /// From `migrate` to the end of the body (the `undo` clause has its own span).
+    pub span: Span,
+}
+
+/// `undo(new) { body }`: the reverse of a migration, from `TO` back to `FROM`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UndoDecl {
+    pub name: Ident,
+    pub body: Block,
+    pub span: Span,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct TypeExpr {
     pub kind: TypeExprKind,
@@ -189,8 +215,17 @@ pub enum TypeExprKind {
         params: Vec<TypeExpr>,
         ret: Box<TypeExpr>,
     },
-    /// `{ x: Float, y: Float }`, only valid as the body of a `type` declaration.
-    Record(Vec<(Ident, TypeExpr)>),
+    /// `{ x: Float, y: Float = 0.0 }`, only valid as the body of a `type` declaration.
+    Record(Vec<FieldDecl>),
+}
+
+/// One field of a record type: `hits: Int = 0`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDecl {
+    pub name: Ident,
+    pub ty: TypeExpr,
+    /// What a record literal that leaves the field out gets; evaluated on its own.
+    pub default: Option<Expr>,
 }
 
 /// `{ stmt; stmt; tail }`: the tail, if present, is the block's value.

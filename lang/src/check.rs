@@ -8,10 +8,13 @@ mod agent;
 mod body;
 mod builtins;
 mod call;
+mod default;
 mod exhaustive;
 mod expr;
 mod lane;
+mod migrate;
 mod pattern;
+mod pure;
 mod regular;
 mod stmt;
 mod sugar;
@@ -77,6 +80,9 @@ pub(crate) struct ParamInfo {
     pub name: String,
     pub ty: Ty,
     pub default: Option<ast::Expr>,
+    /// For an agent method's parameter with a default: the function computing it, which
+    /// calls use instead of checking `default` again.
+    pub default_fn: Option<FuncId>,
 }
 
 pub(crate) struct FuncInfo {
@@ -90,6 +96,8 @@ pub(crate) struct FuncInfo {
     pub span: Span,
     /// For a member of an agent: which agent, and what kind of member.
     pub member: Option<agent::Member>,
+    /// A body that may touch nothing but its parameters (a migration, a field's default).
+    pub pure: Option<pure::Pure>,
 }
 
 pub(crate) struct AliasInfo {
@@ -218,6 +226,7 @@ impl<'l> Checker<'l> {
             }
         }
         self.check_tests();
+        self.check_pure_reach();
     }
 
     /// Parses a file and collects its items; returns its module index.
@@ -271,6 +280,7 @@ impl<'l> Checker<'l> {
                         decl: Some(Rc::new(f.clone())),
                         span: f.name.span,
                         member: None,
+                        pure: None,
                     });
                     self.bodies.push(None);
                     let is_method = f.params.first().is_some_and(|p| p.name.name == "self");
@@ -464,17 +474,23 @@ impl<'l> Checker<'l> {
                     };
                     let generics: Vec<String> = t.generics.iter().map(|g| g.name.clone()).collect();
                     let mut out = vec![];
-                    for (name, ty) in fields {
+                    for field in fields {
+                        let name = &field.name;
                         if out.iter().any(|f: &FieldDef| f.name == name.name) {
                             self.error(Diagnostic::error(
                                 name.span,
                                 format!("field `{}` is declared twice", name.name),
                             ));
                         }
-                        let ty = self.lower_ty(m, &generics, ty);
+                        let ty = self.lower_ty(m, &generics, &field.ty);
+                        let default = field
+                            .default
+                            .as_ref()
+                            .map(|e| self.field_default_fn(m, id, t, field, e, ty.clone()));
                         out.push(FieldDef {
                             name: name.name.clone(),
                             ty,
+                            default,
                         });
                     }
                     self.adts[id.0 as usize].kind = AdtKind::Record(out);
@@ -518,6 +534,7 @@ impl<'l> Checker<'l> {
                 continue;
             };
             let generics = self.funcs[f].generics.clone();
+            self.check_default_order(&decl.params);
             let mut params = vec![];
             let mut self_kind = SelfKind::None;
             for (i, p) in decl.params.iter().enumerate() {
@@ -544,6 +561,7 @@ impl<'l> Checker<'l> {
                     name: p.name.name.clone(),
                     ty,
                     default: p.default.clone(),
+                    default_fn: None,
                 });
             }
             let ret = match &decl.ret {

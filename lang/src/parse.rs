@@ -16,6 +16,8 @@ mod tests;
 #[cfg(test)]
 mod tests_agents;
 #[cfg(test)]
+mod tests_migrate;
+#[cfg(test)]
 mod tests_print;
 #[cfg(test)]
 mod tests_programs;
@@ -278,7 +280,7 @@ fn attach_doc(item: &mut Item, docs: &HashMap<usize, String>) {
                     Member::Lane(l) => (&mut l.doc, l.span.start),
                     Member::Fn(f) | Member::Command(f) => (&mut f.doc, f.span.start),
                     Member::Demand(d) => (&mut d.doc, d.span.start),
-                    Member::On { .. } | Member::Every { .. } => continue,
+                    Member::On { .. } | Member::Every { .. } | Member::Migrate(_) => continue,
                 };
                 *doc = docs.get(&(start as usize)).cloned();
             }

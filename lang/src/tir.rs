@@ -53,6 +53,10 @@ pub struct FieldDef {
     pub name: String,
     /// May mention `Ty::Param(i)` of the ADT's generics.
     pub ty: Ty,
+    /// `hits: Int = 0`: the function that computes the default, with the ADT's generics,
+    /// no parameters, and `ty` for its result. A record literal that leaves the field out
+    /// calls it; it uses no lanes and calls no agents.
+    pub default: Option<FuncId>,
 }
 
 #[derive(Clone, Debug)]
@@ -76,6 +80,26 @@ pub struct AgentDef {
     /// `on start`: runs once when the agent is first activated (before any message).
     pub on_start: Option<FuncId>,
     pub timers: Vec<TimerDef>,
+    /// `migrate` members, in declaration order.
+    pub migrations: Vec<MigrationDef>,
+    /// The agent's name as written.
+    pub span: Span,
+}
+
+/// `migrate count(old: Int) -> Float { ... } undo(new) { ... }`: how lane `lane`, stored
+/// as `from` by an earlier version of the program, becomes the lane's type, and back.
+/// Both functions are pure: no `self`, no lanes, no calls to agents.
+#[derive(Clone, Debug)]
+pub struct MigrationDef {
+    /// An index into [`AgentDef::lanes`].
+    pub lane: u32,
+    /// The lane's whole type in the version migrated from; never the lane's type itself.
+    pub from: Ty,
+    /// `(old: from) -> lane type`; named `Counter.migrate count from Int`.
+    pub func: FuncId,
+    /// `(new: lane type) -> from`, when declared with `undo`; named `Counter.undo count to Int`.
+    pub undo: Option<FuncId>,
+    /// From `migrate` to the end of its body.
     pub span: Span,
 }
 
@@ -107,6 +131,11 @@ pub struct AgentMethod {
     pub func: FuncId,
     /// A `command` lane: returns `Unit`, meant to be sent one-way.
     pub command: bool,
+    /// One entry per declared parameter (after `self`): the function of no parameters that
+    /// computes its default, for one declared with `= value`. Direct calls and calls
+    /// through references fill them in; the method's exported entry computes them for a
+    /// caller that sent fewer arguments. Only trailing parameters have one.
+    pub defaults: Vec<Option<FuncId>>,
 }
 
 #[derive(Clone, Debug)]

@@ -1180,33 +1180,40 @@ fn lane_of(
         .ok_or_else(|| format!("agent `{}` has no lane {lane}", desc.name))
 }
 
-/// A method's wire-encoded arguments (a tuple of its parameters) as a Recon body.
+/// A method's wire-encoded arguments (a tuple of its parameters) as a Recon body. The
+/// caller may have left trailing defaulted parameters out; the body leaves them out too.
 fn args_recon(
     m: &weft_compiler::manifest::MethodDesc,
     args: &[u8],
     types: &[weft_compiler::manifest::AdtDesc],
 ) -> Result<crate::warp::Value, String> {
-    use crate::value::{decode, to_recon, Value};
-    use weft_compiler::manifest::TypeDesc;
+    use crate::value::{decode, decode_prefix, to_recon};
     match m.params.as_slice() {
         [] => Ok(crate::warp::Value::Absent),
+        [p] if p.default && args.is_empty() => Ok(crate::warp::Value::Absent),
         [p] => {
             let v = decode(args, &p.ty, types).map_err(|e| e.to_string())?;
             Ok(to_recon(&v, &p.ty, types))
         }
         ps => {
-            let ty = TypeDesc::Tuple(ps.iter().map(|p| p.ty.clone()).collect());
-            let Value::Tuple(vs) = decode(args, &ty, types).map_err(|e| e.to_string())? else {
-                return Err("arguments that are not a tuple".into());
-            };
-            Ok(crate::warp::Value::Record(
-                ps.iter()
-                    .zip(&vs)
-                    .map(|(p, v)| {
-                        crate::warp::Item::slot(p.name.as_str(), to_recon(v, &p.ty, types))
-                    })
-                    .collect(),
-            ))
+            let mut items = vec![];
+            let mut at = 0;
+            for p in ps {
+                if at == args.len() && p.default {
+                    break;
+                }
+                let rest = args.get(at..).unwrap_or_default();
+                let (v, used) = decode_prefix(rest, &p.ty, types).map_err(|e| e.to_string())?;
+                at += used;
+                items.push(crate::warp::Item::slot(
+                    p.name.as_str(),
+                    to_recon(&v, &p.ty, types),
+                ));
+            }
+            if at != args.len() {
+                return Err("arguments with bytes left over".into());
+            }
+            Ok(crate::warp::Value::Record(items))
         }
     }
 }
@@ -1223,6 +1230,8 @@ fn args_from_recon(
     let mut out = vec![];
     match m.params.as_slice() {
         [] => {}
+        // Left out, for the method's entry to compute.
+        [p] if p.default && matches!(body, R::Absent) => {}
         [p] => encode(&from_recon(body, &p.ty, types)?, &mut out),
         ps => {
             let items = body.items();
@@ -1232,13 +1241,26 @@ fn args_from_recon(
                     _ => None,
                 })
             };
+            let given = |n: usize, p: &weft_compiler::manifest::ParamDesc| match named(&p.name) {
+                Some(v) => Some(v),
+                None => match items.get(n) {
+                    Some(Item::Value(v)) => Some(v),
+                    _ => None,
+                },
+            };
             for (n, p) in ps.iter().enumerate() {
-                let v = match named(&p.name) {
-                    Some(v) => v,
-                    None => match items.get(n) {
-                        Some(Item::Value(v)) => v,
-                        _ => return Err(format!("no value for parameter `{}`", p.name)),
-                    },
+                let Some(v) = given(n, p) else {
+                    // The method's entry computes defaults for the parameters left out,
+                    // which must be the last ones: the wire has no gaps.
+                    let rest_left_out = ps
+                        .iter()
+                        .enumerate()
+                        .skip(n)
+                        .all(|(i, q)| given(i, q).is_none());
+                    if p.default && rest_left_out {
+                        break;
+                    }
+                    return Err(format!("no value for parameter `{}`", p.name));
                 };
                 let v = from_recon(v, &p.ty, types)
                     .map_err(|e| format!("parameter `{}`: {e}", p.name))?;
@@ -1247,4 +1269,68 @@ fn args_from_recon(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{args_from_recon, args_recon};
+    use crate::warp::{Item, Value};
+    use weft_compiler::manifest::{MethodDesc, ParamDesc, TypeDesc};
+
+    fn method(defaults: &[bool]) -> MethodDesc {
+        MethodDesc {
+            name: "m".into(),
+            command: true,
+            params: defaults
+                .iter()
+                .enumerate()
+                .map(|(i, d)| ParamDesc {
+                    name: format!("p{i}"),
+                    ty: TypeDesc::Int,
+                    default: *d,
+                })
+                .collect(),
+            result: TypeDesc::Unit,
+            export: String::new(),
+            at: String::new(),
+        }
+    }
+
+    #[test]
+    fn trailing_defaulted_arguments_may_be_left_out() {
+        let n = Value::Int;
+        let two = method(&[false, true]);
+        let given = Value::record([Item::Value(n(1)), Item::Value(n(2))]);
+        assert_eq!(args_from_recon(&two, &given, &[]).map(|b| b.len()), Ok(16));
+        let short = Value::record([Item::Value(n(1))]);
+        assert_eq!(
+            args_from_recon(&two, &short, &[]),
+            Ok(1i64.to_le_bytes().to_vec())
+        );
+        // Only the last ones: the wire has no gaps.
+        let gap = Value::record([Item::Slot(Value::text("p1"), n(2))]);
+        let three = method(&[false, true, true]);
+        assert!(args_from_recon(&three, &gap, &[]).is_err());
+        let gap = Value::record([Item::Value(n(1)), Item::Slot(Value::text("p2"), n(3))]);
+        assert!(args_from_recon(&three, &gap, &[]).is_err());
+        assert!(args_from_recon(&method(&[false, false]), &short, &[]).is_err());
+        assert_eq!(
+            args_from_recon(&method(&[true]), &Value::Absent, &[]),
+            Ok(vec![])
+        );
+        // And back, for the echo of a command lane: what was sent, no more.
+        let slot = |k: &str, v: i64| Item::Slot(Value::text(k), Value::Int(v));
+        let bytes = args_from_recon(&three, &short, &[]).unwrap_or_default();
+        assert_eq!(
+            args_recon(&three, &bytes, &[]),
+            Ok(Value::record([slot("p0", 1)]))
+        );
+        let bytes = args_from_recon(&three, &given, &[]).unwrap_or_default();
+        assert_eq!(
+            args_recon(&three, &bytes, &[]),
+            Ok(Value::record([slot("p0", 1), slot("p1", 2)]))
+        );
+        assert_eq!(args_recon(&method(&[true]), &[], &[]), Ok(Value::Absent));
+        assert!(args_recon(&method(&[false, false]), &bytes[..8], &[]).is_err());
+    }
 }

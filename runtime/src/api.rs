@@ -339,12 +339,19 @@ async fn call(
                 ),
             )
         })?;
-    // Parameters with defaults may be left out (from the end); the method fills them in.
+    // Parameters with defaults come last; the method's entry fills in those left out.
     let required = m.params.iter().take_while(|p| !p.default).count();
     if req.args.len() < required || req.args.len() > m.params.len() {
-        let params: Vec<&str> = m.params.iter().map(|p| p.name.as_str()).collect();
+        let params: Vec<String> = m
+            .params
+            .iter()
+            .map(|p| match p.default {
+                true => format!("{} = ...", p.name),
+                false => p.name.clone(),
+            })
+            .collect();
         let count = if required == m.params.len() {
-            format!("{required}")
+            required.to_string()
         } else {
             format!("{required} to {}", m.params.len())
         };

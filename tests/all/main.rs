@@ -5,9 +5,11 @@
 mod agents;
 mod cli;
 mod data;
+mod defaults;
 mod diff;
 mod examples;
 mod node;
+mod patch;
 mod support;
 mod swim;
 mod tidy;

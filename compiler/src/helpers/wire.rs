@@ -284,10 +284,16 @@ pub fn emit_bytes_of(f: &mut FuncBuilder, keep: u32) {
     f.get(keep).ld32(8);
 }
 
-/// The exported entry of an agent member `func`: `(args_len)`. It takes the staged
-/// arguments, decodes them (the tuple of the member's parameters after `self`), asks the
-/// host for `self`, calls the member, and hands the encoded result to the `result` import.
-pub fn gen_entry(m: &mut Module, func: FuncId) -> R<FuncBuilder> {
+/// The exported entry of `func` at type arguments `targs`: `(args_len)`. It takes the
+/// staged arguments and decodes them (the tuple of the parameters, after `self` for an
+/// agent member), asks the host for `self` when the function has one, calls it, and hands
+/// the encoded result to the `result` import.
+///
+/// Agent members, migrations (one parameter, no `self`) and record field defaults (none)
+/// all enter this way. A method parameter with a default is decoded only while argument
+/// bytes remain: a caller built before the parameter existed sends fewer, and the entry
+/// computes the default instead.
+pub fn gen_entry(m: &mut Module, func: FuncId, targs: &[Ty]) -> R<FuncBuilder> {
     let def = m
         .prog
         .funcs
@@ -296,33 +302,59 @@ pub fn gen_entry(m: &mut Module, func: FuncId) -> R<FuncBuilder> {
             what: format!("entry for a missing function {}", func.0),
             location: String::new(),
         })?;
+    let takes_self = def.agent.is_some();
     let param_tys: Vec<Ty> = def
         .params
         .iter()
-        .map(|l| def.locals[l.0 as usize].ty.clone())
+        .skip(usize::from(takes_self))
+        .map(|l| def.locals[l.0 as usize].ty.subst(targs))
         .collect();
-    let ret = def.ret.clone();
-    let callee = m.user(func, vec![], Span::default())?;
+    let ret = def.ret.subst(targs);
+    let span = def.span;
+    let defaults = param_defaults(m, func);
+    let callee = m.user(func, targs.to_vec(), Span::default())?;
     let mut f = fb(&[I32], &[]);
-    let buf = f.local(I32);
+    let (buf, end) = (f.local(I32), f.local(I32));
     f.get(0);
     emit_take_staged(m, &mut f);
     f.set(buf);
+    f.get(buf).i32c(12).get(0);
+    f.ins().i32_add().i32_add();
+    f.set(end);
     let mut args = vec![];
-    for t in param_tys.iter().skip(1) {
+    for (i, t) in param_tys.iter().enumerate() {
         let l = f.local(vt(t));
-        emit_decode(m, &mut f, t);
+        match defaults.get(i).copied().flatten() {
+            Some(d) => {
+                let d = m.user(d, vec![], span)?;
+                f.ins().global_get(WIRE_POS_GLOBAL);
+                f.get(end);
+                f.ins().i32_lt_u();
+                f.if_(wasm_encoder::BlockType::Result(vt(t)));
+                emit_decode(m, &mut f, t);
+                f.else_();
+                // What the default does may move the wire position (a call to an agent
+                // reads its reply there); the parameters after it are left out too.
+                f.call(d);
+                f.i32c(0).set(end);
+                f.end();
+            }
+            None => emit_decode(m, &mut f, t),
+        }
         f.set(l);
         args.push((l, t.clone()));
     }
-    let me = f.local(I32);
-    f.call(imports::index_of("agent_self"));
-    emit_take_staged(m, &mut f);
-    let sbuf = f.local(I32);
-    f.set(sbuf);
-    emit_decode(m, &mut f, &Ty::String);
-    f.set(me);
-    f.get(me);
+    let mut me = None;
+    if takes_self {
+        let (l, sbuf) = (f.local(I32), f.local(I32));
+        f.call(imports::index_of("agent_self"));
+        emit_take_staged(m, &mut f);
+        f.set(sbuf);
+        emit_decode(m, &mut f, &Ty::String);
+        f.set(l);
+        f.get(l);
+        me = Some((l, sbuf));
+    }
     for (l, _) in &args {
         f.get(*l);
     }
@@ -339,10 +371,23 @@ pub fn gen_entry(m: &mut Module, func: FuncId) -> R<FuncBuilder> {
     for (l, t) in &args {
         release(m, &mut f, *l, t);
     }
-    for l in [me, sbuf, buf] {
-        f.get(l).call(m.rt(Rt::DecFree));
+    let owned = me.map(|(l, sbuf)| [l, sbuf]);
+    for l in owned.iter().flatten().chain([&buf]) {
+        f.get(*l).call(m.rt(Rt::DecFree));
     }
     Ok(f)
+}
+
+/// The default functions of an agent method's parameters (after `self`), if `func` is
+/// a method.
+fn param_defaults(m: &Module, func: FuncId) -> Vec<Option<FuncId>> {
+    m.prog
+        .agents
+        .iter()
+        .flat_map(|a| &a.methods)
+        .find(|x| x.func == func)
+        .map(|x| x.defaults.clone())
+        .unwrap_or_default()
 }
 
 fn release(m: &mut Module, f: &mut FuncBuilder, l: u32, t: &Ty) {

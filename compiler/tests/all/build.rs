@@ -434,6 +434,7 @@ impl P {
             .map(|(n, t)| FieldDef {
                 name: n.into(),
                 ty: t,
+                default: None,
             })
             .collect();
         self.adt(name, generics, AdtKind::Record(fields))

@@ -8,9 +8,14 @@ use wasmtime::{Caller, Config, Engine, Linker, Module, Store, WasmBacktrace};
 use weft_compiler::{compile, Artifact, SrcLoc};
 use weft_lang::tir::Program;
 
+#[derive(Default)]
 pub struct State {
     pub out: Vec<String>,
     pub trap: Option<String>,
+    /// Bytes for `staged_take`, as the runtime stages them for an entry.
+    pub staged: Vec<u8>,
+    /// What the entry handed to `result`.
+    pub result: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -131,17 +136,36 @@ fn linker() -> Linker<State> {
         .unwrap();
     l.func_wrap("weft", "caught_len", || -> i32 { 0 }).unwrap();
     l.func_wrap("weft", "caught_message", |_p: i32| {}).unwrap();
-    // Agents need a node (the runtime's); these tests have none, so every agent import
-    // only has to exist, and traps if called.
+    // An entry's arguments and result cross as the runtime's do; `self` is one fixed URI.
+    l.func_wrap("weft", "staged_take", |mut c: Caller<'_, State>, p: i32| {
+        let bytes = std::mem::take(&mut c.data_mut().staged);
+        write(&mut c, p, &bytes);
+    })
+    .unwrap();
+    l.func_wrap(
+        "weft",
+        "result",
+        |mut c: Caller<'_, State>, p: i32, n: i32| {
+            let m = mem(&mut c);
+            let bytes = m.data(&c)[p as usize..(p + n) as usize].to_vec();
+            c.data_mut().result = Some(bytes);
+        },
+    )
+    .unwrap();
+    l.func_wrap("weft", "agent_self", |mut c: Caller<'_, State>| -> i32 {
+        let uri = SELF_URI.as_bytes();
+        let mut bytes = (uri.len() as u32).to_le_bytes().to_vec();
+        bytes.extend_from_slice(uri);
+        let n = bytes.len() as i32;
+        c.data_mut().staged = bytes;
+        n
+    })
+    .unwrap();
+    // Agents need a node (the runtime's); these tests have none, so every other agent
+    // import only has to exist, and traps if called.
     for imp in weft_compiler::imports::IMPORTS {
         if l.get(
-            &mut Store::new(
-                engine(),
-                State {
-                    out: vec![],
-                    trap: None,
-                },
-            ),
+            &mut Store::new(engine(), State::default()),
             "weft",
             imp.name,
         )
@@ -178,6 +202,22 @@ pub fn build(p: &Program) -> Artifact {
     a
 }
 
+/// Checks and compiles a Weft program (as `main.weft`) that must be accepted.
+pub fn build_source(src: &str) -> Artifact {
+    let fe = weft_lang::check_file("main.weft", src, &weft_lang::NoFiles);
+    let Some(prog) = fe.program else {
+        panic!(
+            "{}",
+            weft_lang::diagnostic::render_all(&fe.diagnostics, &fe.sources)
+        );
+    };
+    let a = compile(&prog, &fe.sources).expect("compiles");
+    if let Err(e) = wasmparser_validate(&a.wasm) {
+        panic!("invalid module: {e}");
+    }
+    a
+}
+
 fn wasmparser_validate(bytes: &[u8]) -> Result<(), String> {
     Module::new(engine(), bytes)
         .map(|_| ())
@@ -187,13 +227,7 @@ fn wasmparser_validate(bytes: &[u8]) -> Result<(), String> {
 /// Runs an export of a compiled artifact.
 pub fn run_export(a: &Artifact, export: &str) -> Run {
     let module = Module::new(engine(), &a.wasm).expect("module");
-    let mut store = Store::new(
-        engine(),
-        State {
-            out: vec![],
-            trap: None,
-        },
-    );
+    let mut store = Store::new(engine(), State::default());
     let inst = linker()
         .instantiate(&mut store, &module)
         .expect("instantiate");
@@ -234,6 +268,48 @@ pub fn run_export(a: &Artifact, export: &str) -> Run {
         memory_bytes,
         live_blocks,
     }
+}
+
+/// The URI `agent_self` gives an entry.
+pub const SELF_URI: &str = "/test/1";
+
+/// Runs an exported entry (`(args_len)`) with `args` staged, as the runtime runs an agent
+/// member, a migration or a default; returns the bytes it handed to `result`, or the trap.
+/// An entry leaves nothing allocated behind.
+pub fn run_entry(a: &Artifact, export: &str, args: &[u8]) -> Result<Vec<u8>, String> {
+    let module = Module::new(engine(), &a.wasm).expect("module");
+    let mut store = Store::new(
+        engine(),
+        State {
+            staged: args.to_vec(),
+            ..State::default()
+        },
+    );
+    let inst = linker()
+        .instantiate(&mut store, &module)
+        .expect("instantiate");
+    let f = inst
+        .get_typed_func::<i32, ()>(&mut store, export)
+        .map_err(|e| format!("no entry {export:?}: {e}"))?;
+    f.call(&mut store, args.len() as i32).map_err(|e| {
+        store
+            .data()
+            .trap
+            .clone()
+            .unwrap_or_else(|| format!("{e:?}"))
+    })?;
+    let live = inst
+        .get_global(&mut store, "live_blocks")
+        .map(|g| g.get(&mut store));
+    assert!(
+        matches!(live, Some(wasmtime::Val::I32(0))),
+        "{export} left blocks allocated: {live:?}"
+    );
+    store
+        .data_mut()
+        .result
+        .take()
+        .ok_or_else(|| "no result".to_string())
 }
 
 /// Compiles and runs `main`.

@@ -13,5 +13,6 @@ mod inline;
 mod lists;
 mod maps;
 mod memory;
+mod patch;
 mod strings;
 mod tidy;

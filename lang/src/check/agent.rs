@@ -21,6 +21,8 @@ pub(crate) struct AgentInfo {
     pub module: usize,
     /// The written type of each lane of `def.lanes`, in the same order.
     lane_types: Vec<TypeExpr>,
+    /// `migrate` members, until the lanes they name have types.
+    pub migrations: Vec<super::migrate::Pending>,
 }
 
 /// What a member function is, for lowering its signature.
@@ -34,6 +36,8 @@ pub(crate) enum MemberKind {
     Demand(u32),
     OnStart,
     Timer,
+    /// A migration or its `undo`: no `self`, no lanes (`check/migrate.rs`).
+    Migrate,
 }
 
 /// The agent a function belongs to, and as what.
@@ -134,10 +138,12 @@ impl Checker<'_> {
                 demands: vec![],
                 on_start: None,
                 timers: vec![],
+                migrations: vec![],
                 span: a.name.span,
             },
             module: m,
             lane_types: vec![],
+            migrations: vec![],
         });
         let mut names: HashMap<String, (Span, bool)> = HashMap::new();
         for member in &a.members {
@@ -233,6 +239,7 @@ impl Checker<'_> {
                     name: f.name.name.clone(),
                     func,
                     command,
+                    defaults: vec![],
                 });
             }
             ast::Member::Demand(d) => {
@@ -318,6 +325,7 @@ impl Checker<'_> {
                     func: f,
                 });
             }
+            ast::Member::Migrate(mg) => self.collect_migration(id, m, mg),
         }
     }
 
@@ -396,6 +404,7 @@ impl Checker<'_> {
                 agent,
                 kind: f.kind,
             }),
+            pure: None,
         });
         self.bodies.push(None);
         id
@@ -434,6 +443,7 @@ impl Checker<'_> {
                 }
                 self.agents[a].def.lanes[l].ty = ty;
             }
+            self.lower_migrations(a);
         }
     }
 
@@ -442,12 +452,18 @@ impl Checker<'_> {
         let Some(decl) = self.funcs[f].decl.clone() else {
             return;
         };
+        if member.kind == MemberKind::Migrate {
+            // Its signature comes with the lane's type (`lower_migrations`).
+            return;
+        }
         let m = self.funcs[f].module;
         let crosses = matches!(member.kind, MemberKind::Method | MemberKind::Command);
+        self.check_default_order(&decl.params);
         let mut params = vec![ParamInfo {
             name: "self".into(),
             ty: Ty::Agent(member.agent),
             default: None,
+            default_fn: None,
         }];
         for p in decl.params.iter().skip(1) {
             if p.name.name == "self" {
@@ -462,14 +478,25 @@ impl Checker<'_> {
                 ));
             }
             let ty = self.lower_ty(m, &[], &p.ty);
+            let mut default_fn = None;
             if crosses {
                 self.require_serializable(&ty, p.ty.span, "a method's parameter");
+                let name = self.funcs[f].name.clone();
+                default_fn = self.param_default_fn(m, &name, p, ty.clone());
             }
             params.push(ParamInfo {
                 name: p.name.name.clone(),
                 ty,
                 default: p.default.clone(),
+                default_fn,
             });
+        }
+        if crosses {
+            let defaults = params.iter().skip(1).map(|p| p.default_fn).collect();
+            let a = &mut self.agents[member.agent.0 as usize].def;
+            if let Some(method) = a.methods.iter_mut().find(|x| x.func.0 as usize == f) {
+                method.defaults = defaults;
+            }
         }
         let a = member.agent.0 as usize;
         let ret = match (member.kind, &decl.ret) {
@@ -499,7 +526,7 @@ impl Checker<'_> {
     }
 
     /// Reports `ty` if a function type hides anywhere in it: only data crosses between agents.
-    fn require_serializable(&mut self, ty: &Ty, span: Span, what: &str) {
+    pub(crate) fn require_serializable(&mut self, ty: &Ty, span: Span, what: &str) {
         let Some(found) = self.function_inside(ty, &mut HashSet::new(), 0) else {
             return;
         };

@@ -2,6 +2,7 @@
 //! of inferred types (a lambda is checked in its own context and lifted to a function).
 
 use super::agent::MemberKind;
+use super::pure::Pure;
 use super::unify::Infer;
 use super::{Checker, FuncInfo, SelfKind};
 use crate::ast;
@@ -49,8 +50,10 @@ pub(crate) struct Body<'c, 'l> {
     pub lifted: Vec<(FuncId, FuncDef)>,
     /// The agent whose member this is (its lambdas included): its lanes are in scope.
     pub agent: Option<AgentId>,
-    /// Whether lanes may be used here (not in a lane's initial value).
+    /// Whether lanes may be used here (not in a lane's initial value or a migration).
     pub lanes: bool,
+    /// A body that may touch nothing but its parameters, and which kind.
+    pub pure: Option<Pure>,
 }
 
 pub(crate) fn check_fn(ck: &mut Checker, f: FuncId) {
@@ -58,13 +61,14 @@ pub(crate) fn check_fn(ck: &mut Checker, f: FuncId) {
     let Some(decl) = info.decl.clone() else {
         return;
     };
-    let (module, generics, name, ret, self_kind, member) = (
+    let (module, generics, name, ret, self_kind, member, pure) = (
         info.module,
         info.generics.clone(),
         info.name.clone(),
         info.ret.clone(),
         info.self_kind,
         info.member,
+        info.pure,
     );
     let param_tys: Vec<Ty> = info.params.iter().map(|p| p.ty.clone()).collect();
     let mut b = Body {
@@ -76,7 +80,9 @@ pub(crate) fn check_fn(ck: &mut Checker, f: FuncId) {
         fname: name.clone(),
         lifted: vec![],
         agent: member.map(|m| m.agent),
-        lanes: member.is_some_and(|m| !matches!(m.kind, MemberKind::LaneInit(_))),
+        lanes: member
+            .is_some_and(|m| !matches!(m.kind, MemberKind::LaneInit(_) | MemberKind::Migrate)),
+        pure,
     };
     let mut params = vec![];
     for (i, p) in decl.params.iter().enumerate() {
@@ -90,7 +96,8 @@ pub(crate) fn check_fn(ck: &mut Checker, f: FuncId) {
         params,
         captures: 0,
         inout_self: self_kind == SelfKind::Var,
-        agent: b.agent,
+        // A migration names its agent only for its diagnostics; it uses no lanes.
+        agent: if pure.is_some() { None } else { b.agent },
         ret,
         locals: vec![],
         body,
@@ -126,6 +133,7 @@ pub(crate) fn check_test(ck: &mut Checker, module: usize, t: &ast::TestDecl) -> 
         decl: None,
         span: t.span,
         member: None,
+        pure: None,
     });
     ck.bodies.push(None);
     let mut b = Body {
@@ -138,6 +146,7 @@ pub(crate) fn check_test(ck: &mut Checker, module: usize, t: &ast::TestDecl) -> 
         lifted: vec![],
         agent: None,
         lanes: false,
+        pure: None,
     };
     let body = b.block_expect(&t.body, &Ty::Unit);
     let def = FuncDef {
@@ -266,6 +275,7 @@ impl Body<'_, '_> {
             decl: None,
             span: def.span,
             member: None,
+            pure: None,
         });
         self.ck.bodies.push(None);
         self.lifted.push((f, def));

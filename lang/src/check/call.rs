@@ -220,6 +220,14 @@ impl Body<'_, '_> {
             info.params[i].default.clone(),
             info.module,
         );
+        if let Some(func) = info.params[i].default_fn {
+            let call = K::Call {
+                func,
+                type_args: vec![],
+                args: vec![],
+            };
+            return mk(call, ty.clone(), span);
+        }
         let Some(default) = default else {
             let (fname, decl_span) = (info.name.clone(), info.span);
             let d = Diagnostic::error(
@@ -633,6 +641,16 @@ impl Body<'_, '_> {
                     fi.name.span,
                     format!("field `{}` is given twice", fi.name.name),
                 ));
+            }
+        }
+        for (d, slot) in defs.iter().zip(&mut slots) {
+            if let (None, Some(func)) = (&slot, d.default) {
+                let call = K::Call {
+                    func,
+                    type_args: type_args.clone(),
+                    args: vec![],
+                };
+                *slot = Some(mk(call, d.ty.subst(&type_args), span));
             }
         }
         let missing: Vec<String> = defs

@@ -216,6 +216,10 @@ impl Body<'_, '_> {
                 let d =
                     Diagnostic::error(span, format!("cannot find `{}` in this scope", name.name))
                         .with_label("not found");
+                let d = match self.not_in_pure_scope(&name.name) {
+                    Some(hint) => d.with_hint(hint),
+                    None => d,
+                };
                 self.error(d);
                 mk(K::Unit, Ty::Never, span)
             }
@@ -742,7 +746,12 @@ impl Body<'_, '_> {
             params: all_params,
             captures: cx.captures.len() as u32,
             inout_self: false,
-            agent: self.agent,
+            // A pure body's lambdas use no lanes either (`check/pure.rs`).
+            agent: if self.pure.is_some() {
+                None
+            } else {
+                self.agent
+            },
             ret: ret_ty.clone(),
             locals: cx.locals,
             body: b,

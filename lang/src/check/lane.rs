@@ -11,6 +11,7 @@
 use super::body::Body;
 use super::builtins;
 use super::expr::{mk, unit};
+use super::pure::Pure;
 use super::SelfKind;
 use crate::ast::{self, ExprKind as A};
 use crate::diagnostic::Diagnostic;
@@ -57,15 +58,21 @@ impl Body<'_, '_> {
         (l.name.clone(), l.kind, l.ty.clone())
     }
 
-    /// Reports a lane used where lanes are not in scope (a lane's initial value).
+    /// Reports a lane used where lanes are not in scope (a lane's initial value, a migration).
     fn lane_access(&mut self, i: u32, span: Span) {
-        if !self.lanes {
-            let (name, ..) = self.lane_info(i);
-            let d = Diagnostic::error(span, format!("lane `{name}` cannot be used here"))
-                .with_label("in a lane's initial value")
-                .with_hint("an initial value is computed before any lane has one; use a constant");
-            self.error(d);
+        if self.lanes {
+            return;
         }
+        let (name, ..) = self.lane_info(i);
+        let d = Diagnostic::error(span, format!("lane `{name}` cannot be used here"));
+        let d = if self.pure == Some(Pure::Migration) {
+            d.with_label("in a migration")
+                .with_hint("a migration converts its parameter alone; it runs before the agent does, one lane at a time")
+        } else {
+            d.with_label("in a lane's initial value")
+                .with_hint("an initial value is computed before any lane has one; use a constant")
+        };
+        self.error(d);
     }
 
     /// `count` as a value.
@@ -317,7 +324,7 @@ impl Body<'_, '_> {
         let K::Local(mut id) = recv.kind else {
             return false;
         };
-        if self.agent.is_none() {
+        if self.agent.is_none() || self.pure.is_some() {
             return false;
         }
         let mut level = self.cxs.len() - 1;
@@ -349,6 +356,23 @@ impl Body<'_, '_> {
         let methods = &self.ck.agents[agent.0 as usize].def.methods;
         let index = methods.iter().position(|m| m.name == method.name)?;
         let func = methods[index].func;
+        if let Some(pure) = self.pure {
+            let (verb, what) = if send {
+                ("send to", "sends")
+            } else {
+                ("call", "calls")
+            };
+            let d = Diagnostic::error(span, format!("{} cannot {verb} agents", pure.what()))
+                .with_label(format!(
+                    "{what} `{}.{}`",
+                    self.ck.agents[agent.0 as usize].def.name, method.name
+                ))
+                .with_hint(format!(
+                    "{} runs where no agent is at hand; compute it from values alone",
+                    pure.what()
+                ));
+            self.error(d);
+        }
         let direct = !send && self.is_member_self(&recv);
         if direct && !self.lanes {
             let d = Diagnostic::error(

@@ -207,12 +207,15 @@ pub(super) fn demand(
     }))
 }
 
-/// What follows the keyword of `command reset(params) { ... }`.
+/// What follows the keyword of `command reset(params) { ... }` or
+/// `migrate count(old: Int) -> Float { ... } undo(new) { ... }`.
 pub(super) struct CommandParts {
     pub name: Ident,
     pub params: Vec<Param>,
     pub ret: Option<TypeExpr>,
     pub body: Block,
+    /// The `undo` clause written on the same line, with its keyword as written.
+    pub undo: Option<(Ident, UndoDecl)>,
 }
 
 pub(super) fn command(
@@ -221,6 +224,9 @@ pub(super) fn command(
     c: CommandParts,
     span: Span,
 ) -> Option<Member> {
+    if kw.name == "migrate" {
+        return migrate(errors, kw, c, span);
+    }
     if kw.name != "command" {
         let hint = "a method is `fn name(...) -> T { ... }`, a command `command name(...) { ... }`";
         wrong_keyword(
@@ -230,6 +236,12 @@ pub(super) fn command(
             hint,
         );
         return None;
+    }
+    if let Some((_, u)) = &c.undo {
+        let d = Diagnostic::error(u.span, "only a migration has `undo`")
+            .with_label("after a command")
+            .with_hint("`undo(new) { ... }` follows `migrate lane(old: T) -> U { ... }`");
+        report(errors, d);
     }
     if let Some(ret) = &c.ret {
         let d = Diagnostic::error(ret.span, "a command returns nothing")
@@ -248,6 +260,117 @@ pub(super) fn command(
     }))
 }
 
+/// `migrate count(old: Int) -> Float { ... }`: one parameter, the lane's old value, and
+/// the type it becomes.
+fn migrate(errors: &mut Errors, kw: Ident, c: CommandParts, span: Span) -> Option<Member> {
+    let example = "write it as `migrate count(old: Int) -> Float { old.to_float() }`";
+    let undo = match c.undo {
+        Some((ukw, u)) => undo_keyword(errors, &ukw).then_some(u),
+        None => None,
+    };
+    let Some(to) = c.ret else {
+        let d = Diagnostic::error(
+            c.name.span,
+            format!(
+                "a migration of `{}` needs the type it produces",
+                c.name.name
+            ),
+        )
+        .with_label("no `-> T` after the parameter")
+        .with_hint(example);
+        report(errors, d);
+        return None;
+    };
+    let mut params = c.params.into_iter();
+    let Some(param) = params.next() else {
+        let d = Diagnostic::error(kw.span.to(c.name.span), "a migration takes the old value")
+            .with_label("no parameter")
+            .with_hint(example);
+        report(errors, d);
+        return None;
+    };
+    if let Some(extra) = params.next() {
+        let d = Diagnostic::error(extra.span, "a migration takes one parameter")
+            .with_label("the lane's old value is the only input")
+            .with_hint(example);
+        report(errors, d);
+    }
+    if let Some(default) = &param.default {
+        let d = Diagnostic::error(default.span, "a migration's parameter has no default")
+            .with_label("the old value is always given")
+            .with_hint(example);
+        report(errors, d);
+    }
+    Some(Member::Migrate(Box::new(MigrateDecl {
+        lane: c.name,
+        param,
+        to,
+        body: c.body,
+        undo,
+        span,
+    })))
+}
+
+/// Whether the keyword of an `undo` clause is `undo`, reporting it if not.
+fn undo_keyword(errors: &mut Errors, kw: &Ident) -> bool {
+    if kw.name == "undo" {
+        return true;
+    }
+    let hint = "the reverse of a migration is `undo(new) { ... }`";
+    wrong_keyword(errors, kw, "expected `undo`", hint);
+    false
+}
+
+/// A member, or an `undo` clause on a line of its own waiting for its migration.
+// Parts live only while one agent body is parsed; boxing members would cost an allocation
+// each for nothing.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Part {
+    Member(Member),
+    Undo(UndoDecl),
+}
+
+/// `undo(new) { ... }` as a part of an agent body.
+pub(super) fn undo_part(errors: &mut Errors, (kw, u): (Ident, UndoDecl)) -> Option<Part> {
+    if kw.name != "undo" {
+        let hint = "an agent's body holds lanes, `fn`, `command`, `demand`, `migrate`, `on start` and `every`";
+        wrong_keyword(errors, &kw, "expected a member of an agent", hint);
+        return None;
+    }
+    Some(Part::Undo(u))
+}
+
+/// The members of an agent body: an `undo` clause on its own line belongs to the
+/// migration right before it.
+pub(super) fn members_of(errors: &mut Errors, parts: Vec<Part>) -> Vec<Member> {
+    let mut out: Vec<Member> = vec![];
+    for p in parts {
+        match p {
+            Part::Member(m) => out.push(m),
+            Part::Undo(u) => match out.last_mut() {
+                Some(Member::Migrate(m)) if m.undo.is_none() => m.undo = Some(u),
+                Some(Member::Migrate(m)) => {
+                    let first = m.undo.as_ref().map_or(m.span, |f| f.span);
+                    let d = Diagnostic::error(u.span, "a migration has one `undo`")
+                        .with_label("a second `undo`")
+                        .with_note(first, "the first one")
+                        .with_hint("merge them into one reverse conversion");
+                    report(errors, d);
+                }
+                _ => {
+                    let d = Diagnostic::error(u.span, "`undo` without a migration")
+                        .with_label("not right after a `migrate` member")
+                        .with_hint(
+                            "write `undo(new) { ... }` right after the `migrate` it reverses",
+                        );
+                    report(errors, d);
+                }
+            },
+        }
+    }
+    out
+}
+
 /// `on start { ... }`; which events exist is the checker's business.
 pub(super) fn on(
     errors: &mut Errors,
@@ -257,7 +380,7 @@ pub(super) fn on(
     span: Span,
 ) -> Option<Member> {
     if kw.name != "on" {
-        let hint = "an agent's body holds lanes, `fn`, `command`, `demand`, `on start` and `every`";
+        let hint = "an agent's body holds lanes, `fn`, `command`, `demand`, `migrate`, `on start` and `every`";
         wrong_keyword(errors, &kw, "expected `on` before an event", hint);
         return None;
     }

@@ -98,6 +98,20 @@ fn member(m: &Member) -> String {
         Member::Every {
             period_ns, body, ..
         } => format!("every {period_ns}ns {}", block(body)),
+        Member::Migrate(m) => {
+            let undo = m
+                .undo
+                .as_ref()
+                .map(|u| format!(" undo({}) {}", u.name.name, block(&u.body)))
+                .unwrap_or_default();
+            format!(
+                "migrate {}({}) -> {} {}{undo}",
+                m.lane.name,
+                param(&m.param),
+                ty(&m.to),
+                block(&m.body)
+            )
+        }
     }
 }
 
@@ -138,7 +152,14 @@ pub(super) fn ty(t: &TypeExpr) -> String {
         TypeExprKind::Record(fs) => {
             format!(
                 "{{{}}}",
-                list(fs, |(n, t)| format!("{}: {}", n.name, ty(t)))
+                list(fs, |f| {
+                    let default = f
+                        .default
+                        .as_ref()
+                        .map(|e| format!(" = {}", expr(e)))
+                        .unwrap_or_default();
+                    format!("{}: {}{default}", f.name.name, ty(&f.ty))
+                })
             )
         }
     }

@@ -288,7 +288,10 @@ fn main() {
         let twice = func(&p, "Counter.twice");
         let mut direct = vec![];
         calls(&twice.body, &mut direct);
-        assert_eq!(direct, vec![incr, incr]);
+        // `self.incr(user)` leaves `by` out: its default is a function of its own.
+        let by = p.agents[0].methods[0].defaults[1].expect("a default for `by`");
+        assert_eq!(p.funcs[by.0 as usize].name, "Counter.incr default by");
+        assert_eq!(direct, vec![incr, by, incr]);
         assert!(uses(&p, "Counter.twice").is_empty());
         let main = uses(&p, "main");
         let call = Intrinsic::AgentCall {

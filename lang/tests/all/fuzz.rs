@@ -105,12 +105,16 @@ const FRAGMENTS: &[&str] = &[
     "\"/a/:id\"",
     "uri",
     "A",
+    "migrate",
+    "undo",
+    "old",
+    "-> Int",
 ];
 
 /// Programs built from a valid base with random edits, then random token soups and bytes.
 #[test]
 fn arbitrary_input_never_panics() {
-    let base = "type P = { x: Int, y: Int }\nenum E<T> { A, B(T) }\nfn f<T>(v: T, n: Int = 2) -> List<T> {\n  var out = []\n  for _ in 0..n { out.push(v) }\n  out\n}\nfn main() {\n  let p = P { x: 1, y: 2 }\n  var m = Map.new()\n  m[\"k\"] = p.x\n  match B(p) { A => print(\"a\"), B({ x, y }) if x > y => print(\"{x}\"), _ => () }\n  print(f(\"s\").map(|s| s + \"!\"))\n  send Ag(\"/a/1\").c()\n}\nagent Ag at \"/a/:id\" {\n  value n: Int = 0\n  map m: Map<String, Int>\n  list l: List<Int>\n  fn f(x: Int = 1) -> Int { n += x; m[\"k\"] = n; l.push(x); self.g() }\n  fn g() -> Int { n + m.get(\"k\").unwrap_or(0) }\n  command c() { n = 0 }\n  demand d: Int { n * 2 }\n  on start { l.push(1) }\n  every 1m { n += 1 }\n}\n";
+    let base = "type P = { x: Int, y: Int = 0 }\nenum E<T> { A, B(T) }\nfn f<T>(v: T, n: Int = 2) -> List<T> {\n  var out = []\n  for _ in 0..n { out.push(v) }\n  out\n}\nfn main() {\n  let p = P { x: 1, y: 2 }\n  var m = Map.new()\n  m[\"k\"] = p.x\n  match B(p) { A => print(\"a\"), B({ x, y }) if x > y => print(\"{x}\"), _ => () }\n  print(f(\"s\").map(|s| s + \"!\"))\n  send Ag(\"/a/1\").c()\n}\nagent Ag at \"/a/:id\" {\n  value n: Int = 0\n  map m: Map<String, Int>\n  list l: List<Int>\n  fn f(x: Int = 1) -> Int { n += x; m[\"k\"] = n; l.push(x); self.g() }\n  fn g() -> Int { n + m.get(\"k\").unwrap_or(0) }\n  command c() { n = 0 }\n  demand d: Int { n * 2 }\n  on start { l.push(1) }\n  every 1m { n += 1 }\n  migrate n(old: String) -> Int { old.len() } undo(new) { \"{new}\" }\n  migrate l(old: Int) -> List<Int> { [old] }\n  undo(new) { new.len() }\n}\n";
     let clean = weft_lang::check_file("base.weft", base, &NoFiles);
     assert!(!clean.has_errors(), "the base program must check");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
