@@ -712,6 +712,18 @@ impl Node {
         Ok((st.held.take(), st.failed))
     }
 
+    /// Takes the agent if nobody holds it now; never waits.
+    fn try_acquire(&self, slot: &Slot) -> Option<(Option<Held>, Option<u64>)> {
+        let me = thread_key();
+        let mut st = lock(&slot.state);
+        if st.busy.is_some() {
+            return None;
+        }
+        st.busy = Some(me);
+        slot.holder.store(me, std::sync::atomic::Ordering::SeqCst);
+        Some((st.held.take(), st.failed))
+    }
+
     /// Fails when waiting for `uri` from thread `me` would wait for `me` itself.
     fn check_cycle(&self, uri: &Arc<str>, me: u64) -> Result<(), String> {
         let mut g = lock(&self.inner.graph);
@@ -887,40 +899,65 @@ impl Node {
         &self,
         slot: &Slot,
         held: &mut Held,
-        turn: Turn,
+        mut turn: Turn,
         mut before: Vec<Write>,
         rewritten: &[String],
         what: &dyn Fn() -> String,
     ) -> Result<(), String> {
+        let frames = self.frames(slot, held, &turn, &before, rewritten);
         let wrote = !turn.writes.is_empty() || !before.is_empty();
-        let links = &self.inner.links;
-        let frames = if wrote && links.watched(&slot.uri) {
-            let types = &held.version.manifest().types;
-            let (old, new, desc) = (&held.lanes, &turn.lanes, held.desc());
-            if before.is_empty() {
-                links.turn_frames(&slot.uri, desc, types, old, new, &turn.writes, rewritten)
-            } else {
-                let all: Vec<Write> = before.iter().chain(&turn.writes).cloned().collect();
-                links.turn_frames(&slot.uri, desc, types, old, new, &all, rewritten)
-            }
-        } else {
-            vec![]
-        };
         if wrote {
-            before.extend(turn.writes);
+            before.append(&mut turn.writes);
             self.store()?
                 .commit(before)
                 .map_err(|e| format!("{}: cannot commit: {e}", what()))?;
         }
+        self.finish(slot, held, turn, frames, wrote);
+        Ok(())
+    }
+
+    /// The frames the links of the agent get for a finished turn (see `commit_with`).
+    fn frames(
+        &self,
+        slot: &Slot,
+        held: &Held,
+        turn: &Turn,
+        before: &[Write],
+        rewritten: &[String],
+    ) -> Vec<(String, Frame)> {
+        let wrote = !turn.writes.is_empty() || !before.is_empty();
+        let links = &self.inner.links;
+        if !wrote || !links.watched(&slot.uri) {
+            return vec![];
+        }
+        let types = &held.version.manifest().types;
+        let (old, new, desc) = (&held.lanes, &turn.lanes, held.desc());
+        if before.is_empty() {
+            links.turn_frames(&slot.uri, desc, types, old, new, &turn.writes, rewritten)
+        } else {
+            let all: Vec<Write> = before.iter().chain(&turn.writes).cloned().collect();
+            links.turn_frames(&slot.uri, desc, types, old, new, &all, rewritten)
+        }
+    }
+
+    /// After a turn's writes are durable: the agent takes its lanes, the links their
+    /// frames, and its sends go out.
+    fn finish(
+        &self,
+        slot: &Slot,
+        held: &mut Held,
+        turn: Turn,
+        frames: Vec<(String, Frame)>,
+        wrote: bool,
+    ) {
         held.lanes = turn.lanes;
-        links.deliver(&slot.uri, frames);
+        self.inner.links.deliver(&slot.uri, frames);
         if wrote {
             self.recompute_demands(slot, held);
         }
         for m in turn.sends {
             self.enqueue(m);
         }
-        Ok(())
     }
 
     /// Sends the linked demand lanes of the agent their values, computed afresh.

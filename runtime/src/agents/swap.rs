@@ -112,6 +112,10 @@ impl std::fmt::Display for PatchError {
     }
 }
 
+/// How many agents a swap moves and commits together (a larger batch shares a flush
+/// among more agents and holds each longer).
+const SWAP_BATCH: usize = 64;
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -313,19 +317,70 @@ impl Node {
         let active: Vec<Arc<Slot>> = lock(&self.inner.agents).values().cloned().collect();
         let (mut swapped, mut failed) = (0, vec![]);
         let mut pauses = Vec::with_capacity(active.len());
-        for slot in active {
+        // Agents whose lanes change and that are free now move in batches, each batch
+        // committed at once (sharing one flush); the rest move one at a time: those whose
+        // lanes stay as they are (nothing to commit, so the pause is shortest alone), busy
+        // ones, and those whose new `on start` may call other agents (which must not wait
+        // for a batch).
+        let rewrites = |agent: &str| {
+            report.agents.iter().any(|a| {
+                a.agent == agent
+                    && a.lanes
+                        .iter()
+                        .any(|l| !matches!(l.action, LaneAction::Keep | LaneAction::Remove))
+            })
+        };
+        let mut one_by_one = vec![];
+        for chunk in active.chunks(SWAP_BATCH) {
+            let began = std::time::Instant::now();
+            let mut batch = vec![];
+            for slot in chunk {
+                let alone = !rewrites(&slot.agent)
+                    || v.manifest()
+                        .agent(&slot.agent)
+                        .is_some_and(|a| a.on_start.is_some());
+                match self.try_acquire(slot) {
+                    Some((Some(h), f)) if h.version.number == v.number || f == Some(v.number) => {
+                        self.release(slot, Some(h));
+                        one_by_one.push(slot.clone());
+                    }
+                    Some((Some(h), _)) if !alone => batch.push((slot.clone(), h)),
+                    Some((h, _)) => {
+                        // Not active (activation moves it) or starting: later, alone.
+                        let active = h.is_some();
+                        self.release(slot, h);
+                        if active {
+                            one_by_one.push(slot.clone());
+                        }
+                    }
+                    None => one_by_one.push(slot.clone()),
+                }
+            }
+            for (slot, r) in self.swap_batch(batch, &v) {
+                let moved = match r {
+                    Ok(h) => {
+                        let n = h.version.number;
+                        self.release(&slot, Some(h));
+                        Ok(n)
+                    }
+                    Err(e) => {
+                        self.release(&slot, None);
+                        if matches!(e, Refused::NotFound(_)) {
+                            lock(&self.inner.agents).remove(&*slot.uri);
+                        }
+                        Err(super::CallError::from(e))
+                    }
+                };
+                pauses.push(began.elapsed().as_micros() as u64);
+                self.tally(&slot, moved, v.number, &mut swapped, &mut failed);
+            }
+        }
+        for slot in one_by_one {
             // Holding the agent moves it (see `with_agent`); its failure stays recorded.
             let began = std::time::Instant::now();
             let r = self.with_agent(&slot, |_, held| Ok(held.version.number));
             pauses.push(began.elapsed().as_micros() as u64);
-            match r {
-                Ok(n) if n == v.number => swapped += 1,
-                Ok(_) => {
-                    let why = lock(&slot.state).failed_why.clone().unwrap_or_default();
-                    failed.push((slot.uri.to_string(), why));
-                }
-                Err(e) => failed.push((slot.uri.to_string(), e.to_string())),
-            }
+            self.tally(&slot, r, v.number, &mut swapped, &mut failed);
         }
         let swap_ms = started.elapsed().as_millis() as u64;
         pauses.sort_unstable();
@@ -352,6 +407,25 @@ impl Node {
             pause_us,
             swap_ms,
         })
+    }
+
+    /// Counts an agent's move to version `to` as done or failed (and why).
+    fn tally(
+        &self,
+        slot: &Slot,
+        r: Result<u64, super::CallError>,
+        to: u64,
+        swapped: &mut usize,
+        failed: &mut Vec<(String, String)>,
+    ) {
+        match r {
+            Ok(n) if n == to => *swapped += 1,
+            Ok(_) => {
+                let why = lock(&slot.state).failed_why.clone().unwrap_or_default();
+                failed.push((slot.uri.to_string(), why));
+            }
+            Err(e) => failed.push((slot.uri.to_string(), e.to_string())),
+        }
     }
 
     /// Refuses a patch whose types cannot hold the data stored now: a lane converted by
@@ -664,13 +738,36 @@ impl Node {
         if held.version.number != current.number {
             return self.swap(slot, held, current);
         }
-        self.start(slot, held, vec![], vec![], false)
-            .map_err(|(_, e)| Refused::Failed(e))
+        self.start(slot, held).map_err(|(_, e)| Refused::Failed(e))
     }
 
     /// Moves an active agent to version `to`. When that fails, the agent keeps its
     /// version and lanes (and is not tried again until the next patch).
     pub(super) fn swap(&self, slot: &Slot, old: Held, to: &Arc<Version>) -> Result<Held, Refused> {
+        let mut ready = match self.prepare_swap(slot, old, to)? {
+            Ok(ready) => ready,
+            Err(old) => return Ok(old),
+        };
+        let what = || format!("{} on start", slot.uri);
+        let writes = std::mem::take(&mut ready.writes);
+        let mut held = ready.held;
+        match self.commit_with(slot, &mut held, ready.turn, writes, &ready.rewritten, &what) {
+            Ok(()) => {
+                self.set_timers(&slot.uri, &held);
+                Ok(held)
+            }
+            Err(e) => Ok(self.stay(slot, ready.old, to, e)),
+        }
+    }
+
+    /// Everything of moving an agent to `to` but committing it: `Ok(Err(old))` when the
+    /// move failed (reported; the agent stays as it was).
+    fn prepare_swap(
+        &self,
+        slot: &Slot,
+        old: Held,
+        to: &Arc<Version>,
+    ) -> Result<Result<Ready, Held>, Refused> {
         let Some(agent) = agent_index(to, &slot.agent) else {
             return Err(Refused::NotFound(format!(
                 "agent type `{}` is not in version {} of the program",
@@ -680,19 +777,68 @@ impl Node {
         let mut writes = vec![];
         let mut rewritten = vec![];
         let moved = self.migrate(&slot.uri, &old, to, &mut writes, &mut rewritten);
-        let (_, lanes) = match moved {
-            Ok(m) => m,
-            Err(e) => return Ok(self.stay(slot, old, to, e)),
+        let lanes = match moved {
+            Ok((_, lanes)) => lanes,
+            Err(e) => return Ok(Err(self.stay(slot, old, to, e))),
         };
         let held = Held {
             version: to.clone(),
             agent,
             lanes,
         };
-        match self.start(slot, held, writes, rewritten, true) {
-            Ok(h) => Ok(h),
-            Err((_, e)) => Ok(self.stay(slot, old, to, e)),
+        match self.prepare_start(slot, held, writes, true) {
+            Ok((held, turn, writes)) => Ok(Ok(Ready {
+                old,
+                held,
+                turn,
+                writes,
+                rewritten,
+            })),
+            Err((_, e)) => Ok(Err(self.stay(slot, old, to, e))),
         }
+    }
+
+    /// Moves agents already held by the caller to `to`, committing all their moves in one
+    /// batch (each agent's move is whole in it); gives each agent back held as it is now.
+    pub(super) fn swap_batch(
+        &self,
+        agents: Vec<(Arc<Slot>, Held)>,
+        to: &Arc<Version>,
+    ) -> Vec<(Arc<Slot>, Result<Held, Refused>)> {
+        let mut out = vec![];
+        let mut ready = vec![];
+        for (slot, old) in agents {
+            match self.prepare_swap(&slot, old, to) {
+                Ok(Ok(r)) => ready.push((slot, r)),
+                Ok(Err(old)) => out.push((slot, Ok(old))),
+                Err(e) => out.push((slot, Err(e))),
+            }
+        }
+        let mut writes = vec![];
+        let mut frames = vec![];
+        for (slot, r) in &ready {
+            frames.push(self.frames(slot, &r.held, &r.turn, &r.writes, &r.rewritten));
+            writes.extend(r.writes.iter().cloned());
+            writes.extend(r.turn.writes.iter().cloned());
+        }
+        let committed = match self.store() {
+            Ok(store) => store.commit(writes).map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        for ((slot, r), frames) in ready.into_iter().zip(frames) {
+            if let Err(e) = &committed {
+                let why = format!("cannot commit: {e}");
+                let old = self.stay(&slot, r.old, to, why);
+                out.push((slot, Ok(old)));
+                continue;
+            }
+            let mut held = r.held;
+            let wrote = !r.writes.is_empty() || !r.turn.writes.is_empty();
+            self.finish(&slot, &mut held, r.turn, frames, wrote);
+            self.set_timers(&slot.uri, &held);
+            out.push((slot, Ok(held)));
+        }
+        out
     }
 
     /// Keeps the agent on its old version after a failed move to `to`.
@@ -708,17 +854,28 @@ impl Node {
 
     /// Starts an agent in `held`'s version: initial values for lanes never set, `writes`
     /// (a migration's) and the record of the agent's version committed in one batch with
-    /// `on start`'s turn, timers registered. With `strict` (a swap), a trap in an initial
-    /// value or `on start` fails the whole start, nothing committed; otherwise a failing
-    /// `on start` is only reported.
-    fn start(
+    /// `on start`'s turn, timers registered. A failing `on start` is reported; the agent
+    /// still serves.
+    fn start(&self, slot: &Slot, held: Held) -> Result<Held, (Held, String)> {
+        let (mut held, turn, writes) = self.prepare_start(slot, held, vec![], false)?;
+        let what = || format!("{} on start", slot.uri);
+        if let Err(e) = self.commit_with(slot, &mut held, turn, writes, &[], &what) {
+            return Err((held, e));
+        }
+        self.set_timers(&slot.uri, &held);
+        Ok(held)
+    }
+
+    /// What starting an agent commits: its lanes' initial values and the record of its
+    /// version (after `writes`), and `on start`'s finished turn. With `strict` (a swap), a
+    /// trap in an initial value or `on start` fails it.
+    fn prepare_start(
         &self,
         slot: &Slot,
         mut held: Held,
         mut writes: Vec<Write>,
-        rewritten: Vec<String>,
         strict: bool,
-    ) -> Result<Held, (Held, String)> {
+    ) -> Result<(Held, super::Turn, Vec<Write>), (Held, String)> {
         let version = held.version.clone();
         let desc = &version.manifest().agents[held.agent];
         let types = &version.manifest().types;
@@ -763,12 +920,19 @@ impl Node {
             None => None,
         };
         let turn = turn.unwrap_or_else(|| self.idle_turn(slot, &held));
-        if let Err(e) = self.commit_with(slot, &mut held, turn, writes, &rewritten, &what) {
-            return Err((held, e));
-        }
-        self.set_timers(&slot.uri, &held);
-        Ok(held)
+        Ok((held, turn, writes))
     }
+}
+
+/// A move prepared and not committed yet: the agent as it was, as it will be (lanes
+/// before `on start`), `on start`'s turn, the migration's writes and the lanes it
+/// rewrote whole.
+struct Ready {
+    old: Held,
+    held: Held,
+    turn: super::Turn,
+    writes: Vec<Write>,
+    rewritten: Vec<String>,
 }
 
 /// How each lane of `to_desc` comes from the lanes of `from_desc` in `step`.
