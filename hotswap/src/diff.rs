@@ -198,7 +198,7 @@ impl<'a> Cx<'a> {
             }
         }
         for ns in added {
-            let every = format!("every {}", duration_text(ns));
+            let every = format!("every {}", weft_lang::lexer::duration_text(ns));
             let message = format!("timer `{every}` added to `{}`", na.name);
             self.push(
                 Class::Added,
@@ -208,7 +208,7 @@ impl<'a> Cx<'a> {
             );
         }
         for ns in old {
-            let every = format!("every {}", duration_text(ns));
+            let every = format!("every {}", weft_lang::lexer::duration_text(ns));
             let message = format!("timer `{every}` of `{}` removed", na.name);
             self.push(
                 Class::Changed,
@@ -290,21 +290,4 @@ fn listed(what: &str, names: &[String]) -> String {
         out.push_str(&format!(" and {} more", names.len() - NOTES_LISTED_MAX));
     }
     out
-}
-
-/// A period as Weft writes it: `250ms`, `5s`, `1m`.
-fn duration_text(ns: i64) -> String {
-    const UNITS: &[(i64, &str)] = &[
-        (3_600_000_000_000, "h"),
-        (60_000_000_000, "m"),
-        (1_000_000_000, "s"),
-        (1_000_000, "ms"),
-        (1_000, "us"),
-    ];
-    for (size, unit) in UNITS {
-        if ns != 0 && ns % size == 0 {
-            return format!("{}{unit}", ns / size);
-        }
-    }
-    format!("{ns}ns")
 }

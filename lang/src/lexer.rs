@@ -646,3 +646,20 @@ fn convert(r: Raw, slice: &str) -> Tok {
         }
     }
 }
+
+/// `60000000000` → `1m`: a period (nanoseconds) as a user would write it.
+pub fn duration_text(ns: i64) -> String {
+    const UNITS: &[(i64, &str)] = &[
+        (3_600_000_000_000, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+        (1_000, "us"),
+    ];
+    for (size, unit) in UNITS {
+        if ns != 0 && ns % size == 0 {
+            return format!("{}{unit}", ns / size);
+        }
+    }
+    format!("{ns}ns")
+}

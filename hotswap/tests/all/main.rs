@@ -1,6 +1,6 @@
 //! The hot swap checker's tests: two manifests built by hand (`support`), checked, and
 //! the report's changes and lane plans compared with what a user would expect, one
-//! module per area of the rules, plus the crate's tidy rule.
+//! module per area of the rules.
 
 mod agents;
 mod lanes;
@@ -8,5 +8,4 @@ mod members;
 mod methods;
 mod render;
 mod support;
-mod tidy;
 mod types;

@@ -68,23 +68,6 @@ pub(crate) fn snake_case(name: &str) -> String {
     out
 }
 
-/// `60000000000` → `1m`: a period as a user would write it, for function names.
-fn duration_text(ns: i64) -> String {
-    const UNITS: &[(i64, &str)] = &[
-        (3_600_000_000_000, "h"),
-        (60_000_000_000, "m"),
-        (1_000_000_000, "s"),
-        (1_000_000, "ms"),
-        (1_000, "us"),
-    ];
-    for (size, unit) in UNITS {
-        if ns != 0 && ns % size == 0 {
-            return format!("{}{unit}", ns / size);
-        }
-    }
-    format!("{ns}ns")
-}
-
 /// Why a route cannot be matched against URIs, if it cannot.
 fn route_problem(route: &str) -> Option<&'static str> {
     if !route.starts_with('/') {
@@ -311,7 +294,10 @@ impl Checker<'_> {
                     return;
                 }
                 let mf = MemberFn {
-                    name: full(&format!("every {}", duration_text(*period_ns))),
+                    name: full(&format!(
+                        "every {}",
+                        crate::lexer::duration_text(*period_ns)
+                    )),
                     name_span: *period_span,
                     params: &[],
                     ret: None,
@@ -601,7 +587,8 @@ impl Checker<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{duration_text, route_problem, snake_case};
+    use super::{route_problem, snake_case};
+    use crate::lexer::duration_text;
 
     #[test]
     fn default_route_names() {
