@@ -526,3 +526,49 @@ fn an_agent_whose_new_on_start_traps_keeps_its_old_code() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert_eq!(call(&node, &["/counters/c", "double"]), "0");
 }
+
+#[test]
+fn bad_patches_are_refused_with_a_reason() {
+    let dir = scratch_dir("weft-patch", "bad");
+    let node = Served::start(&write(&dir, "counter.weft", V1), &dir.join("data"), &[]);
+    let client = reqwest::blocking::Client::new();
+    let post = |path: &str, body: Vec<u8>| {
+        let r = client
+            .post(format!("{}{path}", node.url))
+            .body(body)
+            .send()
+            .unwrap_or_else(|e| panic!("{e}"));
+        (r.status().as_u16(), r.text().unwrap_or_default())
+    };
+    assert_eq!(post("/api/v1/patch", vec![]).0, 400);
+    let (status, body) = post("/api/v1/patch", b"not a module".to_vec());
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("not a WebAssembly module"), "{body}");
+    let (status, body) = post("/api/v1/patch/check", b"\0asm\x01\0\0\0".to_vec());
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("no `weft` section"), "{body}");
+    // The same module again is nothing to do.
+    let (code, out, err) = patch(&node, &dir.join("counter.weft"), &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("already runs this module"), "{err}");
+    // A program that does not compile never reaches the node.
+    let broken = write(
+        &dir,
+        "broken.weft",
+        "agent Counter { value count: Int = \"x\" }\n",
+    );
+    let (code, _, err) = patch(&node, &broken, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("broken.weft:1:"), "{err}");
+    // `--dry-run` prints the diff and changes nothing.
+    let (code, out, err) = patch(&node, &write(&dir, "v2.weft", V2), &["--dry-run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("method `Counter.double` added"), "{err}");
+    let status = node.weft(&["rollout", "status", "counter"]);
+    assert_eq!(
+        text(&status.stdout).split(" (").next(),
+        Some("counter runs version 1"),
+        "{}",
+        text(&status.stderr)
+    );
+}
