@@ -101,7 +101,8 @@ struct Inner {
     graph: Mutex<WaitGraph>,
     queue: Mutex<Queue>,
     queue_cv: Condvar,
-    timers: Mutex<Vec<Timer>>,
+    /// Each active agent's timers, by URI.
+    timers: Mutex<HashMap<String, Vec<Timer>>>,
     links: Links,
 }
 
@@ -139,7 +140,6 @@ impl Version {
 }
 
 struct Timer {
-    uri: String,
     version: u64,
     timer: usize,
     every: Duration,
@@ -290,7 +290,7 @@ impl Node {
                 graph: Mutex::new(WaitGraph::default()),
                 queue: Mutex::new(Queue::default()),
                 queue_cv: Condvar::new(),
-                timers: Mutex::new(vec![]),
+                timers: Mutex::new(HashMap::new()),
                 links: Links::default(),
             }),
         }
@@ -393,16 +393,18 @@ impl Node {
             let mut next = now + Duration::from_millis(50);
             {
                 let mut timers = lock(&self.inner.timers);
-                for t in timers.iter_mut() {
-                    if t.next <= now {
-                        due.push(Msg::Tick {
-                            uri: t.uri.clone(),
-                            version: t.version,
-                            timer: t.timer,
-                        });
-                        t.next = now + t.every;
+                for (uri, ts) in timers.iter_mut() {
+                    for t in ts {
+                        if t.next <= now {
+                            due.push(Msg::Tick {
+                                uri: uri.clone(),
+                                version: t.version,
+                                timer: t.timer,
+                            });
+                            t.next = now + t.every;
+                        }
+                        next = next.min(t.next);
                     }
-                    next = next.min(t.next);
                 }
             }
             for m in due {
@@ -778,20 +780,33 @@ impl Node {
             .map_err(Clone::clone)
     }
 
-    /// (Re)registers the agent's timers for the version it now runs.
+    /// (Re)registers the agent's timers for the version it now runs; a timer whose
+    /// period did not change keeps its next tick.
     fn set_timers(&self, uri: &str, held: &Held) {
         let now = Instant::now();
         let mut timers = lock(&self.inner.timers);
-        timers.retain(|t| t.uri != uri);
-        for (i, t) in held.desc().timers.iter().enumerate() {
-            let every = Duration::from_nanos(t.every_ns.max(1) as u64);
-            timers.push(Timer {
-                uri: uri.to_string(),
-                version: held.version.number,
-                timer: i,
-                every,
-                next: now + every,
-            });
+        let before = timers.remove(uri).unwrap_or_default();
+        let ts: Vec<Timer> = held
+            .desc()
+            .timers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let every = Duration::from_nanos(t.every_ns.max(1) as u64);
+                let next = before
+                    .get(i)
+                    .filter(|b| b.every == every)
+                    .map_or(now + every, |b| b.next);
+                Timer {
+                    version: held.version.number,
+                    timer: i,
+                    every,
+                    next,
+                }
+            })
+            .collect();
+        if !ts.is_empty() {
+            timers.insert(uri.to_string(), ts);
         }
     }
 
