@@ -17,6 +17,10 @@ struct Description {
     tests: Vec<TestEntry>,
     manifest: Manifest,
     debug: DebugInfo,
+    /// The program's own source files (not the standard library's), root first: what a
+    /// REPL connected to a node needs to put the program in scope.
+    #[serde(default)]
+    sources: Vec<(String, String)>,
 }
 
 /// Appends the section describing the module to its bytes.
@@ -26,12 +30,14 @@ pub(crate) fn describe(
     tests: &[TestEntry],
     manifest: &Manifest,
     debug: &DebugInfo,
+    sources: &[(String, String)],
 ) {
     let d = Description {
         main_export: main_export.clone(),
         tests: tests.to_vec(),
         manifest: manifest.clone(),
         debug: debug.clone(),
+        sources: sources.to_vec(),
     };
     let payload = serde_json::to_vec(&d).expect("a description always serializes");
     let mut body = vec![];
@@ -112,6 +118,7 @@ impl Artifact {
             tests: d.tests,
             manifest: d.manifest,
             debug: d.debug,
+            sources: d.sources,
         })
     }
 }

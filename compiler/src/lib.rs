@@ -59,6 +59,9 @@ pub struct Artifact {
     /// The program's agents and the types that cross its boundary.
     pub manifest: manifest::Manifest,
     pub debug: DebugInfo,
+    /// The program's own source files (name, text), the root first; the standard
+    /// library's are not kept.
+    pub sources: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -177,16 +180,23 @@ pub enum CompileError {
 }
 
 /// How to compile.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Replace calls to small functions by their bodies (see `inline.rs`). Behaviour and
     /// stack traces are the same either way.
     pub inline: bool,
+    /// Functions without parameters to export as entries the host calls for their result
+    /// in the wire format (`entry NAME`, listed in `Manifest::entries`): what a REPL
+    /// input compiles to.
+    pub entries: Vec<weft_lang::tir::FuncId>,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { inline: true }
+        Options {
+            inline: true,
+            entries: vec![],
+        }
     }
 }
 
@@ -244,12 +254,21 @@ pub fn compile_with(
             entries.insert(f, name);
         }
     }
-    if !program.agents.is_empty() {
+
+    // Record field defaults are exported for the record types that cross the boundary,
+    // as the manifest finds them.
+    let mut extra = vec![];
+    for &f in &options.entries {
+        let idx = m.func(module::FnKey::Entry(f, vec![]));
+        let name = format!("entry {}", program.funcs[f.0 as usize].name);
+        m.export(name.clone(), idx);
+        extra.push((f, name));
+    }
+    // Entries run in warm instances, which the host empties between runs.
+    if !program.agents.is_empty() || !extra.is_empty() {
         let idx = m.rt(rt::Rt::Reset);
         m.export(module::RESET_EXPORT.into(), idx);
     }
-    // Record field defaults are exported for the record types that cross the boundary,
-    // as the manifest finds them.
     let mut default = |f, targs: &[weft_lang::types::Ty], name: String| {
         let idx = m.func(module::FnKey::Entry(f, targs.to_vec()));
         m.export(name.clone(), idx);
@@ -261,12 +280,18 @@ pub fn compile_with(
         manifest::Entries {
             member: &|f| entries.get(&f).cloned().unwrap_or_default(),
             default: &mut default,
+            extra: &extra,
         },
     );
     m.drain()?;
     let debug = m.debug.clone();
     let mut wasm = m.finish();
-    artifact::describe(&mut wasm, &main_export, &tests, &manifest, &debug);
+    let own: Vec<(String, String)> = sources
+        .files()
+        .filter(|(_, f)| !f.name.starts_with('<'))
+        .map(|(_, f)| (f.name.clone(), f.text.clone()))
+        .collect();
+    artifact::describe(&mut wasm, &main_export, &tests, &manifest, &debug, &own);
     Ok(Artifact {
         id: ModuleId::of(&wasm),
         wasm,
@@ -274,5 +299,6 @@ pub fn compile_with(
         tests,
         manifest,
         debug,
+        sources: own,
     })
 }

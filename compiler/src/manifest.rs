@@ -80,6 +80,19 @@ pub struct Manifest {
     /// removes or changes a method the running code still calls is refused.
     #[serde(default)]
     pub calls: Vec<CallSite>,
+    /// Functions exported for the host to call for their result (`Options::entries`).
+    #[serde(default)]
+    pub entries: Vec<EntryDesc>,
+}
+
+/// A function the host may call: `(args_len) -> ()` taking no arguments, its result
+/// handed back in the wire format.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EntryDesc {
+    /// The function's Weft name.
+    pub name: String,
+    pub export: String,
+    pub result: TypeDesc,
 }
 
 /// One place in the program that calls (or sends to) an agent method.
@@ -244,6 +257,8 @@ pub struct Entries<'a> {
     /// Exports the `() -> value` entry of a record field's default function at these type
     /// arguments, under the given name, and returns the name.
     pub default: &'a mut dyn FnMut(FuncId, &[Ty], String) -> String,
+    /// Other functions exported as entries, with their exports.
+    pub extra: &'a [(FuncId, String)],
 }
 
 /// Where a span is, as `file:line:col` (empty for a span outside `sources`).
@@ -354,10 +369,23 @@ pub fn build(prog: &Program, sources: &SourceMap, entries: Entries) -> Manifest 
             at: place(sources, a.span),
         });
     }
+    let extra = entries
+        .extra
+        .iter()
+        .map(|(f, export)| {
+            let def = &prog.funcs[f.0 as usize];
+            EntryDesc {
+                name: def.name.clone(),
+                export: export.clone(),
+                result: b.desc(&def.ret),
+            }
+        })
+        .collect();
     Manifest {
         agents,
         types: b.types,
         calls: calls::find(prog, sources),
+        entries: extra,
     }
 }
 

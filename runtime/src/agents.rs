@@ -342,6 +342,38 @@ impl Node {
         r
     }
 
+    /// Runs entry `export` of `artifact` (a REPL input compiled with the program: its
+    /// agent types name the node's by name) with this node for its agents, under
+    /// `limits`: its wire-encoded result and what it printed.
+    pub fn eval(
+        &self,
+        artifact: Arc<Artifact>,
+        export: &str,
+        limits: &RunLimits,
+    ) -> Result<(Vec<u8>, String), (RunError, String)> {
+        let version = Arc::new(Version {
+            number: 0,
+            artifact,
+            undoes: None,
+        });
+        let turn = Box::new(Turn::new(
+            self.clone(),
+            Arc::from(""),
+            version.clone(),
+            None,
+            Lanes::default(),
+        ));
+        let output = Output::buffer();
+        let (r, turn) =
+            self.inner
+                .rt
+                .run_turn(&version.artifact, export, &output, limits, turn, Some(0));
+        match r {
+            Ok(()) => Ok((turn.result.unwrap_or_default(), output.take())),
+            Err(e) => Err((e, output.take())),
+        }
+    }
+
     /// Whether the node has work that keeps it alive: timers, or messages in flight.
     pub fn has_timers(&self) -> bool {
         !lock(&self.inner.timers).is_empty()

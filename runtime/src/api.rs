@@ -11,6 +11,8 @@
 //! | `POST /api/v1/patch[?force=true]` with a compiled module as the body | the patch taken (`patch.rs`) |
 //! | `POST /api/v1/patch/check` with a module | what a patch would change, without taking it |
 //! | `GET /api/v1/versions` | the program's versions, oldest first |
+//! | `GET /api/v1/module` | the module the node runs (with its sources), for a REPL |
+//! | `POST /api/v1/eval?export=E` with a module | runs its entry `E` with the node's agents (`eval.rs`) |
 //! | `POST /api/v1/undo` | back to the code of the version before the current one |
 //! | WebSocket upgrade on any path | WARP (`link.rs`) |
 //!
@@ -19,9 +21,10 @@
 //! that does not exist, 503 when the agent's mailbox is full or it stays busy too long
 //! (retry later), 500 when the method itself failed (its trap is on the node's stderr),
 //! 409 for a patch that breaks the running version (with the classified diff) or cannot
-//! be taken.
+//! be taken, 422 for an evaluation that trapped (with its output).
 //! Calls and links run the node's blocking work on tokio's blocking pool.
 
+mod eval;
 mod link;
 mod patch;
 
@@ -179,6 +182,8 @@ fn router(app: App) -> Router {
         .route("/api/v1/patch/check", post(patch::check))
         .route("/api/v1/undo", post(patch::undo))
         .route("/api/v1/versions", get(patch::versions))
+        .route("/api/v1/module", get(eval::module))
+        .route("/api/v1/eval", post(eval::eval))
         .layer(axum::extract::DefaultBodyLimit::max(
             patch::MODULE_BYTES_MAX,
         ))

@@ -54,6 +54,7 @@ mod key;
 mod literal;
 mod recon;
 mod show;
+mod source;
 mod wire;
 
 #[cfg(test)]
@@ -64,6 +65,7 @@ pub use key::sort_key;
 pub use literal::parse_literal;
 pub use recon::{from_recon, to_recon};
 pub use show::{show, show_top};
+pub use source::{to_source, type_text};
 pub use wire::{decode, decode_prefix, encode, WireError, ZERO_SIZED_LEN_MAX};
 
 use weft_compiler::manifest::{AdtDesc, AdtShape, TypeDesc};

@@ -13,7 +13,15 @@ fn build_src(src: &str, inline: bool) -> Artifact {
             weft_lang::diagnostic::render_all(&fe.diagnostics, &fe.sources)
         );
     };
-    compile_with(&prog, &fe.sources, Options { inline }).expect("compiles")
+    compile_with(
+        &prog,
+        &fe.sources,
+        Options {
+            inline,
+            ..Options::default()
+        },
+    )
+    .expect("compiles")
 }
 
 /// The calls inlined anywhere in the module, by callee name.

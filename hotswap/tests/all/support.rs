@@ -31,6 +31,7 @@ pub fn manifest(agents: Vec<AgentDesc>, types: Vec<AdtDesc>) -> Manifest {
         agents,
         types,
         calls: vec![],
+        entries: vec![],
     }
 }
 

@@ -201,6 +201,7 @@ impl Builder {
             tests: vec![],
             manifest: Default::default(),
             debug: DebugInfo { funcs },
+            sources: vec![],
         }
     }
 }
