@@ -12,6 +12,7 @@ pub mod get;
 pub mod link;
 pub mod node;
 pub mod patch;
+pub mod repl;
 pub mod rollout;
 pub mod run;
 pub mod test;

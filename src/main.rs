@@ -33,6 +33,8 @@ enum Command {
     Patch(cli::patch::Args),
     /// A running program's versions: `history`, `status`, `undo`.
     Rollout(cli::rollout::Args),
+    /// Explore a live program: Weft inputs run on its node, with its types and agents.
+    Repl(cli::repl::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Get(a) => cli::get::main(a, &io),
         Command::Patch(a) => cli::patch::main(a, &io),
         Command::Rollout(a) => cli::rollout::main(a, &io),
+        Command::Repl(a) => cli::repl::main(a, &io),
     };
     ExitCode::from(exit.code())
 }

@@ -60,9 +60,9 @@ pub enum Answer {
     Failed(String),
     /// 4xx (or another 5xx): the request was refused, with the reason.
     Refused(String),
-    /// 409: the request conflicts with the node's state (a breaking patch), with the
-    /// reason and the whole answer.
-    Conflict(String, serde_json::Value),
+    /// 409 or 422: refused with more to read than the reason (a breaking patch's diff, a
+    /// REPL input's output before it trapped): the reason and the whole answer.
+    Rejected(String, serde_json::Value),
 }
 
 fn client() -> Result<reqwest::blocking::Client, String> {
@@ -101,8 +101,10 @@ fn answer(url: &str, r: reqwest::blocking::Response) -> Result<Answer, String> {
         .and_then(|e| e.as_str())
         .map(str::to_string)
         .unwrap_or_else(|| format!("{status}: {}", body.trim()));
-    if status == reqwest::StatusCode::CONFLICT {
-        return Ok(Answer::Conflict(reason, json.unwrap_or_default()));
+    if status == reqwest::StatusCode::CONFLICT
+        || status == reqwest::StatusCode::UNPROCESSABLE_ENTITY
+    {
+        return Ok(Answer::Rejected(reason, json.unwrap_or_default()));
     }
     Ok(if status == reqwest::StatusCode::INTERNAL_SERVER_ERROR {
         Answer::Failed(reason)
@@ -132,6 +134,21 @@ pub fn post(target: &Target, path: &str, body: &serde_json::Value) -> Result<Ans
     answer(&url, r)
 }
 
+/// `GET {base}{path}` of bytes (a module).
+pub fn get_bytes(target: &Target, path: &str) -> Result<Vec<u8>, String> {
+    let url = format!("{}{path}", target.url());
+    let r = client()?
+        .get(&url)
+        .send()
+        .map_err(|e| unreachable(&url, e))?;
+    if !r.status().is_success() {
+        return Err(format!("{url}: {}", r.status()));
+    }
+    r.bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| unreachable(&url, e))
+}
+
 /// `POST {base}{path}` with bytes (a module) as the body.
 pub fn post_bytes(target: &Target, path: &str, body: Vec<u8>) -> Result<Answer, String> {
     let url = format!("{}{path}", target.url());
@@ -152,7 +169,7 @@ pub fn expect_ok(io: &Io, r: Result<Answer, String>) -> Result<serde_json::Value
             io.error(&format!("error: {reason}\n"));
             Err(Exit::Failure)
         }
-        Ok(Answer::Refused(reason)) | Ok(Answer::Conflict(reason, _)) | Err(reason) => {
+        Ok(Answer::Refused(reason)) | Ok(Answer::Rejected(reason, _)) | Err(reason) => {
             io.error(&format!("error: {reason}\n"));
             Err(Exit::Error)
         }

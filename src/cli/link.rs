@@ -64,7 +64,7 @@ fn shape(args: &Args) -> Result<Option<(Shape, Vec<AdtDesc>)>, String> {
     let manifest: Manifest = match client::get(&args.target, "/api/v1/manifest")? {
         Answer::Ok(json) => serde_json::from_value(json)
             .map_err(|e| format!("the node sent a manifest this client cannot read: {e}"))?,
-        Answer::Failed(e) | Answer::Refused(e) | Answer::Conflict(e, _) => return Err(e),
+        Answer::Failed(e) | Answer::Refused(e) | Answer::Rejected(e, _) => return Err(e),
     };
     let Some((agent, _)) = manifest.route(&args.uri) else {
         return Ok(None);

@@ -47,7 +47,7 @@ pub fn main(args: &Args, io: &Io) -> Exit {
         "/api/v1/patch"
     };
     match client::post_bytes(&args.target, path, artifact.wasm) {
-        Ok(Answer::Conflict(reason, json)) => {
+        Ok(Answer::Rejected(reason, json)) => {
             print_diff(io, &json);
             io.error(&format!("error: {reason}\n"));
             Exit::Failure

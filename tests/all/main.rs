@@ -10,6 +10,7 @@ mod diff;
 mod examples;
 mod node;
 mod patch;
+mod repl;
 mod support;
 mod swim;
 mod tidy;
