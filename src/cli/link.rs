@@ -9,6 +9,7 @@ use super::client::{self, Answer, Target};
 use crate::{Exit, Io};
 use std::collections::HashSet;
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tungstenite::Message;
 use weft_compiler::manifest::{AdtDesc, LaneKind, Manifest, TypeDesc};
@@ -34,8 +35,11 @@ pub struct Args {
 /// The longest connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How often a link that may be stopped looks at its stop flag.
+const STOP_POLL: Duration = Duration::from_millis(100);
+
 pub fn main(args: &Args, io: &Io) -> Exit {
-    match link(args, io) {
+    match link(args, io, None) {
         Ok(exit) => exit,
         Err(e) => {
             io.error(&format!("error: {e}\n"));
@@ -92,7 +96,8 @@ fn shape(args: &Args) -> Result<Option<(Shape, Vec<AdtDesc>)>, String> {
     Ok(Some((shape, manifest.types)))
 }
 
-fn link(args: &Args, io: &Io) -> Result<Exit, String> {
+/// The link's loop; with `stop`, it also ends (successfully) once `stop` is set.
+pub fn link(args: &Args, io: &Io, stop: Option<&AtomicBool>) -> Result<Exit, String> {
     let (mut shape, types) = shape(args)?.unwrap_or((Shape::Recon, vec![]));
     let authority = args.target.authority()?;
     let url = args.target.url();
@@ -112,9 +117,10 @@ fn link(args: &Args, io: &Io) -> Result<Exit, String> {
         .map_err(|e| e.to_string())?;
     let (mut ws, _) = tungstenite::client(format!("ws://{authority}/"), stream)
         .map_err(|e| format!("{url}: the WebSocket handshake failed: {e}"))?;
-    // Events may be far apart: no read timeout once linked.
+    // Events may be far apart: no read timeout once linked, unless `stop` is to be
+    // looked at now and then.
     ws.get_ref()
-        .set_read_timeout(None)
+        .set_read_timeout(stop.map(|_| STOP_POLL))
         .map_err(|e| e.to_string())?;
     let sync = Envelope::sync(args.uri.as_str(), args.lane.as_str()).to_text();
     ws.send(Message::text(sync))
@@ -125,8 +131,21 @@ fn link(args: &Args, io: &Io) -> Result<Exit, String> {
             let _ = ws.close(None);
             return Ok(Exit::Success);
         }
+        if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+            let _ = ws.close(None);
+            return Ok(Exit::Success);
+        }
         let msg = match ws.read() {
             Ok(msg) => msg,
+            Err(tungstenite::Error::Io(e))
+                if stop.is_some()
+                    && matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+            {
+                continue
+            }
             Err(e) => return Err(format!("{url}: the link broke: {e}")),
         };
         let text = match msg {

@@ -12,12 +12,14 @@
 //! a line at a time, more lines while brackets are open; from a pipe (`weft repl <
 //! script`) or `--eval`, the same, exiting 1 when any input failed.
 
+mod editor;
+
 use super::client::{self, Answer, Target};
 use super::node::{self, DataDir};
 use crate::loader::FsLoader;
 use crate::{Exit, Io};
 use std::collections::HashMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use weft_compiler::manifest::{AdtDesc, TypeDesc};
 use weft_compiler::Artifact;
@@ -88,6 +90,8 @@ struct Session<'a> {
     files: HashMap<String, String>,
     defs: Vec<String>,
     bindings: Vec<Binding>,
+    /// The manifest of the module the node runs.
+    manifest: weft_compiler::manifest::Manifest,
 }
 
 /// What an input wrapped as a function became, checked.
@@ -108,6 +112,7 @@ pub fn main(args: &Args, io: &Io) -> Exit {
         files: HashMap::new(),
         defs: vec![],
         bindings: vec![],
+        manifest: Default::default(),
     };
     if let Err(e) = s.load_program() {
         io.error(&format!("error: {e}\n"));
@@ -190,6 +195,7 @@ impl Session<'_> {
     fn load_program(&mut self) -> Result<(), String> {
         let wasm = client::get_bytes(&self.target, "/api/v1/module")?;
         let artifact = Artifact::from_wasm(wasm)?;
+        self.manifest = artifact.manifest;
         let mut sources = artifact.sources.into_iter();
         self.root = sources
             .next()
@@ -198,19 +204,17 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Reads inputs from stdin until it ends or `:quit`; with a terminal, prompts.
+    /// Reads inputs from stdin until it ends or `:quit`; a terminal gets the line editor.
     fn run_stdin(&mut self) -> Exit {
         let stdin = std::io::stdin();
-        let tty = stdin.is_terminal();
+        if stdin.is_terminal() && std::io::stdout().is_terminal() {
+            return self.interactive();
+        }
         let mut failed = false;
         let mut lines = stdin.lock().lines();
         loop {
             let mut input = String::new();
             loop {
-                if tty {
-                    print!("{}", if input.is_empty() { "weft> " } else { "  ... " });
-                    let _ = std::io::stdout().flush();
-                }
                 match lines.next() {
                     Some(Ok(line)) => {
                         input.push_str(&line);
@@ -232,6 +236,107 @@ impl Session<'_> {
                 Ok(false) => return if failed { Exit::Failure } else { Exit::Success },
                 Err(()) => failed = true,
             }
+        }
+    }
+
+    /// The line editor's loop: history kept in the history file, completion refreshed
+    /// before each input. Ctrl-C drops the line being edited; Ctrl-D leaves.
+    fn interactive(&mut self) -> Exit {
+        use rustyline::error::ReadlineError;
+        let config = rustyline::Config::builder()
+            .auto_add_history(false)
+            .completion_type(rustyline::CompletionType::List)
+            .build();
+        let mut rl: rustyline::Editor<editor::Helper, rustyline::history::FileHistory> =
+            match rustyline::Editor::with_config(config) {
+                Ok(rl) => rl,
+                Err(e) => {
+                    self.io
+                        .error(&format!("error: cannot start the line editor: {e}\n"));
+                    return Exit::Error;
+                }
+            };
+        let history = editor::history_file();
+        if let Some(h) = &history {
+            let _ = rl.load_history(h);
+        }
+        self.io
+            .error("Weft REPL: Weft inputs run on the node; :help lists the commands\n");
+        loop {
+            rl.set_helper(Some(self.completion()));
+            match rl.readline("weft> ") {
+                Ok(line) => {
+                    if !line.trim().is_empty() {
+                        let _ = rl.add_history_entry(line.as_str());
+                        if let Some(h) = &history {
+                            let _ = rl.save_history(h);
+                        }
+                    }
+                    if let Ok(false) = self.input(&line) {
+                        return Exit::Success;
+                    }
+                }
+                Err(ReadlineError::Interrupted) => continue,
+                Err(ReadlineError::Eof) => return Exit::Success,
+                Err(e) => {
+                    self.io.error(&format!("error: {e}\n"));
+                    return Exit::Error;
+                }
+            }
+        }
+    }
+
+    /// What completion offers now.
+    fn completion(&self) -> editor::Helper {
+        let mut names: Vec<String> = [
+            "let", "var", "fn", "type", "enum", "if", "else", "match", "for", "while", "true",
+            "false", "print",
+        ]
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+        let mut texts = vec![self.root.1.as_str()];
+        texts.extend(self.files.values().map(String::as_str));
+        texts.extend(self.defs.iter().map(String::as_str));
+        for text in texts {
+            let (module, _) = weft_lang::parse::parse(FileId(0), text);
+            for item in &module.items {
+                use weft_lang::ast::Item;
+                match item {
+                    Item::Fn(f) => names.push(f.name.name.clone()),
+                    Item::Type(t) => names.push(t.name.name.clone()),
+                    Item::Enum(e) => {
+                        names.push(e.name.name.clone());
+                        names.extend(e.variants.iter().map(|v| v.name.name.clone()));
+                    }
+                    Item::Agent(a) => names.push(a.name.name.clone()),
+                    Item::Use(_) | Item::Test(_) => {}
+                }
+            }
+        }
+        names.extend(self.bindings.iter().map(|b| b.name.clone()));
+        let methods = self
+            .manifest
+            .agents
+            .iter()
+            .map(|a| {
+                (
+                    a.name.clone(),
+                    a.methods.iter().map(|m| m.name.clone()).collect(),
+                )
+            })
+            .collect::<HashMap<String, Vec<String>>>();
+        let agent_bindings = self
+            .bindings
+            .iter()
+            .filter(|b| methods.contains_key(&b.ty))
+            .map(|b| (b.name.clone(), b.ty.clone()))
+            .collect();
+        editor::Helper {
+            names,
+            methods,
+            agent_bindings,
+            target: Some(self.target.clone()),
         }
     }
 
@@ -276,6 +381,7 @@ impl Session<'_> {
                 .io
                 .say("no resources: this node runs agents only (resources come with the cluster)"),
             "load" => self.load(rest)?,
+            "link" => self.link(rest)?,
             "patch" => self.patch(rest)?,
             _ => return self.fail(&format!("unknown command `:{cmd}` (`:help` lists them)")),
         }
@@ -298,6 +404,48 @@ impl Session<'_> {
             self.io.say(&format!("{uri}  {agent}  {state}"));
         }
         Ok(())
+    }
+
+    /// `:link URI LANE [N]`: the lane's state, then its changes as they happen, until a
+    /// key is pressed (or N events, which a script must give).
+    fn link(&self, rest: &str) -> Result<(), ()> {
+        let parts: Vec<&str> = rest.split_whitespace().collect();
+        let (uri, lane, events) = match parts.as_slice() {
+            [uri, lane] => (*uri, *lane, None),
+            [uri, lane, n] => match n.parse::<u64>() {
+                Ok(n) => (*uri, *lane, Some(n)),
+                Err(_) => return self.fail("usage: :link URI LANE [EVENTS]"),
+            },
+            _ => return self.fail("usage: :link URI LANE [EVENTS]"),
+        };
+        let args = super::link::Args {
+            uri: uri.to_string(),
+            lane: lane.to_string(),
+            events,
+            recon: false,
+            target: self.target.clone(),
+        };
+        let keyboard = std::io::stdin().is_terminal();
+        if events.is_none() && !keyboard {
+            return self
+                .fail("without a keyboard to stop it, give how many events: :link URI LANE N");
+        }
+        let r = if events.is_some() {
+            super::link::link(&args, self.io, None)
+        } else {
+            self.io.error("linked; press any key to stop\n");
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (io, flag) = (self.io.clone(), stop.clone());
+            let t = std::thread::spawn(move || super::link::link(&args, &io, Some(&flag)));
+            wait_for_key(&t);
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            t.join().unwrap_or_else(|_| Err("the link stopped".into()))
+        };
+        match r {
+            Ok(Exit::Success) => Ok(()),
+            Ok(_) => Err(()),
+            Err(e) => self.fail(&e),
+        }
     }
 
     fn nodes(&self) -> Result<(), ()> {
@@ -542,7 +690,7 @@ impl Session<'_> {
     fn eval(&mut self, expr: &str) -> Result<(), ()> {
         let (v, ty, types) = self.run(expr, None)?;
         if !matches!(v, Value::Unit) {
-            self.io.say(&value::show(&v, &ty, &types));
+            self.io.say(&abbreviate(value::show(&v, &ty, &types)));
         }
         Ok(())
     }
@@ -578,7 +726,7 @@ impl Session<'_> {
             Ok(s) => s,
             Err(e) => return self.fail(&format!("`{name}` cannot be kept: {e}")),
         };
-        let shown = value::show(&v, &ty, &types);
+        let shown = abbreviate(value::show(&v, &ty, &types));
         let ty = declared.unwrap_or_else(|| value::type_text(&ty, &types));
         self.bindings.retain(|b| b.name != name);
         self.io.say(&format!("{name}: {ty} = {shown}"));
@@ -598,6 +746,51 @@ impl Session<'_> {
         self.defs.push(text.to_string());
         Ok(())
     }
+}
+
+/// Waits for one key on the terminal (read raw, not echoed) or for `t` to end.
+fn wait_for_key<T>(t: &std::thread::JoinHandle<T>) {
+    // SAFETY: termios calls on stdin with a zeroed struct they fill in; the old mode is
+    // put back before returning.
+    unsafe {
+        let mut old: libc::termios = std::mem::zeroed();
+        let raw_ok = libc::tcgetattr(0, &mut old) == 0;
+        if raw_ok {
+            let mut raw = old;
+            raw.c_lflag &= !(libc::ICANON | libc::ECHO);
+            raw.c_cc[libc::VMIN] = 1;
+            raw.c_cc[libc::VTIME] = 0;
+            libc::tcsetattr(0, libc::TCSANOW, &raw);
+        }
+        while !t.is_finished() {
+            let mut fds = libc::pollfd {
+                fd: 0,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            if libc::poll(&mut fds, 1, 100) > 0 {
+                let mut b = [0u8; 16];
+                libc::read(0, b.as_mut_ptr().cast(), b.len());
+                break;
+            }
+        }
+        if raw_ok {
+            libc::tcsetattr(0, libc::TCSANOW, &old);
+        }
+    }
+}
+
+/// The most characters of a value the REPL prints.
+const SHOWN_MAX: usize = 2000;
+
+/// `text`, cut to [`SHOWN_MAX`] characters with a note of how long it was.
+fn abbreviate(text: String) -> String {
+    let n = text.chars().count();
+    if n <= SHOWN_MAX {
+        return text;
+    }
+    let cut: String = text.chars().take(SHOWN_MAX).collect();
+    format!("{cut} … ({n} characters in all)")
 }
 
 /// Whether a value of this type can come back from the node (no functions in it).
