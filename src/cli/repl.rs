@@ -675,6 +675,9 @@ impl Session<'_> {
         let (Value::Tuple(mut parts), TypeDesc::Tuple(mut tys)) = (v, entry.result) else {
             return self.fail("a malformed result");
         };
+        if parts.len() != vars.len() + 1 || tys.len() != parts.len() {
+            return self.fail("a malformed result");
+        }
         let names: Vec<String> = vars.iter().map(|b| b.name.clone()).collect();
         for (i, name) in names.iter().enumerate().rev() {
             let (v, t) = (parts.remove(i + 1), tys.remove(i + 1));
