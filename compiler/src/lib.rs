@@ -189,6 +189,10 @@ pub struct Options {
     /// in the wire format (`entry NAME`, listed in `Manifest::entries`): what a REPL
     /// input compiles to.
     pub entries: Vec<weft_lang::tir::FuncId>,
+    /// Export the agents' members (methods, lanes' initial values, timers, migrations)
+    /// and the tests. A REPL input runs only its own entry against agents a node already
+    /// runs, so it leaves them out (and compiles only what its entry reaches).
+    pub members: bool,
 }
 
 impl Default for Options {
@@ -196,6 +200,7 @@ impl Default for Options {
         Options {
             inline: true,
             entries: vec![],
+            members: true,
         }
     }
 }
@@ -215,13 +220,14 @@ pub fn compile_with(
 ) -> Result<Artifact, CompileError> {
     let mut m = module::Module::new(program, sources);
     m.inline = options.inline;
-    let main_export = program.main.map(|f| {
+    let main_export = program.main.filter(|_| options.members).map(|f| {
         let idx = m.func(module::FnKey::Export(f));
         m.export("main".into(), idx);
         "main".to_string()
     });
     let mut tests = vec![];
-    for (i, t) in program.tests.iter().enumerate() {
+    let exported_tests = if options.members { &program.tests[..] } else { &[] };
+    for (i, t) in exported_tests.iter().enumerate() {
         let idx = m.func(module::FnKey::Export(t.func));
         let export = format!("test_{i}");
         m.export(export.clone(), idx);
@@ -232,7 +238,8 @@ pub fn compile_with(
     }
     // Every agent member and migration gets an exported entry, named after its function.
     let mut entries = std::collections::HashMap::new();
-    for a in &program.agents {
+    let exported_agents = if options.members { &program.agents[..] } else { &[] };
+    for a in exported_agents {
         let funcs = a
             .lanes
             .iter()

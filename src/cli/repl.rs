@@ -637,6 +637,7 @@ impl Session<'_> {
         };
         let options = weft_compiler::Options {
             entries: vec![weft_lang::tir::FuncId(f as u32)],
+            members: false,
             ..weft_compiler::Options::default()
         };
         let artifact = match weft_compiler::compile_with(&c.program, &c.sources, options) {
