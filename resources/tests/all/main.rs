@@ -1,0 +1,13 @@
+//! cubestore's integration tests, one binary with a module per area, each on a real sled
+//! store in a fresh temporary directory.
+
+mod history;
+mod lease;
+mod model;
+mod reopen;
+mod revisions;
+mod snapshot;
+mod support;
+mod tidy;
+mod txn;
+mod watch;
