@@ -8,6 +8,5 @@ mod reopen;
 mod revisions;
 mod snapshot;
 mod support;
-mod tidy;
 mod txn;
 mod watch;
