@@ -92,14 +92,16 @@ fn main() {
     let mut err = BufReader::new(node.stderr.take().expect("stderr"));
     let url = loop {
         let mut line = String::new();
-        assert!(err.read_line(&mut line).expect("read") > 0, "the node did not start");
+        assert!(
+            err.read_line(&mut line).expect("read") > 0,
+            "the node did not start"
+        );
         if let Some(rest) = line.strip_prefix("api: ") {
             break rest.split(' ').next().unwrap_or(rest).to_string();
         }
     };
-    let mut repl = Talk::start(
-        Command::new(env!("CARGO_BIN_EXE_weft")).args(["repl", "--cluster", &url]),
-    );
+    let mut repl =
+        Talk::start(Command::new(env!("CARGO_BIN_EXE_weft")).args(["repl", "--cluster", &url]));
     for i in 0..20 {
         repl.ask(&format!("{i} + 1"), &format!("{}", i + 1));
     }
@@ -116,7 +118,11 @@ fn main() {
     println!("  `Counter(\"/counters/a\").incr(1)` p50 {c50:.2} ms, p99 {c99:.2} ms");
     let peer = Command::new("node").arg("--version").output();
     if peer.is_ok_and(|o| o.status.success()) {
-        let mut js = Talk::start(Command::new("node").args(["-i"]).env("NODE_NO_READLINE", "1"));
+        let mut js = Talk::start(
+            Command::new("node")
+                .args(["-i"])
+                .env("NODE_NO_READLINE", "1"),
+        );
         for i in 0..20 {
             js.ask(&format!("{i} + 1"), &format!("{}", i + 1));
         }

@@ -226,7 +226,11 @@ pub fn compile_with(
         "main".to_string()
     });
     let mut tests = vec![];
-    let exported_tests = if options.members { &program.tests[..] } else { &[] };
+    let exported_tests = if options.members {
+        &program.tests[..]
+    } else {
+        &[]
+    };
     for (i, t) in exported_tests.iter().enumerate() {
         let idx = m.func(module::FnKey::Export(t.func));
         let export = format!("test_{i}");
@@ -238,7 +242,11 @@ pub fn compile_with(
     }
     // Every agent member and migration gets an exported entry, named after its function.
     let mut entries = std::collections::HashMap::new();
-    let exported_agents = if options.members { &program.agents[..] } else { &[] };
+    let exported_agents = if options.members {
+        &program.agents[..]
+    } else {
+        &[]
+    };
     for a in exported_agents {
         let funcs = a
             .lanes

@@ -32,7 +32,10 @@
 //! event of every revision from where it started, or it ends with
 //! [`Delivery::Lagged`] naming the first revision it missed.
 //!
-//! It does not replicate (the raft layer calls `apply`, `snapshot` and `restore`), serve
+//! [`raft`] is openraft's storage for the store: the log on sled and the state machine
+//! over a [`Store`], under one `TypeConfig`.
+//!
+//! It does not run the raft network (the layer above does), serve
 //! HTTP, read clocks, or enforce a size quota on the whole store (etcd's backend quota):
 //! the bounds are per request and per queue (`limits`).
 
@@ -41,6 +44,7 @@
 mod command;
 mod error;
 pub mod limits;
+pub mod raft;
 mod reply;
 mod store;
 mod watch;

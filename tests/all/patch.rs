@@ -572,3 +572,46 @@ fn bad_patches_are_refused_with_a_reason() {
         text(&status.stderr)
     );
 }
+
+#[test]
+fn a_removed_agent_type_is_a_warning_and_its_agents_stop_answering() {
+    const TWO: &str = r#"
+agent Counter at "/counters/:id" {
+  value count: Int = 0
+  fn incr(by: Int) -> Int {
+    count += by
+    count
+  }
+}
+
+agent Gauge at "/gauges/:id" {
+  value level: Int = 0
+  fn set(to: Int) -> Int {
+    level = to
+    level
+  }
+}
+
+fn main() {}
+"#;
+    let dir = scratch_dir("weft-patch", "removed-agent");
+    let node = Served::start(&write(&dir, "two.weft", TWO), &dir.join("data"), &[]);
+    assert_eq!(call(&node, &["/gauges/g", "set", "3"]), "3");
+    assert_eq!(call(&node, &["/counters/a", "incr", "1"]), "1");
+    let one = TWO[..TWO.find("agent Gauge").expect("Gauge")].to_string() + "fn main() {}\n";
+    let (code, out, err) = patch(&node, &write(&dir, "one.weft", &one), &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("warning") && err.contains("agent `Gauge`"),
+        "{err}"
+    );
+    let gone = node.weft(&["call", "/gauges/g", "set", "4"]);
+    assert_eq!(gone.status.code(), Some(2), "{}", text(&gone.stderr));
+    assert_eq!(call(&node, &["/counters/a", "incr", "1"]), "2");
+    // Its stored lanes are kept: bringing the type back finds them.
+    let (code, out, err) = patch(&node, &dir.join("two.weft"), &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(call(&node, &["/gauges/g", "set", "5"]), "5");
+    let listed = text(&node.weft(&["get", "agents"]).stdout);
+    assert!(listed.contains("/gauges/g"), "{listed}");
+}
