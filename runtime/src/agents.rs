@@ -18,15 +18,19 @@
 //! and each agent moves to it at its next turn boundary (`agents/swap.rs`), so a turn
 //! always runs whole under one version's code.
 
+mod args;
 mod diff;
+mod dispatch;
 mod lanes;
 mod links;
 mod queue;
 mod swap;
+mod turn;
 
 use crate::output::Output;
 use crate::store::{Store, Write};
 use crate::{RunError, RunLimits, Runtime};
+use args::{args_from_recon, args_recon};
 pub use lanes::Lanes;
 use links::Links;
 pub use links::{Frame, Sink};
@@ -417,38 +421,6 @@ impl Node {
         drained
     }
 
-    /// Runs timers due until `stop` says to stop (checked every few milliseconds).
-    pub fn serve(&self, stop: &dyn Fn() -> bool) {
-        while !stop() {
-            let now = Instant::now();
-            let mut due = vec![];
-            let mut next = now + Duration::from_millis(50);
-            {
-                let mut timers = lock(&self.inner.timers);
-                for (uri, ts) in timers.iter_mut() {
-                    for t in ts {
-                        if t.next <= now {
-                            due.push(Msg::Tick {
-                                uri: uri.clone(),
-                                version: t.version,
-                                timer: t.timer,
-                            });
-                            t.next = now + t.every;
-                        }
-                        next = next.min(t.next);
-                    }
-                }
-            }
-            for m in due {
-                self.enqueue(m);
-            }
-            std::thread::sleep(
-                next.saturating_duration_since(Instant::now())
-                    .min(Duration::from_millis(20)),
-            );
-        }
-    }
-
     /// Checks that `uri` is served by agent type `agent` (an index into `version`'s
     /// manifest).
     pub(crate) fn check_ref(&self, version: &Version, agent: i32, uri: &str) -> Result<(), String> {
@@ -812,36 +784,6 @@ impl Node {
             .map_err(Clone::clone)
     }
 
-    /// (Re)registers the agent's timers for the version it now runs; a timer whose
-    /// period did not change keeps its next tick.
-    fn set_timers(&self, uri: &str, held: &Held) {
-        let now = Instant::now();
-        let mut timers = lock(&self.inner.timers);
-        let before = timers.remove(uri).unwrap_or_default();
-        let ts: Vec<Timer> = held
-            .desc()
-            .timers
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let every = Duration::from_nanos(t.every_ns.max(1) as u64);
-                let next = before
-                    .get(i)
-                    .filter(|b| b.every == every)
-                    .map_or(now + every, |b| b.next);
-                Timer {
-                    version: held.version.number,
-                    timer: i,
-                    every,
-                    next,
-                }
-            })
-            .collect();
-        if !ts.is_empty() {
-            timers.insert(uri.to_string(), ts);
-        }
-    }
-
     /// Runs `export` of `held`'s version as a turn of the agent on a copy of its lanes and
     /// returns the finished turn, uncommitted; a trap is reported and returned as an error.
     fn exec(
@@ -1038,86 +980,6 @@ impl Node {
             crate::warp::Envelope::event(&*slot.uri, d.name.as_str(), body).to_text(),
         ))
     }
-
-    /// Runs timer `timer` (of the agent's type in `version`) as a turn of the agent at
-    /// `uri`; a tick queued before the agent moved to another version is dropped (its
-    /// timers were registered again for the new one).
-    fn tick(&self, uri: &str, version: u64, timer: usize) -> Result<(), CallError> {
-        let slot = self.slot(uri).map_err(CallError::NotFound)?;
-        let what = || format!("{uri} timer");
-        self.with_agent(&slot, |node, held| {
-            if held.version.number != version {
-                return Ok(());
-            }
-            let Some(t) = held.desc().timers.get(timer) else {
-                return Ok(());
-            };
-            let export = t.export.clone();
-            node.turn(&slot, held, &export, &what, vec![])?;
-            Ok(())
-        })
-    }
-
-    fn enqueue(&self, m: Msg) {
-        let mut q = lock(&self.inner.queue);
-        q.push(m);
-        // Another worker when every live one is busy and there is room for one more.
-        if q.workers < self.inner.settings.dispatch_workers.max(1) && q.busy >= q.workers {
-            q.workers += 1;
-            let node = self.clone();
-            let started = std::thread::Builder::new()
-                .name("weft-dispatch".into())
-                .spawn(move || node.dispatch());
-            if started.is_err() {
-                q.workers -= 1;
-            }
-        }
-        self.inner.queue_cv.notify_all();
-    }
-
-    /// A dispatcher worker: delivers messages, one target at a time, until none has come
-    /// for a while (then the thread ends and lets the node go; the next message starts
-    /// another).
-    fn dispatch(&self) {
-        loop {
-            let m = {
-                let mut q = lock(&self.inner.queue);
-                if !q.has_ready() && !q.stopping {
-                    q = self
-                        .inner
-                        .queue_cv
-                        .wait_timeout(q, Duration::from_millis(200))
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
-                match q.take() {
-                    Some(m) => m,
-                    None => {
-                        q.workers -= 1;
-                        self.inner.queue_cv.notify_all();
-                        return;
-                    }
-                }
-            };
-            let target = m.target().to_string();
-            // Failures were reported by the turn; a send has nobody to answer to.
-            match m {
-                Msg::Send { uri, method, args } => {
-                    let _ = self.call(&uri, &method, args);
-                }
-                Msg::Tick {
-                    uri,
-                    version,
-                    timer,
-                } => {
-                    let _ = self.tick(&uri, version, timer);
-                }
-            }
-            let mut q = lock(&self.inner.queue);
-            q.done(&target);
-            self.inner.queue_cv.notify_all();
-        }
-    }
 }
 
 /// Why a body run while holding an agent gave up: the request named something the agent
@@ -1159,262 +1021,5 @@ fn method_name(version: &Version, agent: i32, method: i32) -> Result<Arc<str>, S
         .ok_or_else(|| format!("agent `{}` has no method {method}", desc.name))
 }
 
-impl Turn {
-    fn new(
-        node: Node,
-        uri: Arc<str>,
-        version: Arc<Version>,
-        agent: Option<usize>,
-        lanes: Lanes,
-    ) -> Turn {
-        Turn {
-            node,
-            uri,
-            version,
-            agent,
-            lanes,
-            staged: vec![],
-            result: None,
-            writes: vec![],
-            sends: vec![],
-        }
-    }
-
-    /// Whether this is `main` (or a test) rather than an agent's turn.
-    pub(crate) fn is_main(&self) -> bool {
-        self.agent.is_none()
-    }
-
-    pub(crate) fn lane_get(&self, lane: i32) -> Result<Vec<u8>, String> {
-        let (i, l) = lane_of(&self.version, self.agent, lane)?;
-        self.lanes.get(i, l)
-    }
-
-    pub(crate) fn lane_set(&mut self, lane: i32, bytes: Vec<u8>) -> Result<(), String> {
-        // The version is shared (an `Arc`): holding a clone lets the lane's description
-        // be borrowed while this turn's lanes change.
-        let version = self.version.clone();
-        let (i, l) = lane_of(&version, self.agent, lane)?;
-        let types = &version.manifest().types;
-        self.lanes
-            .set(i, l, bytes, types, &self.uri, &mut self.writes)
-    }
-
-    pub(crate) fn map_get(&self, lane: i32, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        let (i, l) = lane_of(&self.version, self.agent, lane)?;
-        self.lanes
-            .map_get(i, l, key, &self.version.manifest().types)
-    }
-
-    pub(crate) fn map_put(
-        &mut self,
-        lane: i32,
-        key: Vec<u8>,
-        value: Vec<u8>,
-    ) -> Result<(), String> {
-        let version = self.version.clone();
-        let (i, l) = lane_of(&version, self.agent, lane)?;
-        let types = &version.manifest().types;
-        self.lanes
-            .map_put(i, l, key, value, types, &self.uri, &mut self.writes)
-    }
-
-    pub(crate) fn map_remove(&mut self, lane: i32, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        let version = self.version.clone();
-        let (i, l) = lane_of(&version, self.agent, lane)?;
-        let types = &version.manifest().types;
-        self.lanes
-            .map_remove(i, l, key, types, &self.uri, &mut self.writes)
-    }
-
-    pub(crate) fn send(
-        &mut self,
-        agent: i32,
-        method: i32,
-        uri: String,
-        args: Vec<u8>,
-    ) -> Result<(), String> {
-        self.node.check_ref(&self.version, agent, &uri)?;
-        let method = method_name(&self.version, agent, method)?;
-        let m = Msg::Send { uri, method, args };
-        if self.agent.is_some() {
-            // Part of the turn: goes out when it commits.
-            self.sends.push(m);
-        } else {
-            // `main` (or a test) is no transaction: its sends go out at once, and a later
-            // call of its waits for them (see `Node::call_from_turn`), so one sender's
-            // messages arrive in order.
-            self.node.enqueue(m);
-        }
-        Ok(())
-    }
-}
-
-/// Lane `lane` of agent type `agent` in `version`'s manifest, with its index.
-fn lane_of(
-    version: &Version,
-    agent: Option<usize>,
-    lane: i32,
-) -> Result<(usize, &weft_compiler::manifest::LaneDesc), String> {
-    let agent = agent.ok_or("lanes are only available inside an agent")?;
-    let desc = &version.manifest().agents[agent];
-    usize::try_from(lane)
-        .ok()
-        .and_then(|i| desc.lanes.get(i).map(|l| (i, l)))
-        .ok_or_else(|| format!("agent `{}` has no lane {lane}", desc.name))
-}
-
-/// A method's wire-encoded arguments (a tuple of its parameters) as a Recon body. The
-/// caller may have left trailing defaulted parameters out; the body leaves them out too.
-fn args_recon(
-    m: &weft_compiler::manifest::MethodDesc,
-    args: &[u8],
-    types: &[weft_compiler::manifest::AdtDesc],
-) -> Result<crate::warp::Value, String> {
-    use crate::value::{decode, decode_prefix, to_recon};
-    match m.params.as_slice() {
-        [] => Ok(crate::warp::Value::Absent),
-        [p] if p.default && args.is_empty() => Ok(crate::warp::Value::Absent),
-        [p] => {
-            let v = decode(args, &p.ty, types).map_err(|e| e.to_string())?;
-            Ok(to_recon(&v, &p.ty, types))
-        }
-        ps => {
-            let mut items = vec![];
-            let mut at = 0;
-            for p in ps {
-                if at == args.len() && p.default {
-                    break;
-                }
-                let rest = args.get(at..).unwrap_or_default();
-                let (v, used) = decode_prefix(rest, &p.ty, types).map_err(|e| e.to_string())?;
-                at += used;
-                items.push(crate::warp::Item::slot(
-                    p.name.as_str(),
-                    to_recon(&v, &p.ty, types),
-                ));
-            }
-            if at != args.len() {
-                return Err("arguments with bytes left over".into());
-            }
-            Ok(crate::warp::Value::Record(items))
-        }
-    }
-}
-
-/// A Recon body read as a method's arguments, wire-encoded: one parameter reads the
-/// body as its value; several read a record of values by position or of slots by name.
-fn args_from_recon(
-    m: &weft_compiler::manifest::MethodDesc,
-    body: &crate::warp::Value,
-    types: &[weft_compiler::manifest::AdtDesc],
-) -> Result<Vec<u8>, String> {
-    use crate::value::{encode, from_recon};
-    use crate::warp::{Item, Value as R};
-    let mut out = vec![];
-    match m.params.as_slice() {
-        [] => {}
-        // Left out, for the method's entry to compute.
-        [p] if p.default && matches!(body, R::Absent) => {}
-        [p] => encode(&from_recon(body, &p.ty, types)?, &mut out),
-        ps => {
-            let items = body.items();
-            let named = |name: &str| {
-                items.iter().find_map(|i| match i {
-                    Item::Slot(R::Text(k), v) if k == name => Some(v),
-                    _ => None,
-                })
-            };
-            let given = |n: usize, p: &weft_compiler::manifest::ParamDesc| match named(&p.name) {
-                Some(v) => Some(v),
-                None => match items.get(n) {
-                    Some(Item::Value(v)) => Some(v),
-                    _ => None,
-                },
-            };
-            for (n, p) in ps.iter().enumerate() {
-                let Some(v) = given(n, p) else {
-                    // The method's entry computes defaults for the parameters left out,
-                    // which must be the last ones: the wire has no gaps.
-                    let rest_left_out = ps
-                        .iter()
-                        .enumerate()
-                        .skip(n)
-                        .all(|(i, q)| given(i, q).is_none());
-                    if p.default && rest_left_out {
-                        break;
-                    }
-                    return Err(format!("no value for parameter `{}`", p.name));
-                };
-                let v = from_recon(v, &p.ty, types)
-                    .map_err(|e| format!("parameter `{}`: {e}", p.name))?;
-                encode(&v, &mut out);
-            }
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::{args_from_recon, args_recon};
-    use crate::warp::{Item, Value};
-    use weft_compiler::manifest::{MethodDesc, ParamDesc, TypeDesc};
-
-    fn method(defaults: &[bool]) -> MethodDesc {
-        MethodDesc {
-            name: "m".into(),
-            command: true,
-            params: defaults
-                .iter()
-                .enumerate()
-                .map(|(i, d)| ParamDesc {
-                    name: format!("p{i}"),
-                    ty: TypeDesc::Int,
-                    default: *d,
-                })
-                .collect(),
-            result: TypeDesc::Unit,
-            export: String::new(),
-            at: String::new(),
-        }
-    }
-
-    #[test]
-    fn trailing_defaulted_arguments_may_be_left_out() {
-        let n = Value::Int;
-        let two = method(&[false, true]);
-        let given = Value::record([Item::Value(n(1)), Item::Value(n(2))]);
-        assert_eq!(args_from_recon(&two, &given, &[]).map(|b| b.len()), Ok(16));
-        let short = Value::record([Item::Value(n(1))]);
-        assert_eq!(
-            args_from_recon(&two, &short, &[]),
-            Ok(1i64.to_le_bytes().to_vec())
-        );
-        // Only the last ones: the wire has no gaps.
-        let gap = Value::record([Item::Slot(Value::text("p1"), n(2))]);
-        let three = method(&[false, true, true]);
-        assert!(args_from_recon(&three, &gap, &[]).is_err());
-        let gap = Value::record([Item::Value(n(1)), Item::Slot(Value::text("p2"), n(3))]);
-        assert!(args_from_recon(&three, &gap, &[]).is_err());
-        assert!(args_from_recon(&method(&[false, false]), &short, &[]).is_err());
-        assert_eq!(
-            args_from_recon(&method(&[true]), &Value::Absent, &[]),
-            Ok(vec![])
-        );
-        // And back, for the echo of a command lane: what was sent, no more.
-        let slot = |k: &str, v: i64| Item::Slot(Value::text(k), Value::Int(v));
-        let bytes = args_from_recon(&three, &short, &[]).unwrap_or_default();
-        assert_eq!(
-            args_recon(&three, &bytes, &[]),
-            Ok(Value::record([slot("p0", 1)]))
-        );
-        let bytes = args_from_recon(&three, &given, &[]).unwrap_or_default();
-        assert_eq!(
-            args_recon(&three, &bytes, &[]),
-            Ok(Value::record([slot("p0", 1), slot("p1", 2)]))
-        );
-        assert_eq!(args_recon(&method(&[true]), &[], &[]), Ok(Value::Absent));
-        assert!(args_recon(&method(&[false, false]), &bytes[..8], &[]).is_err());
-    }
-}
+mod tests;
