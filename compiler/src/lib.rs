@@ -12,6 +12,7 @@ mod inline;
 mod layout;
 pub mod manifest;
 
+pub use layout::ty_name;
 pub use module::RESET_EXPORT;
 mod module;
 mod rt;

@@ -323,17 +323,23 @@ impl Node {
             .clone()
     }
 
-    /// Runs the `() -> ()` export `export` (`main`, a test) of the current version with
-    /// this node for its agents.
-    pub fn run_main(&self, export: &str, limits: &RunLimits) -> Result<(), RunError> {
-        let version = self.current();
-        let turn = Box::new(Turn::new(
+    /// A run of `version`'s code that is no agent's turn (`main`, a test, a REPL input):
+    /// no lanes, and its sends go out at once.
+    fn outside_turn(&self, version: &Arc<Version>) -> Box<Turn> {
+        Box::new(Turn::new(
             self.clone(),
             Arc::from(""),
             version.clone(),
             None,
             Lanes::default(),
-        ));
+        ))
+    }
+
+    /// Runs the `() -> ()` export `export` (`main`, a test) of the current version with
+    /// this node for its agents.
+    pub fn run_main(&self, export: &str, limits: &RunLimits) -> Result<(), RunError> {
+        let version = self.current();
+        let turn = self.outside_turn(&version);
         let (r, turn) = self.inner.rt.run_turn(
             &version.artifact,
             export,
@@ -360,13 +366,7 @@ impl Node {
             artifact,
             undoes: None,
         });
-        let turn = Box::new(Turn::new(
-            self.clone(),
-            Arc::from(""),
-            version.clone(),
-            None,
-            Lanes::default(),
-        ));
+        let turn = self.outside_turn(&version);
         let output = Output::buffer();
         let (r, turn) =
             self.inner

@@ -26,7 +26,7 @@ use weft_compiler::Artifact;
 use weft_lang::diagnostic::{render_all, Diagnostic};
 use weft_lang::source::{FileId, SourceMap, Span};
 use weft_lang::tir::Program;
-use weft_lang::types::{Ty, TyDisplay};
+use weft_lang::types::Ty;
 use weft_runtime::value::{self, Value};
 
 #[derive(clap::Args, Debug)]
@@ -592,7 +592,10 @@ impl Session<'_> {
             .find(|f| f.name == "__repl_probe")
             .ok_or(())?;
         let local = f.locals.iter().find(|l| l.name == "__it").ok_or(())?;
-        Ok((ty_text(&c.program, &local.ty), local.ty.clone()))
+        Ok((
+            weft_compiler::ty_name(&c.program, &local.ty),
+            local.ty.clone(),
+        ))
     }
 
     /// Runs `expr` after the bindings on the node: what it printed is printed, and its
@@ -806,28 +809,6 @@ fn storable(ty: &Ty) -> bool {
         Ty::Tuple(ts) | Ty::Adt(_, ts) => ts.iter().all(storable),
         _ => true,
     }
-}
-
-fn ty_text(p: &Program, ty: &Ty) -> String {
-    let adts = |id: weft_lang::types::AdtId| {
-        p.adts
-            .get(id.0 as usize)
-            .map(|a| a.name.clone())
-            .unwrap_or_default()
-    };
-    let agents = |id: weft_lang::types::AgentId| {
-        p.agents
-            .get(id.0 as usize)
-            .map(|a| a.name.clone())
-            .unwrap_or_default()
-    };
-    TyDisplay {
-        ty,
-        adt_names: &adts,
-        agent_names: &agents,
-        param_names: &[],
-    }
-    .to_string()
 }
 
 /// How many brackets `text` leaves open (strings and `//` comments skipped).

@@ -5,7 +5,7 @@
 //! patch is refused with its diff, `weft rollout` lists and undoes versions, and an agent
 //! whose migration traps keeps its old code and state.
 
-use super::support::{scratch_dir, text, wait_output, Served};
+use super::support::{scratch_dir, text, wait_output, write, Served};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -92,12 +92,6 @@ agent Counter at "/counters/:id" {
 
 fn main() { print("ready") }
 "#;
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
-    path
-}
 
 /// `weft call URI METHOD ARGS` against the node: its stdout, asserting it succeeded.
 fn call(node: &Served, args: &[&str]) -> String {

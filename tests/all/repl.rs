@@ -3,9 +3,8 @@
 //! reported against the input and a trap with its stack while the session goes on,
 //! `:patch` swaps the program, and an embedded node runs a file.
 
-use super::support::{scratch_dir, text, Served};
+use super::support::{scratch_dir, text, write, Served};
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 const COUNTER: &str = r#"
@@ -22,12 +21,6 @@ type Point = { x: Int, y: Int }
 
 fn main() { print("ready") }
 "#;
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
-    path
-}
 
 /// `weft repl ARGS` with `script` on stdin.
 fn repl(args: &[&str], script: &str) -> Output {

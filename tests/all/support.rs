@@ -30,6 +30,13 @@ pub fn scratch_dir(group: &str, name: &str) -> PathBuf {
     dir
 }
 
+/// Writes `text` to `dir/name`; its path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
 /// Waits (at most `max`) for a child to finish, then kills it if it has not; its output.
 /// (Meant for children that print little: a full pipe would stall them until `max`.)
 pub fn wait_output(mut child: Child, max: Duration) -> Output {
