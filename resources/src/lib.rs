@@ -35,9 +35,9 @@
 //! [`raft`] is openraft's storage for the store: the log on sled and the state machine
 //! over a [`Store`], under one `TypeConfig`.
 //!
-//! It does not run the raft network (the layer above does), serve
-//! HTTP, read clocks, or enforce a size quota on the whole store (etcd's backend quota):
-//! the bounds are per request and per queue (`limits`).
+//! It does not run the raft network (the layer above does), serve HTTP, read clocks, or
+//! enforce a size quota on the whole store (etcd's backend quota): the bounds are per
+//! request and per queue (`limits`).
 
 #![warn(missing_docs)]
 

@@ -4,6 +4,7 @@
 mod history;
 mod lease;
 mod model;
+mod raft;
 mod reopen;
 mod revisions;
 mod snapshot;

@@ -1,0 +1,88 @@
+//! openraft's storage for cubestore: the raft log on sled ([`LogStore`]), and the state
+//! machine over a [`Store`] ([`StateMachine`]), under one [`TypeConfig`].
+//!
+//! A node keeps three things in its data directory (see [`open`]): the log, a sled
+//! database of its own in `raft/` (the vote, the committed log id, the entries keyed by
+//! big-endian index, and the last purged log id); cubestore itself in `store/`; and the
+//! current snapshot, one file in `snapshot/`.
+//!
+//! The state machine is persistent: every `apply` call is one
+//! [`Store::apply_batch_recording`] batch, flushed before it returns, and the batch
+//! carries the last applied log id and the last membership (the `applied` record,
+//! encoded by `applied`), so after a crash the store and its record agree and openraft
+//! re-applies the log from there. A snapshot is [`Store::snapshot`]: its header holds the
+//! same record, which is where a snapshot's [`SnapshotMeta`](openraft::SnapshotMeta)
+//! comes from, so the meta always matches the data. The current snapshot (built here or
+//! installed from a leader) is kept in a file, so it survives a restart.
+//!
+//! Normal entries carry a [`Command`] and answer with [`Response::Command`]: the store's
+//! reply, or the [`Rejection`] every replica gives alike. Blank and membership entries
+//! change no key; they answer [`Response::Internal`].
+//!
+//! It does not provide the network (`RaftNetwork`) or run a cluster; that is built on top.
+
+mod applied;
+mod log_store;
+mod snapshot_file;
+mod state_machine;
+
+use crate::command::Command;
+use crate::error::{Rejection, StoreError};
+use crate::reply::Reply;
+use crate::store::Store;
+use serde::{Deserialize, Serialize};
+use std::io::Cursor;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use log_store::LogStore;
+pub use state_machine::{SnapshotBuilder, StateMachine};
+
+openraft::declare_raft_types!(
+    /// cubestore's raft types: [`Command`]s in the log, [`Response`]s back, `u64` node ids
+    /// with their address ([`openraft::BasicNode`]), whole snapshots in memory.
+    pub TypeConfig:
+        D = Command,
+        R = Response,
+        NodeId = u64,
+        Node = openraft::BasicNode,
+        Entry = openraft::Entry<TypeConfig>,
+        SnapshotData = Cursor<Vec<u8>>,
+        AsyncRuntime = openraft::TokioRuntime,
+);
+
+/// A node's id in the raft group.
+pub type NodeId = u64;
+
+/// openraft's storage error, for cubestore's node ids.
+pub type StorageError = openraft::StorageError<NodeId>;
+
+/// What applying one log entry answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// A normal entry's command: the store's reply, or why it refused the command.
+    Command(Result<Reply, Rejection>),
+    /// A blank or membership entry: no command ran.
+    Internal,
+}
+
+impl Response {
+    /// The command's result, if the entry carried a command.
+    pub fn into_result(self) -> Option<Result<Reply, Rejection>> {
+        match self {
+            Response::Command(result) => Some(result),
+            Response::Internal => None,
+        }
+    }
+}
+
+/// Opens (or creates) a node's raft storage in `dir`: the log in `dir/raft`, cubestore
+/// in `dir/store`, the current snapshot in `dir/snapshot`. The [`Store`] is shared: the
+/// state machine writes it, the caller reads it.
+pub fn open(dir: impl AsRef<Path>) -> Result<(LogStore, StateMachine, Arc<Store>), StoreError> {
+    let dir = dir.as_ref();
+    let log = LogStore::open(dir.join("raft"))?;
+    let store = Arc::new(Store::open(dir.join("store"))?);
+    let machine = StateMachine::open(store.clone(), dir.join("snapshot"))?;
+    Ok((log, machine, store))
+}
