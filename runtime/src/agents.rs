@@ -90,6 +90,8 @@ struct Inner {
     rt: Arc<Runtime>,
     /// The version new turns run (each agent moves to it at its next turn boundary).
     current: RwLock<Arc<Version>>,
+    /// Its number, for the check every turn makes.
+    current_number: std::sync::atomic::AtomicU64,
     /// Versions loaded from the store, by number, and the cached plans between them.
     versions: Mutex<swap::Versions>,
     /// Held while a patch is applied: one at a time.
@@ -283,6 +285,7 @@ impl Node {
             inner: Arc::new(Inner {
                 rt,
                 versions: Mutex::new(swap::Versions::new(current.clone())),
+                current_number: std::sync::atomic::AtomicU64::new(current.number),
                 current: RwLock::new(current),
                 patching: Mutex::new(()),
                 program: Mutex::new(settings.program.clone()),
@@ -452,7 +455,8 @@ impl Node {
     /// Calls method `method` of the agent at `uri` with wire-encoded arguments; returns
     /// the wire-encoded result.
     pub fn call(&self, uri: &str, method: &str, args: Vec<u8>) -> Result<Vec<u8>, CallError> {
-        self.call_typed(uri, method, args).map(|(bytes, _)| bytes)
+        self.call_with(uri, method, args, |_| ())
+            .map(|(bytes, ())| bytes)
     }
 
     /// [`Node::call`], also giving the version whose code answered (its manifest types the
@@ -463,30 +467,39 @@ impl Node {
         method: &str,
         args: Vec<u8>,
     ) -> Result<(Vec<u8>, Arc<Version>), CallError> {
+        self.call_with(uri, method, args, |held| held.version.clone())
+    }
+
+    /// A call, and `also` of the agent as the call left it.
+    fn call_with<T>(
+        &self,
+        uri: &str,
+        method: &str,
+        args: Vec<u8>,
+        also: impl FnOnce(&Held) -> T,
+    ) -> Result<(Vec<u8>, T), CallError> {
         let slot = self.slot(uri).map_err(CallError::NotFound)?;
-        // A command lane tells its links every command it ran (Swim's command lanes do).
-        let echo = self.inner.links.lane_watched(uri, method);
         self.with_agent(&slot, |node, held| {
             let desc = held.desc();
-            let Some(m) = desc.methods.iter().find(|m| m.name == method) else {
+            let Some(index) = desc.methods.iter().position(|m| m.name == method) else {
                 return Err(Refused::NotFound(format!(
                     "agent `{}` has no method `{method}`",
                     desc.name
                 )));
             };
-            let m = m.clone();
-            let echo = (echo && m.command).then(|| args.clone());
-            let what = || format!("{uri} {}", m.name);
-            let r = node.turn(&slot, held, &m.export, &what, args)?;
+            // A command lane tells its links every command it ran (Swim's command lanes do).
+            let echo = (desc.methods[index].command && node.inner.links.lane_watched(uri, method))
+                .then(|| args.clone());
+            let what = || format!("{uri} {method}");
+            let r = node.turn_with(&slot, held, Entry::Method(index), &what, args)?;
             if let Some(args) = echo {
-                if let Ok(body) = args_recon(&m, &args, &held.version.manifest().types) {
-                    let f = Arc::from(
-                        crate::warp::Envelope::event(uri, m.name.as_str(), body).to_text(),
-                    );
-                    node.inner.links.deliver(uri, vec![(m.name.clone(), f)]);
+                let m = &held.desc().methods[index];
+                if let Ok(body) = args_recon(m, &args, &held.version.manifest().types) {
+                    let f = Arc::from(crate::warp::Envelope::event(uri, method, body).to_text());
+                    node.inner.links.deliver(uri, vec![(method.to_string(), f)]);
                 }
             }
-            Ok((r, held.version.clone()))
+            Ok((r, also(held)))
         })
     }
 
@@ -654,13 +667,16 @@ impl Node {
         body: impl FnOnce(&Node, &mut Held) -> Result<T, Refused>,
     ) -> Result<T, CallError> {
         let (held, failed) = self.acquire(slot)?;
-        let current = self.current();
+        // The current version's number is read without a lock; the version itself only
+        // when the agent has to move or start.
+        let number = self
+            .inner
+            .current_number
+            .load(std::sync::atomic::Ordering::Acquire);
         let held = match held {
-            Some(h) if h.version.number == current.number || failed == Some(current.number) => {
-                Ok(h)
-            }
-            Some(h) => self.swap(slot, h, &current),
-            None => self.activate(slot, &current),
+            Some(h) if h.version.number == number || failed == Some(number) => Ok(h),
+            Some(h) => self.swap(slot, h, &self.current()),
+            None => self.activate(slot, &self.current()),
         };
         match held {
             Ok(mut h) => {
@@ -864,7 +880,26 @@ impl Node {
         what: &dyn Fn() -> String,
         args: Vec<u8>,
     ) -> Result<Vec<u8>, String> {
-        let mut turn = self.exec(slot, held, export, what, args)?;
+        self.turn_with(slot, held, Entry::Export(export), what, args)
+    }
+
+    /// [`Node::turn`] of an entry named directly or found in the agent's version
+    /// (borrowed from it, so a call copies nothing of its method's description).
+    fn turn_with(
+        &self,
+        slot: &Slot,
+        held: &mut Held,
+        entry: Entry<'_>,
+        what: &dyn Fn() -> String,
+        args: Vec<u8>,
+    ) -> Result<Vec<u8>, String> {
+        let mut turn = {
+            let export = match entry {
+                Entry::Export(e) => e,
+                Entry::Method(i) => held.desc().methods[i].export.as_str(),
+            };
+            self.exec(slot, held, export, what, args)?
+        };
         let result = turn.result.take().unwrap_or_default();
         self.commit_with(slot, held, turn, vec![], &[], what)?;
         Ok(result)
@@ -980,6 +1015,13 @@ impl Node {
             crate::warp::Envelope::event(&*slot.uri, d.name.as_str(), body).to_text(),
         ))
     }
+}
+
+/// Which export a turn runs.
+enum Entry<'a> {
+    Export(&'a str),
+    /// The agent's method of this index, in its version.
+    Method(usize),
 }
 
 /// Why a body run while holding an agent gave up: the request named something the agent

@@ -291,11 +291,15 @@ impl Node {
         lock(&self.inner.versions)
             .by_number
             .insert(v.number, v.clone());
-        *self
+        let mut current = self
             .inner
             .current
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = v;
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.inner
+            .current_number
+            .store(v.number, std::sync::atomic::Ordering::Release);
+        *current = v;
     }
 
     /// Makes the recorded version current, moves the active agents to it and runs `main`.
