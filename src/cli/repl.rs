@@ -32,6 +32,7 @@ use weft_runtime::value::{self, Value};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// A program to run on an embedded node (default: connect to a running node).
+    #[arg(conflicts_with_all = ["cluster", "api"])]
     pub file: Option<String>,
     /// Evaluate INPUT, print its result and exit (1 when it fails).
     #[arg(long, value_name = "INPUT")]
