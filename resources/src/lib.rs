@@ -33,9 +33,11 @@
 //! [`Delivery::Lagged`] naming the first revision it missed.
 //!
 //! [`raft`] is openraft's storage for the store: the log on sled and the state machine
-//! over a [`Store`], under one `TypeConfig`.
+//! over a [`Store`], under one `TypeConfig`; and the raft network between controllers
+//! (postcard RPCs over HTTP on axum and reqwest) with [`raft::Controller`], one member of
+//! a replicated group.
 //!
-//! It does not run the raft network (the layer above does), serve HTTP, read clocks, or
+//! It does not serve the public API (the layer above does), read clocks, or
 //! enforce a size quota on the whole store (etcd's backend quota): the bounds are per
 //! request and per queue (`limits`).
 

@@ -19,10 +19,16 @@
 //! reply, or the [`Rejection`] every replica gives alike. Blank and membership entries
 //! change no key; they answer [`Response::Internal`].
 //!
-//! It does not provide the network (`RaftNetwork`) or run a cluster; that is built on top.
+//! Between controllers, [`network`] is the `RaftNetwork` (postcard over HTTP, sent with
+//! reqwest), [`server`] the axum routes that answer it, and [`Controller`] one member of
+//! the group: storage, `Raft` and server together, taking writes (forwarded to the
+//! leader) and linearizable reads on any member. Membership changes are not here yet.
 
 mod applied;
+mod controller;
 mod log_store;
+pub mod network;
+pub mod server;
 mod snapshot_file;
 mod state_machine;
 
@@ -35,6 +41,7 @@ use std::io::Cursor;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use controller::{Controller, ControllerError, REQUEST_TIMEOUT};
 pub use log_store::LogStore;
 pub use state_machine::{SnapshotBuilder, StateMachine};
 
