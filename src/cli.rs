@@ -8,13 +8,16 @@ pub mod build;
 pub mod call;
 pub mod check;
 pub mod client;
+pub mod cluster;
 pub mod get;
 pub mod link;
 pub mod node;
+pub mod node_cmd;
 pub mod patch;
 pub mod repl;
 pub mod rollout;
 pub mod run;
+pub mod store_cmd;
 pub mod test;
 
 use crate::loader::FsLoader;

@@ -27,7 +27,7 @@ enum Command {
     Call(cli::call::Args),
     /// Link to an agent's lane and print its state and every change.
     Link(cli::link::Args),
-    /// List what a running node holds (`weft get agents`).
+    /// List what a running node or cluster holds (`weft get agents`, `weft get nodes`).
     Get(cli::get::Args),
     /// Hot-swap a new version of the program into a running node.
     Patch(cli::patch::Args),
@@ -35,6 +35,12 @@ enum Command {
     Rollout(cli::rollout::Args),
     /// Explore a live program: Weft inputs run on its node, with its types and agents.
     Repl(cli::repl::Args),
+    /// Run one node of a cluster (`--controller`: a member of the replicated store).
+    Node(cli::node_cmd::Args),
+    /// Start or stop a local cluster: `weft cluster up --nodes 3`, `weft cluster down`.
+    Cluster(cli::cluster::Args),
+    /// Read and write the cluster's store: `get KEY`, `put KEY VALUE`, `ls [PREFIX]`.
+    Store(cli::store_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +57,9 @@ fn main() -> ExitCode {
         Command::Patch(a) => cli::patch::main(a, &io),
         Command::Rollout(a) => cli::rollout::main(a, &io),
         Command::Repl(a) => cli::repl::main(a, &io),
+        Command::Node(a) => cli::node_cmd::main(a, &io),
+        Command::Cluster(a) => cli::cluster::main(a, &io),
+        Command::Store(a) => cli::store_cmd::main(a, &io),
     };
     ExitCode::from(exit.code())
 }

@@ -43,6 +43,8 @@ use std::sync::Arc;
 
 pub use controller::{Controller, ControllerError, REQUEST_TIMEOUT};
 pub use log_store::LogStore;
+/// A member's address, as the group's membership records it.
+pub use openraft::BasicNode;
 pub use state_machine::{SnapshotBuilder, StateMachine};
 
 openraft::declare_raft_types!(

@@ -1,6 +1,8 @@
 //! How the client commands (`weft call`, `weft link`, `weft get`, `weft patch`,
 //! `weft rollout`) find and talk to a node's API: `--cluster URL` (or `--api ADDR`), else
-//! `WEFT_CLUSTER`, else the address `weft run` listens on by default. Every request has a timeout; a refusal prints the node's reason.
+//! `WEFT_CLUSTER`, else the URL `weft cluster up` recorded (`DIR/cluster` under the
+//! default cluster directory), else the address `weft run` listens on by default. Every
+//! request has a timeout; a refusal prints the node's reason.
 
 use crate::{Exit, Io};
 use std::time::Duration;
@@ -17,7 +19,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Target {
-    /// The node or cluster to talk to (default: $WEFT_CLUSTER, else http://127.0.0.1:7311).
+    /// The node or cluster to talk to (default: $WEFT_CLUSTER, else the cluster `weft
+    /// cluster up` started, else http://127.0.0.1:7311).
     #[arg(long, value_name = "URL")]
     pub cluster: Option<String>,
     /// A node's API address, as `weft run` printed it (the same as --cluster).
@@ -33,6 +36,7 @@ impl Target {
             .clone()
             .or_else(|| self.api.clone())
             .or_else(|| std::env::var("WEFT_CLUSTER").ok().filter(|u| !u.is_empty()))
+            .or_else(recorded_cluster)
             .unwrap_or_else(|| format!("http://{DEFAULT_API}"));
         let url = url.trim_end_matches('/').to_string();
         if url.contains("://") {
@@ -50,6 +54,14 @@ impl Target {
             .ok_or_else(|| format!("`{url}` is not an http:// URL"))?;
         Ok(rest.split('/').next().unwrap_or(rest).to_string())
     }
+}
+
+/// The first line of the cluster file `weft cluster up` writes, if there is one.
+fn recorded_cluster() -> Option<String> {
+    let file = super::cluster::default_dir()?.join("cluster");
+    let text = std::fs::read_to_string(file).ok()?;
+    let url = text.lines().next()?.trim();
+    (!url.is_empty()).then(|| url.to_string())
 }
 
 /// What an API request came back with.
@@ -129,6 +141,18 @@ pub fn post(target: &Target, path: &str, body: &serde_json::Value) -> Result<Ans
     let r = client()?
         .post(&url)
         .json(body)
+        .send()
+        .map_err(|e| unreachable(&url, e))?;
+    answer(&url, r)
+}
+
+/// `PUT {base}{path}` with a text body.
+pub fn put_text(target: &Target, path: &str, body: String) -> Result<Answer, String> {
+    let url = format!("{}{path}", target.url());
+    let r = client()?
+        .put(&url)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(body)
         .send()
         .map_err(|e| unreachable(&url, e))?;
     answer(&url, r)

@@ -1,4 +1,5 @@
-//! `weft get agents`: lists what a running node holds, as a table or JSON.
+//! `weft get agents` and `weft get nodes`: list what a running node holds, or a
+//! cluster's members, as a table, JSON or YAML.
 
 use super::client::{self, Target};
 use crate::{Exit, Io};
@@ -7,6 +8,8 @@ use crate::{Exit, Io};
 pub enum Kind {
     /// Every agent the node has stored or active.
     Agents,
+    /// Every member of the cluster: name, address, role, state, lease age.
+    Nodes,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -14,6 +17,7 @@ pub enum Format {
     #[default]
     Table,
     Json,
+    Yaml,
 }
 
 #[derive(clap::Args, Debug)]
@@ -28,13 +32,46 @@ pub struct Args {
 }
 
 pub fn main(args: &Args, io: &Io) -> Exit {
-    let Kind::Agents = args.kind;
-    let json = match client::expect_ok(io, client::get(&args.target, "/api/v1/agents")) {
+    let path = match args.kind {
+        Kind::Agents => "/api/v1/agents",
+        Kind::Nodes => "/api/v1/nodes",
+    };
+    let json = match client::expect_ok(io, client::get(&args.target, path)) {
         Ok(json) => json,
         Err(exit) => return exit,
     };
-    if args.output == Format::Json {
-        io.say(&serde_json::to_string_pretty(&json).unwrap_or_default());
+    match args.output {
+        Format::Json => {
+            io.say(&serde_json::to_string_pretty(&json).unwrap_or_default());
+            return Exit::Success;
+        }
+        Format::Yaml => {
+            io.say(yaml(&json, 0).trim_end());
+            return Exit::Success;
+        }
+        Format::Table => {}
+    }
+    if args.kind == Kind::Nodes {
+        let rows: Vec<[String; 5]> = json
+            .as_array()
+            .map(|a| a.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .map(|r| {
+                let s = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                [
+                    s("name"),
+                    s("address"),
+                    s("role"),
+                    s("state"),
+                    s("lease_age"),
+                ]
+            })
+            .collect();
+        io.say(&table(
+            &["NAME", "ADDRESS", "ROLE", "STATE", "LEASE AGE"],
+            &rows,
+        ));
         return Exit::Success;
     }
     let rows: Vec<[String; 3]> = json
@@ -80,4 +117,44 @@ pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String
             .map(|r| line(r.iter().map(String::as_str).collect())),
     );
     out.join("\n")
+}
+
+/// A small YAML printer for JSON answers: maps and lists in block style, scalars as JSON
+/// (JSON strings are valid YAML double-quoted scalars).
+pub fn yaml(value: &serde_json::Value, indent: usize) -> String {
+    use serde_json::Value;
+    let pad = " ".repeat(indent);
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            let mut out = String::new();
+            for (k, v) in map {
+                let key = serde_json::to_string(k).unwrap_or_default();
+                match v {
+                    Value::Object(m) if !m.is_empty() => {
+                        out.push_str(&format!("{pad}{key}:\n{}", yaml(v, indent + 2)))
+                    }
+                    Value::Array(a) if !a.is_empty() => {
+                        out.push_str(&format!("{pad}{key}:\n{}", yaml(v, indent)))
+                    }
+                    _ => out.push_str(&format!("{pad}{key}: {}\n", yaml(v, 0).trim_end())),
+                }
+            }
+            out
+        }
+        Value::Array(items) if !items.is_empty() => {
+            let mut out = String::new();
+            for item in items {
+                let inner = yaml(item, indent + 2);
+                let inner = inner.trim_start();
+                out.push_str(&format!("{pad}- {inner}"));
+                if !inner.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            out
+        }
+        Value::Object(_) => format!("{pad}{{}}\n"),
+        Value::Array(_) => format!("{pad}[]\n"),
+        scalar => format!("{pad}{scalar}\n"),
+    }
 }

@@ -4,6 +4,7 @@
 
 mod agents;
 mod cli;
+mod cluster_cli;
 mod data;
 mod defaults;
 mod diff;
