@@ -172,3 +172,21 @@ impl StoreError {
         StoreError::Corrupt { what: what.into() }
     }
 }
+
+/// Opens (creating if needed) the sled database in `dir`, telling a directory another
+/// process holds (`Locked`) from one that cannot be opened.
+pub(crate) fn open_sled(dir: &std::path::Path) -> Result<sled::Db, StoreError> {
+    let open_error = |message: String| StoreError::Open {
+        dir: dir.to_path_buf(),
+        message,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| open_error(e.to_string()))?;
+    sled::Config::new().path(dir).open().map_err(|e| match &e {
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            StoreError::Locked {
+                dir: dir.to_path_buf(),
+            }
+        }
+        _ => open_error(e.to_string()),
+    })
+}

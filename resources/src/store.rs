@@ -75,20 +75,7 @@ impl Store {
     /// and finishing a compaction a crash interrupted.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store, StoreError> {
         let dir = dir.as_ref().to_path_buf();
-        let open_error = |message: String| StoreError::Open {
-            dir: dir.clone(),
-            message,
-        };
-        std::fs::create_dir_all(&dir).map_err(|e| open_error(e.to_string()))?;
-        let db = sled::Config::new()
-            .path(&dir)
-            .open()
-            .map_err(|e| match &e {
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                    StoreError::Locked { dir: dir.clone() }
-                }
-                _ => open_error(e.to_string()),
-            })?;
+        let db = crate::error::open_sled(&dir)?;
         let tree = db.open_tree(TREE)?;
         let mut meta = initialize_or_check(&db, &tree)?;
         if meta.purged < meta.compacted {

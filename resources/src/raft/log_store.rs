@@ -44,20 +44,7 @@ impl LogStore {
     /// Opens the log in `dir`, creating the directory and an empty log if needed.
     pub fn open(dir: impl AsRef<Path>) -> Result<LogStore, StoreError> {
         let dir = dir.as_ref().to_path_buf();
-        let open_error = |message: String| StoreError::Open {
-            dir: dir.clone(),
-            message,
-        };
-        std::fs::create_dir_all(&dir).map_err(|e| open_error(e.to_string()))?;
-        let db = sled::Config::new()
-            .path(&dir)
-            .open()
-            .map_err(|e| match &e {
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                    StoreError::Locked { dir: dir.clone() }
-                }
-                _ => open_error(e.to_string()),
-            })?;
+        let db = crate::error::open_sled(&dir)?;
         let tree = db.open_tree(TREE)?;
         match tree.get(FORMAT_KEY)? {
             None if tree.is_empty() => {
