@@ -29,6 +29,8 @@ enum Command {
     Link(cli::link::Args),
     /// List what a running node or cluster holds (`weft get agents`, `weft get nodes`).
     Get(cli::get::Args),
+    /// Show one thing in detail (`weft describe node NAME`).
+    Describe(cli::describe::Args),
     /// Hot-swap a new version of the program into a running node.
     Patch(cli::patch::Args),
     /// A running program's versions: `history`, `status`, `undo`.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Call(a) => cli::call::main(a, &io),
         Command::Link(a) => cli::link::main(a, &io),
         Command::Get(a) => cli::get::main(a, &io),
+        Command::Describe(a) => cli::describe::main(a, &io),
         Command::Patch(a) => cli::patch::main(a, &io),
         Command::Rollout(a) => cli::rollout::main(a, &io),
         Command::Repl(a) => cli::repl::main(a, &io),

@@ -130,6 +130,28 @@ fn a_three_node_cluster_survives_its_leader() {
         .expect("a leader")
         .0;
 
+    // One member in detail, with its own raft view.
+    let leader_name = format!("node-{leader}");
+    let described = cluster.weft(3, &["describe", "node", &leader_name]);
+    let described = text(&described.stdout);
+    assert!(
+        described.starts_with(&format!("Name:      {leader_name}\n")),
+        "{described}"
+    );
+    assert!(described.contains("Role:      leader\n"), "{described}");
+    assert!(
+        described.contains(&format!("Leader:    {leader}\n")),
+        "{described}"
+    );
+    assert!(described.contains("Term:      "), "{described}");
+    let unknown = cluster.weft(1, &["describe", "node", "node-9"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        text(&unknown.stderr).contains("no node `node-9`"),
+        "{}",
+        text(&unknown.stderr)
+    );
+
     // A write through one member is read through each of the others.
     let put = store(&cluster, 1, &["put", "a", "1"]);
     assert!(put.status.success(), "{}", text(&put.stderr));
