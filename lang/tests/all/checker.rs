@@ -94,10 +94,8 @@ mod agents {
     //! Agents through the checker: the typed program's agents, member functions and the
     //! intrinsics lane reads and writes, references, calls and sends become.
 
-    use weft_lang::diagnostic::render_all;
     use weft_lang::tir::{self, visit, Expr, ExprKind, Intrinsic, LaneKind, Program};
     use weft_lang::types::{AgentId, Ty};
-    use weft_lang::NoFiles;
 
     const COUNTER: &str = r#"/// One counter per URI.
 agent Counter at "/counters/:id" {
@@ -122,21 +120,7 @@ fn main() {
 }
 "#;
 
-    fn program(src: &str) -> Program {
-        let fe = weft_lang::check_file("agents.weft", src, &NoFiles);
-        assert!(
-            !fe.has_errors(),
-            "{}",
-            render_all(&fe.diagnostics, &fe.sources)
-        );
-        fe.program.expect("a program")
-    }
-
-    fn errors(src: &str) -> String {
-        let fe = weft_lang::check_file("agents.weft", src, &NoFiles);
-        assert!(fe.has_errors(), "expected errors in {src}");
-        render_all(&fe.diagnostics, &fe.sources)
-    }
+    use crate::support::{errors, program};
 
     fn func<'p>(p: &'p Program, name: &str) -> &'p tir::FuncDef {
         p.funcs

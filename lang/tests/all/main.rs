@@ -3,3 +3,4 @@
 mod checker;
 mod fuzz;
 mod migrations;
+mod support;

@@ -4,28 +4,10 @@
 //! and `tests/data/check/defaults.*`; these tests look at the typed IR and each rule, and
 //! check the examples of `docs/language.md`.
 
-use weft_lang::diagnostic::render_all;
 use weft_lang::tir::{self, visit, Expr, ExprKind, Program};
 use weft_lang::types::Ty;
-use weft_lang::NoFiles;
 
-fn program(src: &str) -> Program {
-    let fe = weft_lang::check_file("m.weft", src, &NoFiles);
-    assert!(
-        !fe.has_errors(),
-        "{}",
-        render_all(&fe.diagnostics, &fe.sources)
-    );
-    fe.program.expect("a program")
-}
-
-/// The rendered errors of a program that must not check.
-fn errors(src: &str) -> String {
-    let fe = weft_lang::check_file("m.weft", src, &NoFiles);
-    assert!(fe.has_errors(), "expected errors in {src}");
-    assert!(fe.program.is_none());
-    render_all(&fe.diagnostics, &fe.sources)
-}
+use crate::support::{errors, program};
 
 fn func<'p>(p: &'p Program, name: &str) -> &'p tir::FuncDef {
     p.funcs

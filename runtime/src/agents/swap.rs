@@ -343,20 +343,22 @@ impl Node {
                     || v.manifest()
                         .agent(&slot.agent)
                         .is_some_and(|a| a.on_start.is_some());
+                if alone {
+                    // Later, one at a time, if active (activation moves the others).
+                    let st = lock(&slot.state);
+                    if st.held.is_some() || st.busy.is_some() {
+                        one_by_one.push(slot.clone());
+                    }
+                    continue;
+                }
                 match self.try_acquire(slot) {
                     Some((Some(h), f)) if h.version.number == v.number || f == Some(v.number) => {
                         self.release(slot, Some(h));
                         one_by_one.push(slot.clone());
                     }
-                    Some((Some(h), _)) if !alone => batch.push((slot.clone(), h)),
-                    Some((h, _)) => {
-                        // Not active (activation moves it) or starting: later, alone.
-                        let active = h.is_some();
-                        self.release(slot, h);
-                        if active {
-                            one_by_one.push(slot.clone());
-                        }
-                    }
+                    Some((Some(h), _)) => batch.push((slot.clone(), h)),
+                    // Not active: activation moves it.
+                    Some((None, _)) => self.release(slot, None),
                     None => one_by_one.push(slot.clone()),
                 }
             }

@@ -129,19 +129,7 @@ fn shallow(t: &TypeDesc) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn record(name: &str, fields: &[(&str, TypeDesc)]) -> AdtDesc {
-        AdtDesc {
-            name: name.into(),
-            shape: AdtShape::Record(
-                fields
-                    .iter()
-                    .map(|(n, t)| (n.to_string(), t.clone()))
-                    .collect(),
-            ),
-            defaults: vec![],
-        }
-    }
+    use crate::value::tests::{enumeration, record};
 
     #[test]
     fn records_gain_defaults_and_lose_fields_enums_map_by_name() {
@@ -150,25 +138,13 @@ mod tests {
                 "Link",
                 &[("url", TypeDesc::String), ("note", TypeDesc::String)],
             ),
-            AdtDesc {
-                name: "State".into(),
-                shape: AdtShape::Enum(vec![
-                    ("On".into(), vec![TypeDesc::Int]),
-                    ("Off".into(), vec![]),
-                ]),
-                defaults: vec![],
-            },
+            enumeration("State", &[("On", &[TypeDesc::Int]), ("Off", &[])]),
         ];
         let new = vec![
-            AdtDesc {
-                name: "State".into(),
-                shape: AdtShape::Enum(vec![
-                    ("Off".into(), vec![]),
-                    ("Broken".into(), vec![]),
-                    ("On".into(), vec![TypeDesc::Int]),
-                ]),
-                defaults: vec![],
-            },
+            enumeration(
+                "State",
+                &[("Off", &[]), ("Broken", &[]), ("On", &[TypeDesc::Int])],
+            ),
             record(
                 "Link",
                 &[("url", TypeDesc::String), ("hits", TypeDesc::Int)],
@@ -206,11 +182,7 @@ mod tests {
         );
         // A variant the new type lacks cannot move.
         let gone = Value::Variant(1, vec![]);
-        let old2 = vec![AdtDesc {
-            name: "State".into(),
-            shape: AdtShape::Enum(vec![("On".into(), vec![]), ("Gone".into(), vec![])]),
-            defaults: vec![],
-        }];
+        let old2 = vec![enumeration("State", &[("On", &[]), ("Gone", &[])])];
         let mut c = Conversion {
             from_types: &old2,
             to_types: &new,

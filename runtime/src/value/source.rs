@@ -135,26 +135,19 @@ fn go(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::tests::{enumeration, record};
 
     #[test]
     fn values_become_expressions() {
         let types = vec![
-            AdtDesc {
-                name: "Link".into(),
-                shape: AdtShape::Record(vec![
-                    ("url".into(), TypeDesc::String),
-                    ("hits".into(), TypeDesc::Int),
-                ]),
-                defaults: vec![],
-            },
-            AdtDesc {
-                name: "Option<Float>".into(),
-                shape: AdtShape::Enum(vec![
-                    ("None".into(), vec![]),
-                    ("Some".into(), vec![TypeDesc::Float]),
-                ]),
-                defaults: vec![],
-            },
+            record(
+                "Link",
+                &[("url", TypeDesc::String), ("hits", TypeDesc::Int)],
+            ),
+            enumeration(
+                "Option<Float>",
+                &[("None", &[]), ("Some", &[TypeDesc::Float])],
+            ),
         ];
         let ty = TypeDesc::Map(
             Box::new(TypeDesc::String),

@@ -22,7 +22,7 @@ const OPT_INT: u32 = 6;
 const NOTHING: u32 = 7;
 const OPT_UNIT: u32 = 8;
 
-fn record(name: &str, fields: &[(&str, TypeDesc)]) -> AdtDesc {
+pub(super) fn record(name: &str, fields: &[(&str, TypeDesc)]) -> AdtDesc {
     AdtDesc {
         name: name.into(),
         shape: AdtShape::Record(
@@ -35,7 +35,7 @@ fn record(name: &str, fields: &[(&str, TypeDesc)]) -> AdtDesc {
     }
 }
 
-fn enumeration(name: &str, variants: &[(&str, &[TypeDesc])]) -> AdtDesc {
+pub(super) fn enumeration(name: &str, variants: &[(&str, &[TypeDesc])]) -> AdtDesc {
     AdtDesc {
         name: name.into(),
         shape: AdtShape::Enum(
