@@ -461,9 +461,15 @@ async fn client(link: Link, started: Started, ready: Arc<AtomicUsize>) -> Vec<Du
     } = link;
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
-        .await
-        .expect("connect");
+    // A small read buffer, as the node's own side uses: tungstenite zeroes the whole
+    // buffer on every read, and the 128 KiB default would make the clients, not the
+    // server, the measure of a fan-out.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4096);
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/"), Some(config), true)
+            .await
+            .expect("connect");
     ws.send(Message::text(format!("@sync(node:\"{uri}\",lane:{lane})")))
         .await
         .expect("send");
