@@ -9,6 +9,7 @@ mod data;
 mod defaults;
 mod diff;
 mod examples;
+mod linearizable;
 mod node;
 mod patch;
 mod repl;

@@ -1,0 +1,3 @@
+//! `cargo bench --bench cluster`: the replicated store next to etcd (being written).
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! A linearizability check of the replicated store (being written).
