@@ -464,8 +464,8 @@ async fn client(link: Link, started: Started, ready: Arc<AtomicUsize>) -> Vec<Du
     // A small read buffer, as the node's own side uses: tungstenite zeroes the whole
     // buffer on every read, and the 128 KiB default would make the clients, not the
     // server, the measure of a fan-out.
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(4096);
+    let config =
+        tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
     let (mut ws, _) =
         tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/"), Some(config), true)
             .await

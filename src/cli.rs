@@ -9,6 +9,7 @@ pub mod call;
 pub mod check;
 pub mod client;
 pub mod cluster;
+pub mod delete;
 pub mod describe;
 pub mod get;
 pub mod link;

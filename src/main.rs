@@ -29,6 +29,8 @@ enum Command {
     Link(cli::link::Args),
     /// List what a running node or cluster holds (`weft get agents`, `weft get nodes`).
     Get(cli::get::Args),
+    /// Take something out of the cluster (`weft delete node NAME`).
+    Delete(cli::delete::Args),
     /// Show one thing in detail (`weft describe node NAME`).
     Describe(cli::describe::Args),
     /// Hot-swap a new version of the program into a running node.
@@ -37,11 +39,12 @@ enum Command {
     Rollout(cli::rollout::Args),
     /// Explore a live program: Weft inputs run on its node, with its types and agents.
     Repl(cli::repl::Args),
-    /// Run one node of a cluster (`--controller`: a member of the replicated store).
+    /// Run one node of a cluster: a controller (a member of the replicated store) or a
+    /// worker that joins with the cluster's token.
     Node(cli::node_cmd::Args),
     /// Start or stop a local cluster: `weft cluster up --nodes 3`, `weft cluster down`.
     Cluster(cli::cluster::Args),
-    /// Read and write the cluster's store: `get KEY`, `put KEY VALUE`, `ls [PREFIX]`.
+    /// Read, write and watch the cluster's store: `get`, `put`, `delete`, `ls`, `watch`.
     Store(cli::store_cmd::Args),
 }
 
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Link(a) => cli::link::main(a, &io),
         Command::Get(a) => cli::get::main(a, &io),
         Command::Describe(a) => cli::describe::main(a, &io),
+        Command::Delete(a) => cli::delete::main(a, &io),
         Command::Patch(a) => cli::patch::main(a, &io),
         Command::Rollout(a) => cli::rollout::main(a, &io),
         Command::Repl(a) => cli::repl::main(a, &io),

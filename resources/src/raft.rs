@@ -22,7 +22,8 @@
 //! Between controllers, [`network`] is the `RaftNetwork` (postcard over HTTP, sent with
 //! reqwest), [`server`] the axum routes that answer it, and [`Controller`] one member of
 //! the group: storage, `Raft` and server together, taking writes (forwarded to the
-//! leader) and linearizable reads on any member. Membership changes are not here yet.
+//! leader) and linearizable reads on any member, and membership changes (a voter added
+//! or removed by joint consensus) on the leader.
 
 mod applied;
 mod controller;
@@ -41,7 +42,9 @@ use std::io::Cursor;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use controller::{Controller, ControllerError, REQUEST_TIMEOUT};
+pub use controller::{
+    Controller, ControllerError, Membership, MEMBERSHIP_TIMEOUT, REQUEST_TIMEOUT,
+};
 pub use log_store::LogStore;
 /// A member's address, as the group's membership records it.
 pub use openraft::BasicNode;

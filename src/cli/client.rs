@@ -125,6 +125,16 @@ fn answer(url: &str, r: reqwest::blocking::Response) -> Result<Answer, String> {
     })
 }
 
+/// `DELETE {base}{path}`.
+pub fn delete(target: &Target, path: &str) -> Result<Answer, String> {
+    let url = format!("{}{path}", target.url());
+    let r = client()?
+        .delete(&url)
+        .send()
+        .map_err(|e| unreachable(&url, e))?;
+    answer(&url, r)
+}
+
 /// `GET {base}{path}`.
 pub fn get(target: &Target, path: &str) -> Result<Answer, String> {
     let url = format!("{}{path}", target.url());

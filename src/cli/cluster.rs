@@ -1,9 +1,12 @@
-//! `weft cluster up` and `weft cluster down`: a local cluster of `weft node --controller`
-//! processes on free loopback ports, daemonized (a session of their own, output to files
-//! in `DIR/node-I/`) so they outlive the command; their pids and API URLs are recorded
-//! in `DIR/node-I/pid` and `DIR/node-I/url`, the members (`--members`) in `DIR/members`
-//! (so `up` in the same directory again restarts the same group), the cluster URL in
-//! `DIR/cluster`.
+//! `weft cluster up` and `weft cluster down`: a local cluster of `weft node` processes
+//! on free loopback ports: 3 controllers when there are at least 3 nodes (else 1), the
+//! rest workers that join with the cluster's bootstrap token. The processes are
+//! daemonized (a session of their own, output to files in `DIR/node-I/`) so they outlive
+//! the command; each node's command line, pid and API URL are recorded in
+//! `DIR/node-I/{args,pid,url}`, the controllers (`--members`) in `DIR/members`, the token
+//! in `DIR/token`, the cluster URL in `DIR/cluster`. `up` in a directory whose cluster
+//! partly runs starts only the nodes that are not running, with their recorded command
+//! lines: the same nodes, with their data.
 
 use crate::{Exit, Io};
 use std::os::unix::process::CommandExt;
@@ -27,7 +30,8 @@ pub struct Args {
 pub enum Action {
     /// Start a local cluster of controllers.
     Up {
-        /// How many nodes: 1, 3 or 5.
+        /// How many nodes (1 to 9): 3 controllers from 3 nodes on (else 1), the rest
+        /// workers.
         #[arg(long, default_value_t = 3)]
         nodes: usize,
         /// Where the nodes keep their data, logs and pids (default: the state directory).
@@ -118,44 +122,36 @@ pub fn alive(pid: i32) -> bool {
     }
 }
 
+/// The most nodes `up` starts.
+const NODES_MAX: usize = 9;
+
 fn up(n: usize, dir: &Path, io: &Io) -> Result<(), String> {
-    if ![1, 3, 5].contains(&n) {
-        return Err(format!("--nodes must be 1, 3 or 5, not {n}"));
-    }
-    if let Some((_, pid)) = recorded_pids(dir).into_iter().find(|(_, p)| alive(*p)) {
+    if !(1..=NODES_MAX).contains(&n) {
         return Err(format!(
-            "a cluster already runs from {} (pid {pid}): `weft cluster down` first",
+            "--nodes must be between 1 and {NODES_MAX}, not {n}"
+        ));
+    }
+    let known = std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().any(|e| e.path().join("args").exists()))
+        .unwrap_or(false);
+    if known {
+        return restart(n, dir, io);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let controllers = if n >= 3 { 3 } else { 1 };
+    let members_file = dir.join("members");
+    if members_file.exists() {
+        return Err(format!(
+            "{} holds a cluster whose nodes were never started: use another --dir",
             dir.display()
         ));
     }
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    // A cluster brought up again in the same directory keeps its addresses: its raft
-    // membership names them.
-    let recorded = dir.join("members");
     let mut addrs = Vec::new();
-    if let Ok(text) = std::fs::read_to_string(&recorded) {
-        let members = super::node_cmd::parse_members(text.trim())
-            .map_err(|e| format!("{}: {e}", recorded.display()))?;
-        if members.len() != n {
-            return Err(format!(
-                "{} already holds a cluster of {} nodes, not {n}: use another --dir",
-                dir.display(),
-                members.len()
-            ));
-        }
-        for m in members.into_values() {
-            let api = m
-                .api
-                .ok_or_else(|| format!("{}: no API address", recorded.display()))?;
-            addrs.push((m.raft, api));
-        }
-    } else {
-        for _ in 0..n {
-            addrs.push((
-                format!("127.0.0.1:{}", free_port()?),
-                format!("127.0.0.1:{}", free_port()?),
-            ));
-        }
+    for _ in 0..controllers {
+        addrs.push((
+            format!("127.0.0.1:{}", free_port()?),
+            format!("127.0.0.1:{}", free_port()?),
+        ));
     }
     let members = addrs
         .iter()
@@ -163,45 +159,121 @@ fn up(n: usize, dir: &Path, io: &Io) -> Result<(), String> {
         .map(|(i, (raft, api))| format!("{}={raft}@{api}", i + 1))
         .collect::<Vec<_>>()
         .join(",");
-    std::fs::write(&recorded, format!("{members}\n")).map_err(|e| e.to_string())?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find weft itself: {e}"))?;
+    std::fs::write(&members_file, format!("{members}\n")).map_err(|e| e.to_string())?;
+    let token = new_token()?;
+    write_private(&dir.join("token"), &format!("{token}\n"))?;
     let mut urls = Vec::new();
     for (i, (raft, api)) in addrs.iter().enumerate() {
         let id = i + 1;
         let node_dir = dir.join(format!("node-{id}"));
-        std::fs::create_dir_all(&node_dir).map_err(|e| format!("{}: {e}", node_dir.display()))?;
-        let log = |name: &str| {
-            std::fs::File::create(node_dir.join(name))
-                .map_err(|e| format!("{}: {e}", node_dir.join(name).display()))
-        };
-        let mut command = Command::new(&exe);
-        command
-            .arg("node")
-            .arg("--data")
-            .arg(node_dir.join("data"))
-            .args(["--listen", raft, "--api", api, "--controller"])
-            .args(["--id", &id.to_string(), "--members", &members])
-            .stdin(Stdio::null())
-            .stdout(log("stdout")?)
-            .stderr(log("stderr")?);
-        // SAFETY: setsid is async-signal-safe; the child gets a session of its own so
-        // it outlives this command and its terminal's signals.
-        unsafe {
-            command.pre_exec(|| {
-                libc::setsid();
-                Ok(())
-            });
-        }
-        let child = command
-            .spawn()
-            .map_err(|e| format!("cannot start node {id}: {e}"))?;
-        std::fs::write(node_dir.join("pid"), format!("{}\n", child.id()))
-            .map_err(|e| e.to_string())?;
-        let url = format!("http://{api}");
-        std::fs::write(node_dir.join("url"), format!("{url}\n")).map_err(|e| e.to_string())?;
-        urls.push(url);
+        let data = node_dir.join("data");
+        let args: Vec<String> = vec![
+            "node".into(),
+            "--data".into(),
+            path_text(&data)?,
+            "--listen".into(),
+            raft.clone(),
+            "--api".into(),
+            api.clone(),
+            "--controller".into(),
+            "--id".into(),
+            id.to_string(),
+            "--members".into(),
+            members.clone(),
+            "--token".into(),
+            token.clone(),
+        ];
+        urls.push(start_node(&node_dir, &args, &format!("http://{api}"))?);
     }
-    if let Err(e) = wait_ready(&urls) {
+    let controller_urls = urls.join(",");
+    let ready = wait_ready(&urls, controllers).and_then(|()| {
+        for id in controllers + 1..=n {
+            let node_dir = dir.join(format!("node-{id}"));
+            let api = format!("127.0.0.1:{}", free_port()?);
+            let args: Vec<String> = vec![
+                "node".into(),
+                "--data".into(),
+                path_text(&node_dir.join("data"))?,
+                "--listen".into(),
+                api.clone(),
+                "--join".into(),
+                controller_urls.clone(),
+                "--token".into(),
+                token.clone(),
+            ];
+            start_node(&node_dir, &args, &format!("http://{api}"))?;
+            // One at a time, so node-I gets id I.
+            wait_joined(&node_dir)?;
+        }
+        wait_ready(&urls, n)
+    });
+    finish(dir, n, &urls, ready, io)
+}
+
+/// Starts again, with their recorded command lines, the nodes of `dir` that do not run.
+fn restart(n: usize, dir: &Path, io: &Io) -> Result<(), String> {
+    let mut node_dirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("args").exists())
+        .collect();
+    node_dirs.sort_by_key(|p| node_number(p));
+    if node_dirs.len() != n {
+        return Err(format!(
+            "{} holds a cluster of {} nodes, not {n}: use another --dir",
+            dir.display(),
+            node_dirs.len()
+        ));
+    }
+    let mut urls = Vec::new();
+    let mut started = 0;
+    for node_dir in &node_dirs {
+        let url = std::fs::read_to_string(node_dir.join("url"))
+            .map_err(|e| format!("{}: {e}", node_dir.join("url").display()))?
+            .trim()
+            .to_string();
+        let args: Vec<String> = std::fs::read_to_string(node_dir.join("args"))
+            .map_err(|e| format!("{}: {e}", node_dir.join("args").display()))?
+            .lines()
+            .map(String::from)
+            .collect();
+        let running = std::fs::read_to_string(node_dir.join("pid"))
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+            .is_some_and(alive);
+        if args.iter().any(|a| a == "--controller") {
+            urls.push(url.clone());
+        }
+        if !running {
+            start_node(node_dir, &args, &url)?;
+            started += 1;
+        }
+    }
+    if started == 0 {
+        io.error(&format!("the cluster in {} already runs\n", dir.display()));
+    }
+    let ready = wait_ready(&urls, n);
+    finish(dir, n, &urls, ready, io)
+}
+
+fn node_number(dir: &Path) -> u64 {
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("node-"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX)
+}
+
+/// Records the cluster's URL once it is ready, or stops it and says why not.
+fn finish(
+    dir: &Path,
+    n: usize,
+    urls: &[String],
+    ready: Result<(), String>,
+    io: &Io,
+) -> Result<(), String> {
+    if let Err(e) = ready {
         let _ = down(dir, &Io::buffers());
         let mut why = e;
         for i in 1..=n {
@@ -217,9 +289,90 @@ fn up(n: usize, dir: &Path, io: &Io) -> Result<(), String> {
     Ok(())
 }
 
-/// Waits (at most [`UP_MAX`]) until every member answers `nodes` with one leader and
-/// every member Ready.
-fn wait_ready(urls: &[String]) -> Result<(), String> {
+fn path_text(path: &Path) -> Result<String, String> {
+    path.to_str()
+        .map(String::from)
+        .ok_or_else(|| format!("{} is not UTF-8", path.display()))
+}
+
+/// 32 random bytes from the system, as hex.
+fn new_token() -> Result<String, String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Writes `text` to `path`, readable by its owner only.
+fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Starts `weft ARGS` as a daemon of `node_dir` (recording its command line, pid and
+/// API URL); answers the URL.
+fn start_node(node_dir: &Path, args: &[String], url: &str) -> Result<String, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find weft itself: {e}"))?;
+    std::fs::create_dir_all(node_dir).map_err(|e| format!("{}: {e}", node_dir.display()))?;
+    let log = |name: &str| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(node_dir.join(name))
+            .map_err(|e| format!("{}: {e}", node_dir.join(name).display()))
+    };
+    write_private(&node_dir.join("args"), &format!("{}\n", args.join("\n")))?;
+    let mut command = Command::new(&exe);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log("stdout")?)
+        .stderr(log("stderr")?);
+    // SAFETY: setsid is async-signal-safe; the child gets a session of its own so it
+    // outlives this command and its terminal's signals.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let child = command
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", node_dir.display()))?;
+    std::fs::write(node_dir.join("pid"), format!("{}\n", child.id())).map_err(|e| e.to_string())?;
+    std::fs::write(node_dir.join("url"), format!("{url}\n")).map_err(|e| e.to_string())?;
+    Ok(url.to_string())
+}
+
+/// Waits until the worker in `node_dir` has recorded the id the cluster gave it.
+fn wait_joined(node_dir: &Path) -> Result<(), String> {
+    let until = Instant::now() + UP_MAX;
+    let identity = node_dir.join("data").join("node.json");
+    while Instant::now() < until {
+        if identity.exists() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!(
+        "{} did not join within {UP_MAX:?}",
+        node_dir.display()
+    ))
+}
+
+/// Waits (at most [`UP_MAX`]) until every controller in `urls` answers `nodes` with one
+/// leader and `nodes` nodes, every one Ready.
+fn wait_ready(urls: &[String], nodes: usize) -> Result<(), String> {
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
@@ -248,7 +401,7 @@ fn wait_ready(urls: &[String]) -> Result<(), String> {
             };
             let leaders = rows.iter().filter(|r| r["role"] == "leader").count();
             let all_ready = rows.iter().all(|r| r["state"] == "Ready");
-            if leaders != 1 || !all_ready || rows.len() != urls.len() {
+            if leaders != 1 || !all_ready || rows.len() != nodes {
                 last = format!("{url}: {}", serde_json::Value::Array(rows));
                 ready = false;
                 break;

@@ -50,7 +50,14 @@ pub fn main(args: &Args, io: &Io) -> Exit {
     };
     let mut out = vec![
         ("Name", field(row, "name")),
-        ("Address", format!("{} (raft)", field(row, "address"))),
+        (
+            "Address",
+            if field(row, "role") == "worker" {
+                field(row, "address")
+            } else {
+                format!("{} (raft)", field(row, "address"))
+            },
+        ),
         ("API", field(row, "api")),
         ("Role", field(row, "role")),
         ("State", field(row, "state")),

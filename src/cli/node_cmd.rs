@@ -1,56 +1,66 @@
-//! `weft node --controller`: one controller of the control plane in this process. The
-//! controller serves its raft routes on `--listen`; the public API (HTTP/JSON under
-//! `/api/v1/`) is served on a second listener, `--api`, because the controller owns its
-//! listener and router. The member with the lowest id initializes the group from the
-//! static `--members` map when its store is empty. Ctrl-C or SIGTERM shuts down cleanly.
+//! `weft node`: one node of the cluster in this process, a controller or a worker.
 //!
-//! Routes: `GET /api/v1/nodes` (every member as this node sees it), `GET /api/v1/status`
-//! (this node's own raft view, which `nodes` asks every member for), `GET
-//! /api/v1/store?prefix=P`, `GET /api/v1/store/{key}`, `PUT /api/v1/store/{key}` (the body
-//! is the value).
+//! A controller (`--controller`) is a raft voter holding the replicated store: it serves
+//! its raft routes on `--listen` and the public API (`api`) on `--api`. A group starts
+//! from a static `--members` map (the member with the lowest id initializes it when its
+//! store is empty), or a controller joins a running group with `--join URL --token
+//! TOKEN` and becomes a voter by joint consensus. A worker (no `--controller`) joins with
+//! `--join URL --token TOKEN` and serves its API on `--listen` (`worker`). Every node keeps
+//! a heartbeat lease (`registry`); the leader ends the leases nobody renews, and a node
+//! without one is NotReady. What a node was given by the cluster (its id and role) is
+//! kept in `DATA/node.json`, so a restart comes back as the same node. Ctrl-C or SIGTERM
+//! shuts down cleanly.
+
+mod api;
+mod registry;
+mod watch;
+mod worker;
 
 use crate::{Exit, Io};
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use registry::{Record, Role};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use weft_resources::raft::BasicNode;
-use weft_resources::raft::{Controller, ControllerError};
-use weft_resources::{Command, KeyValue};
+use weft_resources::raft::{BasicNode, Controller};
+use weft_resources::{Command, Compare, CompareOp, Op};
 
-/// How long `nodes` waits for each member's own view.
-const STATUS_TIMEOUT: Duration = Duration::from_millis(800);
-
-/// The most keys one listing returns.
-const LIST_MAX: usize = 1000;
+/// How long a join request may take (a controller's catch-up included).
+const JOIN_TIMEOUT: Duration = Duration::from_secs(45);
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Where the node keeps its raft log and store (created if need be).
+    /// Where the node keeps its data (created if need be).
     #[arg(long, value_name = "DIR")]
     pub data: PathBuf,
-    /// The address the raft routes listen on: the node's address in the group.
+    /// A controller's raft address (its address in the group); a worker's API address.
     #[arg(long, value_name = "ADDR")]
     pub listen: String,
-    /// The address the public API (`/api/v1/`) listens on.
+    /// The address a controller's public API (`/api/v1/`) listens on.
     #[arg(long, value_name = "ADDR")]
-    pub api: String,
-    /// Run a controller (a member of the replicated store); the only kind for now.
-    #[arg(long, required = true)]
+    pub api: Option<String>,
+    /// Run a controller (a member of the replicated store); else a worker.
+    #[arg(long)]
     pub controller: bool,
-    /// This node's id in the group (not 0).
+    /// A controller's id in a group started from `--members` (not 0).
     #[arg(long, value_name = "N")]
-    pub id: u64,
+    pub id: Option<u64>,
     /// Every member, `ID=RAFT_ADDR[@API_ADDR]`, comma-separated (default: this node alone).
     #[arg(long, value_name = "MEMBERS")]
     pub members: Option<String>,
+    /// Join the cluster whose controller API is at URL (several, comma-separated).
+    #[arg(long, value_name = "URL")]
+    pub join: Option<String>,
+    /// The bootstrap token: what joining nodes must present (given to the first
+    /// controllers, it becomes the cluster's).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// The heartbeat lease's TTL in milliseconds: a node unheard of this long is
+    /// NotReady.
+    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    pub lease_ttl_ms: u64,
 }
 
 /// One member as `--members` names it.
@@ -99,10 +109,34 @@ pub fn parse_members(text: &str) -> Result<BTreeMap<u64, Member>, String> {
     Ok(members)
 }
 
-struct Node {
-    controller: Controller,
-    members: BTreeMap<u64, Member>,
-    client: reqwest::Client,
+/// What the cluster gave this node, kept in `DATA/node.json`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Identity {
+    id: u64,
+    role: Role,
+}
+
+fn identity_path(data: &Path) -> PathBuf {
+    data.join("node.json")
+}
+
+fn load_identity(data: &Path) -> Result<Option<Identity>, String> {
+    match std::fs::read(identity_path(data)) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", identity_path(data).display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", identity_path(data).display())),
+    }
+}
+
+fn save_identity(data: &Path, identity: &Identity) -> Result<(), String> {
+    std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let path = identity_path(data);
+    let tmp = path.with_extension("json.tmp");
+    let bytes = serde_json::to_vec(identity).map_err(|e| e.to_string())?;
+    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 pub fn main(args: &Args, io: &Io) -> Exit {
@@ -110,33 +144,9 @@ pub fn main(args: &Args, io: &Io) -> Exit {
         io.error(&format!("error: {what}\n"));
         Exit::Error
     };
-    if args.id == 0 {
-        return fail("--id must not be 0".into());
+    if let Err(e) = check_args(args) {
+        return fail(e);
     }
-    let members = match &args.members {
-        Some(text) => match parse_members(text) {
-            Ok(m) => m,
-            Err(e) => return fail(format!("--members: {e}")),
-        },
-        None => BTreeMap::from([(
-            args.id,
-            Member {
-                raft: args.listen.clone(),
-                api: Some(args.api.clone()),
-            },
-        )]),
-    };
-    if !members.contains_key(&args.id) {
-        return fail(format!("--members does not name this node ({})", args.id));
-    }
-    let raft = match TcpListener::bind(&args.listen) {
-        Ok(l) => l,
-        Err(e) => return fail(format!("cannot listen on {}: {e}", args.listen)),
-    };
-    let api = match TcpListener::bind(&args.api) {
-        Ok(l) => l,
-        Err(e) => return fail(format!("cannot listen on {}: {e}", args.api)),
-    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -145,25 +155,162 @@ pub fn main(args: &Args, io: &Io) -> Exit {
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start the runtime: {e}")),
     };
-    match rt.block_on(serve(args, members, raft, api, io)) {
+    let served = if args.controller {
+        rt.block_on(controller(args, io))
+    } else {
+        rt.block_on(worker_node(args, io))
+    };
+    match served {
         Ok(()) => Exit::Success,
         Err(e) => fail(e),
     }
 }
 
-async fn serve(
-    args: &Args,
-    members: BTreeMap<u64, Member>,
-    raft: TcpListener,
-    api: TcpListener,
-    io: &Io,
-) -> Result<(), String> {
+/// Refuses flags that do not go together, before anything starts.
+fn check_args(args: &Args) -> Result<(), String> {
+    if args.join.is_some() != args.token.is_some() && args.join.is_some() {
+        return Err("--join needs --token (the cluster's bootstrap token)".into());
+    }
+    if args.lease_ttl_ms < 300 || args.lease_ttl_ms > 600_000 {
+        return Err(format!(
+            "--lease-ttl-ms must be between 300 and 600000, not {}",
+            args.lease_ttl_ms
+        ));
+    }
+    if args.controller {
+        if args.api.is_none() {
+            return Err("a controller needs --api ADDR for its public API".into());
+        }
+        match (args.id, &args.join) {
+            (Some(0), _) => return Err("--id must not be 0".into()),
+            (Some(_), Some(_)) => return Err(
+                "--id is for a group started from --members; a joining controller is given its id"
+                    .into(),
+            ),
+            (None, None) => return Err("a controller needs --id (with --members) or --join".into()),
+            _ => {}
+        }
+        if args.join.is_some() && args.members.is_some() {
+            return Err("--members and --join do not go together".into());
+        }
+    } else {
+        if args.join.is_none() {
+            return Err("a worker needs --join URL --token TOKEN (or pass --controller)".into());
+        }
+        if args.id.is_some() || args.members.is_some() || args.api.is_some() {
+            return Err("--id, --members and --api are for controllers; a worker serves its API on --listen".into());
+        }
+    }
+    Ok(())
+}
+
+fn join_urls(args: &Args) -> Vec<String> {
+    args.join
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(|u| u.trim().trim_end_matches('/').to_string())
+        .filter(|u| !u.is_empty())
+        .collect()
+}
+
+/// Asks the cluster at `urls` (each in turn while unreachable) to take this node.
+async fn join(urls: &[String], body: Value) -> Result<Value, String> {
+    let upstream = worker::Upstream::new(urls.to_vec())?;
+    let until = tokio::time::Instant::now() + JOIN_TIMEOUT;
+    loop {
+        let sent = upstream
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/join",
+                body.to_string().into(),
+            )
+            .await;
+        let (status, answer) = match sent {
+            Ok(r) => (r.status(), r.json::<Value>().await.unwrap_or(Value::Null)),
+            Err(e) if tokio::time::Instant::now() < until => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            Err(e) => return Err(format!("joining: {e}")),
+        };
+        if status.is_success() {
+            return Ok(answer);
+        }
+        let reason = answer["error"]
+            .as_str()
+            .unwrap_or("no reason given")
+            .to_string();
+        if status.as_u16() == 503 && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        return Err(format!("the cluster refused the join ({status}): {reason}"));
+    }
+}
+
+async fn controller(args: &Args, io: &Io) -> Result<(), String> {
+    let api_addr = args.api.as_deref().unwrap_or_default();
+    let raft = TcpListener::bind(&args.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let api =
+        TcpListener::bind(api_addr).map_err(|e| format!("cannot listen on {api_addr}: {e}"))?;
     let raft_addr = raft.local_addr().map_err(|e| e.to_string())?;
     let api_addr = api.local_addr().map_err(|e| e.to_string())?;
-    let controller = Controller::start(args.id, &args.data, raft)
+    let api_url = format!("http://{api_addr}");
+    let mut members = BTreeMap::new();
+    let (id, joining) = match (args.id, load_identity(&args.data)?) {
+        (Some(id), _) => {
+            members = match &args.members {
+                Some(text) => parse_members(text).map_err(|e| format!("--members: {e}"))?,
+                None => BTreeMap::from([(
+                    id,
+                    Member {
+                        raft: args.listen.clone(),
+                        api: Some(api_addr.to_string()),
+                    },
+                )]),
+            };
+            if !members.contains_key(&id) {
+                return Err(format!("--members does not name this node ({id})"));
+            }
+            (id, false)
+        }
+        (None, Some(identity)) if identity.role == Role::Controller => (identity.id, false),
+        (None, Some(_)) => {
+            return Err(format!(
+                "{} holds a worker, not a controller",
+                args.data.display()
+            ))
+        }
+        (None, None) => {
+            let answer = join(
+                &join_urls(args),
+                json!({
+                    "token": args.token,
+                    "role": "controller",
+                    "api": api_url,
+                    "raft": raft_addr.to_string(),
+                }),
+            )
+            .await?;
+            let id = answer["id"].as_u64().ok_or("the join answer has no id")?;
+            save_identity(
+                &args.data,
+                &Identity {
+                    id,
+                    role: Role::Controller,
+                },
+            )?;
+            (id, true)
+        }
+    };
+    let controller = Controller::start(id, &args.data, raft)
         .await
         .map_err(|e| format!("cannot start the controller: {e}"))?;
-    let lowest = members.keys().next().copied() == Some(args.id);
+    let controller = Arc::new(controller);
+    let lowest = members.keys().next().copied() == Some(id);
     if lowest && controller.metrics().last_log_index.is_none() {
         let group = members
             .iter()
@@ -173,35 +320,186 @@ async fn serve(
             io.error(&format!("warning: initializing the group: {e}\n"));
         }
     }
-    let client = reqwest::Client::builder()
-        .timeout(STATUS_TIMEOUT)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let node = Arc::new(Node {
-        controller,
-        members,
-        client,
+    if joining {
+        let upstream = worker::Upstream::new(join_urls(args))?;
+        let body = json!({ "token": args.token, "id": id }).to_string();
+        let added = upstream
+            .send(reqwest::Method::POST, "/api/v1/members", body.into())
+            .await?;
+        if !added.status().is_success() {
+            let status = added.status();
+            let answer = added.json::<Value>().await.unwrap_or(Value::Null);
+            return Err(format!(
+                "the cluster did not make this node a voter ({status}): {}",
+                answer["error"].as_str().unwrap_or("no reason given")
+            ));
+        }
+    }
+    let record = Record {
+        id,
+        name: registry::name(id),
+        role: Role::Controller,
+        raft: Some(raft_addr.to_string()),
+        api: api_url.clone(),
+    };
+    let apis = members
+        .iter()
+        .filter_map(|(id, m)| m.api.as_ref().map(|a| (*id, format!("http://{a}"))))
+        .collect();
+    let node = Arc::new(api::Node {
+        controller: controller.clone(),
+        apis,
+        client: api::client()?,
     });
+    let ttl = Duration::from_millis(args.lease_ttl_ms);
+    let background = vec![
+        tokio::spawn(register(
+            controller.clone(),
+            record,
+            args.token.clone(),
+            io.clone(),
+        )),
+        tokio::spawn(registry::heartbeat(
+            controller.clone(),
+            registry::name(id),
+            ttl,
+        )),
+        tokio::spawn(registry::expire_leases(controller.clone())),
+    ];
     api.set_nonblocking(true).map_err(|e| e.to_string())?;
     let api = tokio::net::TcpListener::from_std(api).map_err(|e| e.to_string())?;
     io.error(&format!(
-        "node {}: raft {raft_addr}, api: http://{api_addr}\n",
-        args.id
+        "node {id}: controller, raft {raft_addr}, api: {api_url}\n"
     ));
-    let app = router(node.clone());
-    let served = axum::serve(api, app)
+    let served = axum::serve(api, api::router(node.clone()))
         .with_graceful_shutdown(stop_signal())
         .await;
     if let Err(e) = served {
         io.error(&format!("error: the API server: {e}\n"));
     }
+    for task in background {
+        task.abort();
+        let _ = task.await;
+    }
     // The server is done, so its handlers have dropped their references.
-    let node = Arc::try_unwrap(node).map_err(|_| "the API still holds the node".to_string())?;
-    node.controller
+    drop(node);
+    let controller =
+        Arc::try_unwrap(controller).map_err(|_| "the API still holds the node".to_string())?;
+    controller
         .shutdown()
         .await
         .map_err(|e| format!("shutting down: {e}"))?;
-    io.error(&format!("node {}: stopped\n", args.id));
+    io.error(&format!("node {id}: stopped\n"));
+    Ok(())
+}
+
+/// Records this controller in the registry, and the token's hash when the cluster has
+/// none yet; retried until the group takes them.
+async fn register(controller: Arc<Controller>, record: Record, token: Option<String>, io: Io) {
+    let mut said = false;
+    loop {
+        let mut done = registry::put_record(&controller, &record, false)
+            .await
+            .map(|_| ());
+        if let (Ok(()), Some(token)) = (&done, &token) {
+            let txn = Command::Txn {
+                compare: vec![Compare::mod_revision(registry::TOKEN, CompareOp::Equal, 0)],
+                success: vec![Op::Put {
+                    key: registry::TOKEN.as_bytes().to_vec(),
+                    value: registry::token_hash(token).into_bytes(),
+                    lease: None,
+                    prev_kv: false,
+                }],
+                failure: vec![],
+            };
+            done = registry::write(&controller, txn).await.map(|_| ());
+        }
+        match done {
+            Ok(()) => return,
+            Err(e) if !said => {
+                io.error(&format!("{}: registering: {e} (retrying)\n", record.name));
+                said = true;
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn worker_node(args: &Args, io: &Io) -> Result<(), String> {
+    let listener = TcpListener::bind(&args.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let url = format!("http://{addr}");
+    let known = load_identity(&args.data)?;
+    if let Some(identity) = &known {
+        if identity.role != Role::Worker {
+            return Err(format!(
+                "{} holds a controller, not a worker",
+                args.data.display()
+            ));
+        }
+    }
+    let answer = join(
+        &join_urls(args),
+        json!({
+            "token": args.token,
+            "role": "worker",
+            "api": url,
+            "id": known.as_ref().map(|k| k.id),
+        }),
+    )
+    .await?;
+    let id = answer["id"].as_u64().ok_or("the join answer has no id")?;
+    save_identity(
+        &args.data,
+        &Identity {
+            id,
+            role: Role::Worker,
+        },
+    )?;
+    let mut controllers: Vec<String> = answer["controllers"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|u| u.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    if controllers.is_empty() {
+        controllers = join_urls(args);
+    }
+    let upstream = Arc::new(worker::Upstream::new(controllers)?);
+    let ttl = Duration::from_millis(args.lease_ttl_ms);
+    let refresher = upstream.clone();
+    let background = vec![
+        tokio::spawn(registry::heartbeat(
+            upstream.clone(),
+            registry::name(id),
+            ttl,
+        )),
+        tokio::spawn(async move {
+            loop {
+                refresher.refresh().await;
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }),
+    ];
+    let worker = Arc::new(worker::Worker { id, upstream });
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+    io.error(&format!("node {id}: worker, api: {url}\n"));
+    let served = axum::serve(listener, worker::router(worker))
+        .with_graceful_shutdown(stop_signal())
+        .await;
+    if let Err(e) = served {
+        io.error(&format!("error: the API server: {e}\n"));
+    }
+    for task in background {
+        task.abort();
+        let _ = task.await;
+    }
+    io.error(&format!("node {id}: stopped\n"));
     Ok(())
 }
 
@@ -218,157 +516,5 @@ async fn stop_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
-    }
-}
-
-fn router(node: Arc<Node>) -> Router {
-    Router::new()
-        .route("/api/v1/nodes", get(nodes))
-        .route("/api/v1/status", get(status))
-        .route("/api/v1/store", get(list))
-        .route("/api/v1/store/{*key}", get(get_key).put(put_key))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
-        .with_state(node)
-}
-
-fn error(status: StatusCode, reason: String) -> Response {
-    (status, Json(json!({ "error": reason }))).into_response()
-}
-
-fn unavailable(e: ControllerError) -> Response {
-    error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
-}
-
-/// This node's own view: its id, whether it leads, the leader it knows of, Ready when it
-/// runs and knows a leader.
-fn own_status(node: &Node) -> Value {
-    let m = node.controller.metrics();
-    let ready = m.running_state.is_ok() && m.current_leader.is_some();
-    json!({
-        "id": m.id,
-        "leader": m.current_leader,
-        "is_leader": m.state.is_leader(),
-        "term": m.current_term,
-        "last_applied": m.last_applied.map(|l| l.index),
-        "ready": ready,
-    })
-}
-
-async fn status(State(node): State<Arc<Node>>) -> Response {
-    Json(own_status(&node)).into_response()
-}
-
-async fn nodes(State(node): State<Arc<Node>>) -> Response {
-    let me = node.controller.id();
-    let leader = node.controller.leader();
-    let mut asks = Vec::new();
-    for (id, member) in &node.members {
-        let (id, member, client) = (*id, member.clone(), node.client.clone());
-        let own = (id == me).then(|| own_status(&node));
-        asks.push(tokio::spawn(async move {
-            let view = match (own, &member.api) {
-                (Some(view), _) => Some(view),
-                (None, Some(api)) => {
-                    let got = client
-                        .get(format!("http://{api}/api/v1/status"))
-                        .send()
-                        .await;
-                    match got {
-                        Ok(r) if r.status().is_success() => r.json::<Value>().await.ok(),
-                        _ => None,
-                    }
-                }
-                (None, None) => None,
-            };
-            (id, member, view)
-        }));
-    }
-    let mut rows = Vec::new();
-    for ask in asks {
-        let Ok((id, member, view)) = ask.await else {
-            continue;
-        };
-        let ready = view
-            .as_ref()
-            .and_then(|v| v.get("ready"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let role = if leader == Some(id) {
-            "leader"
-        } else {
-            "follower"
-        };
-        rows.push(json!({
-            "id": id,
-            "name": format!("node-{id}"),
-            "address": member.raft,
-            "api": member.api.as_ref().map(|a| format!("http://{a}")),
-            "role": role,
-            "state": if ready { "Ready" } else { "NotReady" },
-            "lease_age": "-",
-        }));
-    }
-    Json(Value::Array(rows)).into_response()
-}
-
-fn kv_json(kv: &KeyValue) -> Value {
-    json!({
-        "key": String::from_utf8_lossy(&kv.key),
-        "value": String::from_utf8_lossy(&kv.value),
-        "create_revision": kv.create_revision,
-        "mod_revision": kv.mod_revision,
-        "version": kv.version,
-    })
-}
-
-async fn get_key(State(node): State<Arc<Node>>, Path(key): Path<String>) -> Response {
-    let read = node
-        .controller
-        .read(|store| store.get(key.as_bytes(), None))
-        .await;
-    match read {
-        Ok(Ok(Some(kv))) => Json(kv_json(&kv)).into_response(),
-        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, format!("no key `{key}`")),
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        Err(e) => unavailable(e),
-    }
-}
-
-async fn put_key(
-    State(node): State<Arc<Node>>,
-    Path(key): Path<String>,
-    value: String,
-) -> Response {
-    match node.controller.write(Command::put(key, value)).await {
-        Ok(Ok(reply)) => Json(json!({ "revision": reply.revision })).into_response(),
-        Ok(Err(rejection)) => error(StatusCode::BAD_REQUEST, rejection.to_string()),
-        Err(e) => unavailable(e),
-    }
-}
-
-async fn list(
-    State(node): State<Arc<Node>>,
-    Query(query): Query<BTreeMap<String, String>>,
-) -> Response {
-    if let Some(other) = query.keys().find(|k| k.as_str() != "prefix") {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("unknown parameter `{other}` (only `prefix`)"),
-        );
-    }
-    let prefix = query.get("prefix").cloned().unwrap_or_default();
-    let read = node
-        .controller
-        .read(|store| store.range(prefix.as_bytes(), None, Some(LIST_MAX)))
-        .await;
-    match read {
-        Ok(Ok(range)) => Json(json!({
-            "revision": range.revision,
-            "kvs": range.kvs.iter().map(kv_json).collect::<Vec<_>>(),
-            "more": range.more,
-        }))
-        .into_response(),
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        Err(e) => unavailable(e),
     }
 }

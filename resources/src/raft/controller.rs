@@ -39,6 +39,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a retry waits for the cluster to settle (an election, a restart).
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
+/// How long a membership change may take (a new member's catch-up included).
+pub const MEMBERSHIP_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long shutdown waits for the HTTP server's open requests before it cuts them off.
 const SERVER_DRAIN: Duration = Duration::from_secs(2);
 
@@ -345,6 +348,88 @@ impl Controller {
         }
     }
 
+    /// The group's membership as this node last applied it: the voters and the
+    /// learners, each with its raft address.
+    pub fn membership(&self) -> Membership {
+        let metrics = self.metrics();
+        let config = metrics.membership_config.membership();
+        let addr = |id: NodeId| config.get_node(&id).map(|n| n.addr.clone());
+        Membership {
+            voters: config.voter_ids().map(|id| (id, addr(id))).collect(),
+            learners: config.learner_ids().map(|id| (id, addr(id))).collect(),
+        }
+    }
+
+    /// Adds `id` at `addr` as a voter, on the leader only: first as a learner, waiting
+    /// until it has caught up with the log, then a membership change to the voters with
+    /// it (openraft commits the joint configuration, then the new one).
+    pub async fn add_voter(&self, id: NodeId, addr: String) -> Result<(), ControllerError> {
+        self.leads()?;
+        let timeout = |what: &str| ControllerError::Unavailable(format!("{what} took too long"));
+        let added = tokio::time::timeout(
+            MEMBERSHIP_TIMEOUT,
+            self.raft.add_learner(id, BasicNode::new(addr), true),
+        )
+        .await
+        .map_err(|_| timeout("catching the new member up"))?;
+        added.map_err(|e| ControllerError::Raft(e.to_string()))?;
+        let ids = std::collections::BTreeSet::from([id]);
+        let changed = tokio::time::timeout(
+            MEMBERSHIP_TIMEOUT,
+            self.raft
+                .change_membership(openraft::ChangeMembers::AddVoterIds(ids), false),
+        )
+        .await
+        .map_err(|_| timeout("the membership change"))?;
+        changed.map_err(|e| ControllerError::Raft(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Removes the voter `id` from the group (joint consensus, as [`Self::add_voter`]),
+    /// on the leader only. The last voter cannot be removed.
+    pub async fn remove_voter(&self, id: NodeId) -> Result<(), ControllerError> {
+        self.leads()?;
+        let voters = self.membership().voters;
+        if !voters.contains_key(&id) {
+            return Err(ControllerError::Raft(format!("{id} is not a voter")));
+        }
+        if voters.len() == 1 {
+            return Err(ControllerError::Raft(
+                "the last controller cannot be removed".into(),
+            ));
+        }
+        let ids = std::collections::BTreeSet::from([id]);
+        let changed = tokio::time::timeout(
+            MEMBERSHIP_TIMEOUT,
+            self.raft
+                .change_membership(openraft::ChangeMembers::RemoveVoters(ids), false),
+        )
+        .await
+        .map_err(|_| ControllerError::Unavailable("the membership change took too long".into()))?;
+        changed.map_err(|e| ControllerError::Raft(e.to_string()))?;
+        Ok(())
+    }
+
+    /// `Ok` when this node leads; else the leader it knows of, as a refusal.
+    fn leads(&self) -> Result<(), ControllerError> {
+        let metrics = self.metrics();
+        if metrics.state.is_leader() {
+            return Ok(());
+        }
+        let leader = metrics.current_leader;
+        let addr = leader.and_then(|l| {
+            metrics
+                .membership_config
+                .membership()
+                .get_node(&l)
+                .map(|n| n.addr.clone())
+        });
+        Err(ControllerError::NotLeader(Refused::NotLeader {
+            leader,
+            addr,
+        }))
+    }
+
     /// Stops raft, then the HTTP server (waiting a little for open requests), and closes
     /// the storage: the data directory can be opened again once this returns.
     pub async fn shutdown(mut self) -> Result<(), ControllerError> {
@@ -377,6 +462,15 @@ impl Drop for Controller {
     }
 }
 
+/// The group's members, by id, with their raft addresses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Membership {
+    /// The voters.
+    pub voters: BTreeMap<NodeId, Option<String>>,
+    /// The learners (members that receive the log but do not vote).
+    pub learners: BTreeMap<NodeId, Option<String>>,
+}
+
 /// What came of a forwarded request.
 enum Forwarded<T> {
     /// The other node's answer.
@@ -391,7 +485,13 @@ enum Forwarded<T> {
 /// deadline.
 async fn pause(deadline: Instant, refused: Refused) -> Result<(), ControllerError> {
     if Instant::now() + RETRY_PAUSE >= deadline {
-        return Err(ControllerError::NotLeader(refused));
+        return Err(match refused {
+            Refused::NotLeader { leader: None, .. } => ControllerError::Unavailable(format!(
+                "no quorum: no leader was elected within {REQUEST_TIMEOUT:?} (a majority of \
+                 the controllers must be up and reach each other); the request was not applied"
+            )),
+            refused => ControllerError::NotLeader(refused),
+        });
     }
     tokio::time::sleep(RETRY_PAUSE).await;
     Ok(())

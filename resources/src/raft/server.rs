@@ -130,6 +130,28 @@ async fn read_index(State(raft): State<Raft<TypeConfig>>) -> HttpResponse {
     encode(&read_index_local(&raft, Instant::now() + FORWARDED_TIMEOUT).await)
 }
 
+/// How long a leader may go without hearing from a majority before it refuses requests
+/// at once (ten heartbeats; an election would have begun elsewhere by then).
+pub const QUORUM_LOST: Duration = Duration::from_millis(1000);
+
+/// Refuses at once, on a leader that has not heard from a majority of the voters for
+/// [`QUORUM_LOST`]: it is in a minority, and a request would only wait for its timeout.
+/// A write refused here was never proposed.
+fn quorum_heard(raft: &Raft<TypeConfig>) -> Result<(), Refused> {
+    let metrics = raft.metrics().borrow().clone();
+    match metrics.millis_since_quorum_ack {
+        Some(ms) if metrics.state.is_leader() && ms > QUORUM_LOST.as_millis() as u64 => {
+            let voters = metrics.membership_config.membership().voter_ids().count();
+            Err(Refused::NoQuorum(format!(
+                "this node leads but has heard from no majority of the {voters} controllers \
+                 for {ms} ms: it is in a minority, and takes no request until a majority is \
+                 back (nothing was written)"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Writes `command` through the local `raft`, if it is the leader, by `deadline` (a
 /// leader cut off from its quorum would wait for ever).
 pub(crate) async fn write_local(
@@ -137,6 +159,7 @@ pub(crate) async fn write_local(
     command: Command,
     deadline: Instant,
 ) -> Result<Result<Reply, Rejection>, Refused> {
+    quorum_heard(raft)?;
     let written = tokio::time::timeout_at(deadline, raft.client_write(command))
         .await
         .map_err(|_| Refused::TimedOut)?;
@@ -158,6 +181,7 @@ pub(crate) async fn read_index_local(
     raft: &Raft<TypeConfig>,
     deadline: Instant,
 ) -> Result<Option<LogId<NodeId>>, Refused> {
+    quorum_heard(raft)?;
     let checked = tokio::time::timeout_at(deadline, raft.ensure_linearizable())
         .await
         .map_err(|_| Refused::TimedOut)?;
