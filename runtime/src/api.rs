@@ -72,6 +72,12 @@ struct App {
 impl Api {
     /// Binds `addr` and serves `node` on it from a thread of its own.
     pub fn start(node: Node, addr: &str) -> Result<Api, String> {
+        Api::start_with(node, addr, Router::new())
+    }
+
+    /// [`Api::start`] with more routes served beside the node's (`extra` has its state
+    /// and no fallback; its paths must not be the node's own).
+    pub fn start_with(node: Node, addr: &str, extra: Router) -> Result<Api, String> {
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let bound = listener
@@ -109,7 +115,7 @@ impl Api {
                         let _ = tcp.set_nodelay(true);
                     });
                     let mut stop = stop_rx;
-                    let _ = axum::serve(listener, router(app))
+                    let _ = axum::serve(listener, router(app, extra))
                         .with_graceful_shutdown(async move {
                             let _ = stop.wait_for(|s| *s).await;
                         })
@@ -172,8 +178,8 @@ async fn interrupt() {
     }
 }
 
-fn router(app: App) -> Router {
-    Router::new()
+fn router(app: App, extra: Router) -> Router {
+    let own = Router::new()
         .route("/api/v1/node", get(node_info))
         .route("/api/v1/agents", get(agents))
         .route("/api/v1/manifest", get(manifest))
@@ -189,7 +195,8 @@ fn router(app: App) -> Router {
         ))
         .route("/api/{*rest}", axum::routing::any(not_found))
         .fallback(warp_upgrade)
-        .with_state(app)
+        .with_state(app);
+    extra.merge(own)
 }
 
 /// A refusal: a status and a reason, as JSON.

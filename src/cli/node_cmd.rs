@@ -12,6 +12,7 @@
 //! shuts down cleanly.
 
 mod api;
+pub mod embedded;
 mod registry;
 mod watch;
 mod worker;

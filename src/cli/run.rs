@@ -12,6 +12,7 @@
 
 use super::client::DEFAULT_API;
 use super::node::{self, DataDir};
+use super::node_cmd::embedded::Embedded;
 use crate::{Exit, Io};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -152,13 +153,17 @@ fn run_node(
             };
         }
     }
-    let api = match start_api(&node, args, io) {
-        Ok(api) => api,
+    let (api, control) = match start_api(&node, args, &data.path, io) {
+        Ok(Some((api, control))) => (Some(api), Some(control)),
+        Ok(None) => (None, None),
         Err(exit) => return exit,
     };
     let r = node.run_main(main, limits);
     if let Err(e) = &r {
         drop(api);
+        if let Some(control) = control {
+            control.stop();
+        }
         node.stop(DRAIN_MAX);
         io.error(&format!("{e}\n"));
         return exit_for(e);
@@ -184,25 +189,42 @@ fn run_node(
     }
     // Stop taking requests and let the calls in flight finish, then the node's queue.
     drop(api);
+    if let Some(control) = control {
+        control.stop();
+    }
     node.stop(DRAIN_MAX);
     Exit::Success
 }
 
-/// Starts the node's API unless told not to.
-fn start_api(node: &Node, args: &Args, io: &Io) -> Result<Option<Api>, Exit> {
+/// Starts the node's API unless told not to, with the embedded control plane (a
+/// one-member raft group in `DATA/cluster/`) served beside it.
+fn start_api(
+    node: &Node,
+    args: &Args,
+    data: &std::path::Path,
+    io: &Io,
+) -> Result<Option<(Api, Embedded)>, Exit> {
     if args.no_api {
         return Ok(None);
     }
+    let fail = |e: String| {
+        io.error(&format!("error: {e}\n"));
+        Exit::Error
+    };
+    let mut control = Embedded::start(&data.join("cluster")).map_err(fail)?;
     let started = match &args.api {
-        Some(addr) => Api::start(node.clone(), addr),
-        None => Api::start(node.clone(), DEFAULT_API)
-            .or_else(|_| Api::start(node.clone(), "127.0.0.1:0")),
+        Some(addr) => Api::start_with(node.clone(), addr, control.routes()),
+        None => Api::start_with(node.clone(), DEFAULT_API, control.routes())
+            .or_else(|_| Api::start_with(node.clone(), "127.0.0.1:0", control.routes())),
     };
     match started {
-        Ok(api) => Ok(Some(api)),
+        Ok(api) => {
+            control.register(format!("http://{}", api.addr()));
+            Ok(Some((api, control)))
+        }
         Err(e) => {
-            io.error(&format!("error: {e}\n"));
-            Err(Exit::Error)
+            control.stop();
+            Err(fail(e))
         }
     }
 }

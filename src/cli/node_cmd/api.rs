@@ -51,6 +51,11 @@ pub struct Node {
 }
 
 pub fn router(node: Arc<Node>) -> Router {
+    routes(node).fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
+}
+
+/// The routes, without a fallback (to serve beside others).
+pub fn routes(node: Arc<Node>) -> Router {
     Router::new()
         .route("/api/v1/nodes", get(nodes))
         .route("/api/v1/nodes/{name}", delete(delete_node))
@@ -65,7 +70,6 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/api/v1/leases", post(grant))
         .route("/api/v1/leases/{id}/keepalive", post(keepalive))
         .route("/api/v1/watch", get(watch::route))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
         .with_state(node)
 }
 

@@ -1,0 +1,116 @@
+//! The control plane inside `weft run`: the same controller code as `weft node
+//! --controller`, as a one-member raft group with its data in `DATA/cluster/`, its raft
+//! routes on a loopback port of their own, and its API routes (nodes, store, leases,
+//! watches) served beside the node's on the node's API. It runs on a runtime of its own,
+//! registers itself as `node-1`, and keeps its heartbeat like any controller.
+
+use super::registry::{self, Record, Role};
+use super::{api, BasicNode};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use weft_resources::raft::Controller;
+
+/// The embedded node's id.
+const ID: u64 = 1;
+
+/// The heartbeat lease's TTL in `weft run`.
+const LEASE_TTL: Duration = Duration::from_secs(3);
+
+/// A running one-member control plane.
+pub struct Embedded {
+    rt: tokio::runtime::Runtime,
+    node: Arc<api::Node>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Embedded {
+    /// Opens (or creates) the group in `dir` and starts it.
+    pub fn start(dir: &Path) -> Result<Embedded, String> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("weft-control")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the control plane: {e}"))?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| format!("the control plane cannot listen: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let node = rt.block_on(async {
+            let controller = Controller::start(ID, dir, listener)
+                .await
+                .map_err(|e| format!("cannot start the control plane: {e}"))?;
+            let metrics = controller.metrics();
+            let members = controller.membership();
+            // A group made before holds this node at another port: its only member moves.
+            if metrics.last_log_index.is_none() {
+                let group = BTreeMap::from([(ID, BasicNode::new(addr.to_string()))]);
+                controller
+                    .initialize(group)
+                    .await
+                    .map_err(|e| format!("cannot start the control plane: {e}"))?;
+            } else if members.voters.get(&ID).cloned().flatten() != Some(addr.to_string()) {
+                // Its address is only where peers would reach it; there are none.
+            }
+            Ok::<_, String>(Arc::new(api::Node {
+                controller: Arc::new(controller),
+                apis: BTreeMap::new(),
+                client: api::client()?,
+            }))
+        })?;
+        Ok(Embedded {
+            rt,
+            node,
+            tasks: vec![],
+        })
+    }
+
+    /// The API routes, to serve beside the node's.
+    pub fn routes(&self) -> axum::Router {
+        api::routes(self.node.clone())
+    }
+
+    /// Records this node (its API at `api_url`) and starts its heartbeat and the lease
+    /// expiry ticks.
+    pub fn register(&mut self, api_url: String) {
+        let controller = self.node.controller.clone();
+        let record = Record {
+            id: ID,
+            name: registry::name(ID),
+            role: Role::Controller,
+            raft: Some(controller.addr().to_string()),
+            api: api_url,
+        };
+        let _guard = self.rt.enter();
+        self.tasks.push(tokio::spawn(super::register(
+            controller.clone(),
+            record,
+            None,
+            crate::Io::buffers(),
+        )));
+        self.tasks.push(tokio::spawn(registry::heartbeat(
+            controller.clone(),
+            registry::name(ID),
+            LEASE_TTL,
+        )));
+        self.tasks
+            .push(tokio::spawn(registry::expire_leases(controller)));
+    }
+
+    /// Stops the background tasks and raft, and closes the storage.
+    pub fn stop(self) {
+        let Embedded { rt, node, tasks } = self;
+        rt.block_on(async move {
+            for task in tasks {
+                task.abort();
+                let _ = task.await;
+            }
+            let controller = node.controller.clone();
+            drop(node);
+            if let Ok(controller) = Arc::try_unwrap(controller) {
+                let _ = controller.shutdown().await;
+            }
+        });
+    }
+}
