@@ -37,21 +37,19 @@ impl Embedded {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .map_err(|e| format!("the control plane cannot listen: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // A group made before is opened as it is (its only member's address is where
+        // peers would reach it, and there are none).
+        let fresh = !dir.join("raft").exists();
         let node = rt.block_on(async {
             let controller = Controller::start(ID, dir, listener)
                 .await
                 .map_err(|e| format!("cannot start the control plane: {e}"))?;
-            let metrics = controller.metrics();
-            let members = controller.membership();
-            // A group made before holds this node at another port: its only member moves.
-            if metrics.last_log_index.is_none() {
+            if fresh {
                 let group = BTreeMap::from([(ID, BasicNode::new(addr.to_string()))]);
                 controller
                     .initialize(group)
                     .await
                     .map_err(|e| format!("cannot start the control plane: {e}"))?;
-            } else if members.voters.get(&ID).cloned().flatten() != Some(addr.to_string()) {
-                // Its address is only where peers would reach it; there are none.
             }
             Ok::<_, String>(Arc::new(api::Node {
                 controller: Arc::new(controller),
