@@ -367,21 +367,10 @@ async fn controller(args: &Args, io: &Io) -> Result<(), String> {
         )),
         tokio::spawn(registry::expire_leases(controller.clone())),
     ];
-    api.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let api = tokio::net::TcpListener::from_std(api).map_err(|e| e.to_string())?;
     io.error(&format!(
         "node {id}: controller, raft {raft_addr}, api: {api_url}\n"
     ));
-    let served = axum::serve(api, api::router(node.clone()))
-        .with_graceful_shutdown(stop_signal())
-        .await;
-    if let Err(e) = served {
-        io.error(&format!("error: the API server: {e}\n"));
-    }
-    for task in background {
-        task.abort();
-        let _ = task.await;
-    }
+    serve(api, api::router(node.clone()), background, io).await?;
     // The server is done, so its handlers have dropped their references.
     drop(node);
     let controller =
@@ -487,10 +476,23 @@ async fn worker_node(args: &Args, io: &Io) -> Result<(), String> {
         }),
     ];
     let worker = Arc::new(worker::Worker { id, upstream });
+    io.error(&format!("node {id}: worker, api: {url}\n"));
+    serve(listener, worker::router(worker), background, io).await?;
+    io.error(&format!("node {id}: stopped\n"));
+    Ok(())
+}
+
+/// Serves `router` on `listener` until Ctrl-C or SIGTERM, then ends the node's
+/// `background` tasks.
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    background: Vec<tokio::task::JoinHandle<()>>,
+    io: &Io,
+) -> Result<(), String> {
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-    io.error(&format!("node {id}: worker, api: {url}\n"));
-    let served = axum::serve(listener, worker::router(worker))
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(stop_signal())
         .await;
     if let Err(e) = served {
@@ -500,7 +502,6 @@ async fn worker_node(args: &Args, io: &Io) -> Result<(), String> {
         task.abort();
         let _ = task.await;
     }
-    io.error(&format!("node {id}: stopped\n"));
     Ok(())
 }
 

@@ -65,18 +65,11 @@ fn alive(pid: i32) -> bool {
 
 /// `weft get nodes -o json` through member `id`: (id, role, state) per member.
 fn nodes(cluster: &Cluster, id: u64) -> Vec<(u64, String, String)> {
-    let out = cluster.weft(id, &["get", "nodes", "-o", "json"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    json.as_array()
-        .expect("a list")
-        .iter()
-        .map(|r| {
-            (
-                r["id"].as_u64().expect("id"),
-                r["role"].as_str().expect("role").to_string(),
-                r["state"].as_str().expect("state").to_string(),
-            )
+    rows(cluster, id)
+        .into_iter()
+        .map(|(name, role, state)| {
+            let id = name.trim_start_matches("node-").parse().expect("node-ID");
+            (id, role, state)
         })
         .collect()
 }
