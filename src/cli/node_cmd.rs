@@ -169,7 +169,7 @@ pub fn main(args: &Args, io: &Io) -> Exit {
 
 /// Refuses flags that do not go together, before anything starts.
 fn check_args(args: &Args) -> Result<(), String> {
-    if args.join.is_some() != args.token.is_some() && args.join.is_some() {
+    if args.join.is_some() && args.token.is_none() {
         return Err("--join needs --token (the cluster's bootstrap token)".into());
     }
     if args.lease_ttl_ms < 300 || args.lease_ttl_ms > 600_000 {
@@ -215,9 +215,18 @@ fn join_urls(args: &Args) -> Vec<String> {
         .collect()
 }
 
-/// Asks the cluster at `urls` (each in turn while unreachable) to take this node.
-async fn join(urls: &[String], body: Value) -> Result<Value, String> {
-    let upstream = worker::Upstream::new(urls.to_vec())?;
+/// Asks the cluster at `--join` (each URL in turn while unreachable) to take this node as
+/// `role` (presenting the id it was given before, if any), and keeps the id it answers in
+/// `DATA/node.json`; the id and the whole answer.
+async fn join(
+    args: &Args,
+    role: Role,
+    api: &str,
+    raft: Option<String>,
+    id: Option<u64>,
+) -> Result<(u64, Value), String> {
+    let body = json!({ "token": args.token, "role": role, "api": api, "raft": raft, "id": id });
+    let upstream = worker::Upstream::new(join_urls(args))?;
     let until = tokio::time::Instant::now() + JOIN_TIMEOUT;
     loop {
         let sent = upstream
@@ -229,15 +238,16 @@ async fn join(urls: &[String], body: Value) -> Result<Value, String> {
             .await;
         let (status, answer) = match sent {
             Ok(r) => (r.status(), r.json::<Value>().await.unwrap_or(Value::Null)),
-            Err(e) if tokio::time::Instant::now() < until => {
-                let _ = e;
+            Err(_) if tokio::time::Instant::now() < until => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             }
             Err(e) => return Err(format!("joining: {e}")),
         };
         if status.is_success() {
-            return Ok(answer);
+            let id = answer["id"].as_u64().ok_or("the join answer has no id")?;
+            save_identity(&args.data, &Identity { id, role })?;
+            return Ok((id, answer));
         }
         let reason = answer["error"]
             .as_str()
@@ -286,24 +296,8 @@ async fn controller(args: &Args, io: &Io) -> Result<(), String> {
             ))
         }
         (None, None) => {
-            let answer = join(
-                &join_urls(args),
-                json!({
-                    "token": args.token,
-                    "role": "controller",
-                    "api": api_url,
-                    "raft": raft_addr.to_string(),
-                }),
-            )
-            .await?;
-            let id = answer["id"].as_u64().ok_or("the join answer has no id")?;
-            save_identity(
-                &args.data,
-                &Identity {
-                    id,
-                    role: Role::Controller,
-                },
-            )?;
+            let raft = Some(raft_addr.to_string());
+            let (id, _) = join(args, Role::Controller, &api_url, raft, None).await?;
             (id, true)
         }
     };
@@ -430,24 +424,7 @@ async fn worker_node(args: &Args, io: &Io) -> Result<(), String> {
             ));
         }
     }
-    let answer = join(
-        &join_urls(args),
-        json!({
-            "token": args.token,
-            "role": "worker",
-            "api": url,
-            "id": known.as_ref().map(|k| k.id),
-        }),
-    )
-    .await?;
-    let id = answer["id"].as_u64().ok_or("the join answer has no id")?;
-    save_identity(
-        &args.data,
-        &Identity {
-            id,
-            role: Role::Worker,
-        },
-    )?;
+    let (id, answer) = join(args, Role::Worker, &url, None, known.map(|k| k.id)).await?;
     let mut controllers: Vec<String> = answer["controllers"]
         .as_array()
         .map(|a| {

@@ -365,24 +365,18 @@ impl Controller {
     /// it (openraft commits the joint configuration, then the new one).
     pub async fn add_voter(&self, id: NodeId, addr: String) -> Result<(), ControllerError> {
         self.leads()?;
-        let timeout = |what: &str| ControllerError::Unavailable(format!("{what} took too long"));
-        let added = tokio::time::timeout(
-            MEMBERSHIP_TIMEOUT,
+        bounded(
+            "catching the new member up",
             self.raft.add_learner(id, BasicNode::new(addr), true),
         )
-        .await
-        .map_err(|_| timeout("catching the new member up"))?;
-        added.map_err(|e| ControllerError::Raft(e.to_string()))?;
+        .await?;
         let ids = std::collections::BTreeSet::from([id]);
-        let changed = tokio::time::timeout(
-            MEMBERSHIP_TIMEOUT,
+        bounded(
+            "the membership change",
             self.raft
                 .change_membership(openraft::ChangeMembers::AddVoterIds(ids), false),
         )
         .await
-        .map_err(|_| timeout("the membership change"))?;
-        changed.map_err(|e| ControllerError::Raft(e.to_string()))?;
-        Ok(())
     }
 
     /// Removes the voter `id` from the group (joint consensus, as [`Self::add_voter`]),
@@ -399,15 +393,12 @@ impl Controller {
             ));
         }
         let ids = std::collections::BTreeSet::from([id]);
-        let changed = tokio::time::timeout(
-            MEMBERSHIP_TIMEOUT,
+        bounded(
+            "the membership change",
             self.raft
                 .change_membership(openraft::ChangeMembers::RemoveVoters(ids), false),
         )
         .await
-        .map_err(|_| ControllerError::Unavailable("the membership change took too long".into()))?;
-        changed.map_err(|e| ControllerError::Raft(e.to_string()))?;
-        Ok(())
     }
 
     /// `Ok` when this node leads; else the leader it knows of, as a refusal.
@@ -479,6 +470,20 @@ enum Forwarded<T> {
     NotSent(String),
     /// It may or may not have been handled (a timeout, a broken answer).
     Unknown(String),
+}
+
+/// Runs one membership step for at most [`MEMBERSHIP_TIMEOUT`].
+async fn bounded<T, E: std::fmt::Display>(
+    what: &str,
+    step: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<(), ControllerError> {
+    match tokio::time::timeout(MEMBERSHIP_TIMEOUT, step).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(ControllerError::Raft(e.to_string())),
+        Err(_) => Err(ControllerError::Unavailable(format!(
+            "{what} took too long"
+        ))),
+    }
 }
 
 /// Waits a little before a retry, or gives up with `refused` if that would pass the

@@ -223,6 +223,34 @@ async fn nodes(State(node): State<Arc<Node>>) -> Response {
     Json(Value::Array(rows)).into_response()
 }
 
+/// Another node's answer, passed back as it came (status and JSON body).
+pub async fn relay(answer: reqwest::Response) -> Response {
+    let status =
+        StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match answer.bytes().await {
+        Ok(bytes) => (
+            status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => error(
+            StatusCode::BAD_GATEWAY,
+            format!("the answer broke off: {e}"),
+        ),
+    }
+}
+
+/// A query string, or why it is refused, saying what the route takes.
+pub fn query<T>(
+    query: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+    takes: &str,
+) -> Result<T, String> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| format!("{} ({takes})", e.body_text()))
+}
+
 /// Sends the request on to the leader's API when this node does not lead; `None` when
 /// this node leads and should handle it.
 async fn to_leader(node: &Node, method: Method, path: &str, body: Bytes) -> Option<Response> {
@@ -254,19 +282,7 @@ async fn to_leader(node: &Node, method: Method, path: &str, body: Bytes) -> Opti
         .send()
         .await;
     Some(match sent {
-        Ok(r) => {
-            let status = StatusCode::from_u16(r.status().as_u16())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            match r.bytes().await {
-                Ok(bytes) => (
-                    status,
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    bytes,
-                )
-                    .into_response(),
-                Err(e) => unavailable(format!("the leader's answer: {e}")),
-            }
-        }
+        Ok(r) => relay(r).await,
         Err(e) => unavailable(format!("the leader ({api}): {e}")),
     })
 }
@@ -536,20 +552,12 @@ struct PutQuery {
 async fn put_key(
     State(node): State<Arc<Node>>,
     Path(key): Path<String>,
-    query: Result<Query<PutQuery>, axum::extract::rejection::QueryRejection>,
+    put: Result<Query<PutQuery>, axum::extract::rejection::QueryRejection>,
     value: Bytes,
 ) -> Response {
-    let Query(query) = match query {
+    let query = match query(put, "a PUT takes if_value, if_revision and lease") {
         Ok(q) => q,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "{} (a PUT takes if_value, if_revision and lease)",
-                    e.body_text()
-                ),
-            )
-        }
+        Err(why) => return error(StatusCode::BAD_REQUEST, why),
     };
     let compare = match (query.if_value, query.if_revision) {
         (Some(_), Some(_)) => {
@@ -563,32 +571,22 @@ async fn put_key(
         (None, None) => vec![],
     };
     let lease = query.lease.map(LeaseId);
-    let put = Op::Put {
-        key: key.clone().into_bytes(),
-        value: value.to_vec(),
-        lease,
-        prev_kv: false,
-    };
     let command = if compare.is_empty() {
-        let Op::Put {
-            key,
-            value,
-            lease,
-            prev_kv,
-        } = put
-        else {
-            unreachable!()
-        };
         Command::Put {
-            key,
-            value,
+            key: key.clone().into_bytes(),
+            value: value.to_vec(),
             lease,
-            prev_kv,
+            prev_kv: false,
         }
     } else {
         Command::Txn {
             compare,
-            success: vec![put],
+            success: vec![Op::Put {
+                key: key.clone().into_bytes(),
+                value: value.to_vec(),
+                lease,
+                prev_kv: false,
+            }],
             failure: vec![Op::Get {
                 keys: weft_resources::Keys::One(key.clone().into_bytes()),
                 limit: Some(1),

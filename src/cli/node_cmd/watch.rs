@@ -40,14 +40,9 @@ pub async fn route(
     query: Result<Query<WatchQuery>, axum::extract::rejection::QueryRejection>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
-    let Query(query) = match query {
+    let query = match super::api::query(query, "a watch takes prefix and from") {
         Ok(q) => q,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("{} (a watch takes prefix and from)", e.body_text()),
-            )
-        }
+        Err(why) => return error(StatusCode::BAD_REQUEST, why),
     };
     let Ok(ws) = ws else {
         return error(

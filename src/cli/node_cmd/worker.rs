@@ -5,7 +5,7 @@
 
 use super::api::error;
 use super::registry::Heart;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -234,19 +234,7 @@ async fn pass_on(State(worker): State<Arc<Worker>>, request: Request) -> Respons
         return error(StatusCode::METHOD_NOT_ALLOWED, "no such method".into());
     };
     match worker.upstream.send(method, &path, body).await {
-        Ok(r) => {
-            let status = StatusCode::from_u16(r.status().as_u16())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            match r.bytes().await {
-                Ok(bytes) => (
-                    status,
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    Body::from(bytes),
-                )
-                    .into_response(),
-                Err(e) => error(StatusCode::BAD_GATEWAY, e.to_string()),
-            }
-        }
+        Ok(r) => super::api::relay(r).await,
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
     }
 }
