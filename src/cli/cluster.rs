@@ -80,10 +80,15 @@ pub fn main(args: &Args, io: &Io) -> Exit {
     }
 }
 
-/// A free loopback port (free when asked; the node binds it a moment later).
-fn free_port() -> Result<u16, String> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+/// `n` distinct free loopback ports (free when asked; the nodes bind them a moment
+/// later). All are held until all are chosen, so the kernel cannot hand one out twice.
+fn free_ports(n: usize) -> Result<Vec<u16>, String> {
+    let held = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    held.iter()
+        .map(|l| Ok(l.local_addr().map_err(|e| e.to_string())?.port()))
+        .collect()
 }
 
 /// The pids recorded under `dir`, by node directory.
@@ -146,13 +151,10 @@ fn up(n: usize, dir: &Path, io: &Io) -> Result<(), String> {
             dir.display()
         ));
     }
-    let mut addrs = Vec::new();
-    for _ in 0..controllers {
-        addrs.push((
-            format!("127.0.0.1:{}", free_port()?),
-            format!("127.0.0.1:{}", free_port()?),
-        ));
-    }
+    let addrs: Vec<(String, String)> = free_ports(2 * controllers)?
+        .chunks(2)
+        .map(|p| (format!("127.0.0.1:{}", p[0]), format!("127.0.0.1:{}", p[1])))
+        .collect();
     let members = addrs
         .iter()
         .enumerate()
@@ -189,7 +191,7 @@ fn up(n: usize, dir: &Path, io: &Io) -> Result<(), String> {
     let ready = wait_ready(&urls, controllers).and_then(|()| {
         for id in controllers + 1..=n {
             let node_dir = dir.join(format!("node-{id}"));
-            let api = format!("127.0.0.1:{}", free_port()?);
+            let api = format!("127.0.0.1:{}", free_ports(1)?[0]);
             let args: Vec<String> = vec![
                 "node".into(),
                 "--data".into(),
