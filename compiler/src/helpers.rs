@@ -30,7 +30,7 @@ fn shapes(m: &Module, ty: &Ty) -> Option<Vec<Shape>> {
 
 fn has_heap_children(m: &Module, ty: &Ty) -> bool {
     match ty {
-        Ty::String | Ty::Bytes | Ty::Agent(_) => false,
+        Ty::String | Ty::Bytes | Ty::Agent(_) | Ty::Resource(..) => false,
         Ty::List(e) => is_heap(e),
         Ty::Map(..) | Ty::Fn(..) => true,
         _ => shapes(m, ty).is_some_and(|ss| ss.iter().any(|s| s.heap_fields().next().is_some())),
@@ -79,7 +79,7 @@ pub fn emit_eq(m: &mut Module, f: &mut FuncBuilder, ty: &Ty) {
         Ty::Unit | Ty::Never => {
             f.ins().drop().drop().i32_const(1);
         }
-        Ty::String | Ty::Bytes | Ty::Agent(_) => {
+        Ty::String | Ty::Bytes | Ty::Agent(_) | Ty::Resource(..) => {
             let e = m.rt(Rt::StrEq);
             f.call(e);
         }
@@ -113,7 +113,7 @@ pub fn emit_hash(m: &mut Module, f: &mut FuncBuilder, ty: &Ty) {
             f.free_temp(t);
         }
         Ty::Bool | Ty::Unit | Ty::Never | Ty::Fn(..) => {}
-        Ty::String | Ty::Bytes | Ty::Agent(_) => {
+        Ty::String | Ty::Bytes | Ty::Agent(_) | Ty::Resource(..) => {
             let h = m.rt(Rt::StrHash);
             f.call(h);
         }

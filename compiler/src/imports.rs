@@ -174,6 +174,21 @@ pub const IMPORTS: &[ImportSig] = &[
         params: &[I32, I32, I32, I32, I32, I32],
         results: &[],
     },
+    // (site, aptr, alen): ensures the resource of manifest site `site` exists with the
+    // wire-encoded name and settings; stages its handle (a string), returns its length.
+    ImportSig {
+        name: "resource_new",
+        params: &[I32, I32, I32],
+        results: &[I32],
+    },
+    // (op, hptr, hlen, aptr, alen, bptr, blen): runs operation `op` (`ResourceOp::code`)
+    // on the resource whose handle is at hptr with its wire-encoded first argument at
+    // aptr and second (a table row's value) at bptr; stages the result, returns its length.
+    ImportSig {
+        name: "resource_op",
+        params: &[I32, I32, I32, I32, I32, I32, I32],
+        results: &[I32],
+    },
 ];
 
 /// The function index of a named import.

@@ -42,6 +42,9 @@ pub enum TypeDesc {
     Adt(u32),
     /// A reference to an agent of the named type.
     Agent(String),
+    /// A handle on a resource, by its type as written (`QueueService<Job>`); on the wire,
+    /// the resource's full name as a string.
+    Resource(String),
 }
 
 /// One monomorphic record or enum.
@@ -83,6 +86,87 @@ pub struct Manifest {
     /// Functions exported for the host to call for their result (`Options::entries`).
     #[serde(default)]
     pub entries: Vec<EntryDesc>,
+    /// Every `new` of a resource, by the site index `resource_new` is called with.
+    #[serde(default)]
+    pub resources: Vec<ResourceDesc>,
+}
+
+/// One `new R("name", ...)` in the program.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceDesc {
+    /// The kind's type name: `QueueService`, `Table`.
+    pub kind: String,
+    /// The name as written (`jobs`, or `program/jobs` for another program's).
+    pub name: String,
+    /// The whole type as written: `QueueService<Job>`.
+    pub ty: String,
+    /// The type arguments, self-contained: their records and enums are in `types`.
+    pub args: Vec<TypeDesc>,
+    pub types: Vec<AdtDesc>,
+    /// The settings passed after the name, in order (each an `Int` or `Duration`).
+    pub settings: Vec<String>,
+    /// Where: `file:line:col`.
+    pub at: String,
+}
+
+/// `roots` (in terms of `types`) and the records and enums they reach, in a table of
+/// their own: what a resource records as its type, to compare with another program's.
+pub fn closed_types(types: &[AdtDesc], roots: &[TypeDesc]) -> (Vec<TypeDesc>, Vec<AdtDesc>) {
+    fn walk(
+        ty: &TypeDesc,
+        types: &[AdtDesc],
+        map: &mut HashMap<u32, u32>,
+        out: &mut Vec<AdtDesc>,
+    ) -> TypeDesc {
+        match ty {
+            TypeDesc::List(t) => TypeDesc::List(Box::new(walk(t, types, map, out))),
+            TypeDesc::Map(k, v) => TypeDesc::Map(
+                Box::new(walk(k, types, map, out)),
+                Box::new(walk(v, types, map, out)),
+            ),
+            TypeDesc::Tuple(ts) => {
+                TypeDesc::Tuple(ts.iter().map(|t| walk(t, types, map, out)).collect())
+            }
+            TypeDesc::Adt(i) => {
+                if let Some(&j) = map.get(i) {
+                    return TypeDesc::Adt(j);
+                }
+                let Some(def) = types.get(*i as usize) else {
+                    return TypeDesc::Unit;
+                };
+                let j = out.len() as u32;
+                map.insert(*i, j);
+                out.push(def.clone());
+                let shape = match &def.shape {
+                    AdtShape::Record(fs) => AdtShape::Record(
+                        fs.iter()
+                            .map(|(n, t)| (n.clone(), walk(t, types, map, out)))
+                            .collect(),
+                    ),
+                    AdtShape::Enum(vs) => AdtShape::Enum(
+                        vs.iter()
+                            .map(|(n, fs)| {
+                                (
+                                    n.clone(),
+                                    fs.iter().map(|t| walk(t, types, map, out)).collect(),
+                                )
+                            })
+                            .collect(),
+                    ),
+                };
+                out[j as usize].shape = shape;
+                TypeDesc::Adt(j)
+            }
+            t => t.clone(),
+        }
+    }
+    let mut map = HashMap::new();
+    let mut out = vec![];
+    let roots = roots
+        .iter()
+        .map(|t| walk(t, types, &mut map, &mut out))
+        .collect();
+    (roots, out)
 }
 
 /// A function the host may call: `(args_len) -> ()` taking no arguments, its result
@@ -381,11 +465,34 @@ pub fn build(prog: &Program, sources: &SourceMap, entries: Entries) -> Manifest 
             }
         })
         .collect();
+    let sites: Vec<(usize, Vec<TypeDesc>)> = prog
+        .resources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, s.args.iter().map(|t| b.desc(t)).collect()))
+        .collect();
+    let resources = sites
+        .into_iter()
+        .map(|(i, args)| {
+            let s = &prog.resources[i];
+            let (args, types) = closed_types(&b.types, &args);
+            ResourceDesc {
+                kind: s.kind.type_name().to_string(),
+                name: s.name.clone(),
+                ty: b.show(&Ty::Resource(s.kind, s.args.clone())),
+                args,
+                types,
+                settings: s.settings.clone(),
+                at: place(sources, s.span),
+            }
+        })
+        .collect();
     Manifest {
         agents,
         types: b.types,
         calls: calls::find(prog, sources),
         entries: extra,
+        resources,
     }
 }
 
@@ -408,6 +515,7 @@ impl Builder<'_, '_> {
             Ty::List(t) => TypeDesc::List(Box::new(self.desc(t))),
             Ty::Map(k, v) => TypeDesc::Map(Box::new(self.desc(k)), Box::new(self.desc(v))),
             Ty::Tuple(ts) => TypeDesc::Tuple(ts.iter().map(|t| self.desc(t)).collect()),
+            Ty::Resource(..) => TypeDesc::Resource(self.show(ty)),
             Ty::Agent(id) => TypeDesc::Agent(
                 self.prog
                     .agents

@@ -23,7 +23,19 @@ mod render;
 mod shapes;
 
 use serde::{Deserialize, Serialize};
-use weft_compiler::manifest::{Manifest, TypeDesc};
+use weft_compiler::manifest::{AdtDesc, Manifest, TypeDesc};
+
+/// Whether `a` (its records and enums in `a_types`) and `b` (in `b_types`) are the same
+/// type structurally: the same names and shapes all the way down, so bytes written as
+/// one read back as the other. A resource's element type must be, across programs.
+pub fn same_type(a_types: &[AdtDesc], a: &TypeDesc, b_types: &[AdtDesc], b: &TypeDesc) -> bool {
+    shapes::Shapes::new(a_types, b_types).fit(a, b).same()
+}
+
+/// A type as Weft writes it, its records and enums named from `types`.
+pub fn show_type(types: &[AdtDesc], ty: &TypeDesc) -> String {
+    shapes::show(types, ty)
+}
 
 /// Compares the running version `old` with the candidate `new`: every change, classified,
 /// and for each agent type in both, what happens to each of its stored lanes.

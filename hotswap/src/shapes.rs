@@ -334,7 +334,7 @@ fn write_ty(types: &[AdtDesc], ty: &TypeDesc, out: &mut String) {
                 return;
             }
         },
-        T::Agent(name) => name,
+        T::Agent(name) | T::Resource(name) => name,
     };
     out.push_str(name);
 }

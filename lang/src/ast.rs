@@ -372,6 +372,14 @@ pub enum ExprKind {
     Try(Box<Expr>),
     /// `send c.reset()`: a one-way call to an agent (the checker requires a method call).
     Send(Box<Expr>),
+    /// `new QueueService<Job>("jobs")`, `new Cell("w", replicas: 3) { ... }`: allocates
+    /// (or re-attaches to) a cluster resource of a built-in kind.
+    New {
+        ty: TypeExpr,
+        args: Vec<Arg>,
+        /// A trailing block (a Cell's or Timer's body).
+        body: Option<Block>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -16,6 +16,7 @@ mod migrate;
 mod pattern;
 mod pure;
 mod regular;
+mod resource;
 mod stmt;
 mod sugar;
 mod unify;
@@ -165,6 +166,8 @@ pub(crate) struct Checker<'l> {
     pub result: AdtId,
     /// The prelude's `type Error = { message: String }`, what `try` fails with.
     pub error_adt: AdtId,
+    /// Every `new` of a resource so far.
+    pub resources: Vec<tir::ResourceSite>,
 }
 
 impl<'l> Checker<'l> {
@@ -187,6 +190,7 @@ impl<'l> Checker<'l> {
             option: AdtId(0),
             result: AdtId(1),
             error_adt: AdtId(2),
+            resources: vec![],
         }
     }
 
@@ -694,7 +698,15 @@ impl<'l> Checker<'l> {
                         Ty::Map(Box::new(Ty::Unit), Box::new(Ty::Unit))
                     };
                 }
-                _ => {}
+                n => {
+                    if let Some(kind) = crate::types::ResourceKind::from_type_name(n) {
+                        return if arity(self, kind.arity()) {
+                            Ty::Resource(kind, args)
+                        } else {
+                            Ty::Resource(kind, vec![Ty::Unit; kind.arity()])
+                        };
+                    }
+                }
             }
         }
         match self.lookup_path(m, path, &name.name) {
@@ -792,6 +804,7 @@ impl<'l> Checker<'l> {
             main,
             option: self.option,
             result: self.result,
+            resources: std::mem::take(&mut self.resources),
         }
     }
 }

@@ -64,6 +64,9 @@ pub enum Tok {
     Agent,
     /// `send`; an ordinary name directly after `.` or `fn`.
     Send,
+    /// `new` before a type name; an ordinary name elsewhere (`undo(new)`) and directly
+    /// after `.` or `fn` (`Map.new()`).
+    New,
     Underscore,
     LParen,
     RParen,
@@ -217,6 +220,7 @@ impl Tok {
             Try => "try",
             Agent => "agent",
             Send => "send",
+            New => "new",
             Underscore => "_",
             LParen => "(",
             RParen => ")",
@@ -370,7 +374,12 @@ impl Lexer<'_> {
                     }
                     self.push(Tok::RBrace, s, e);
                 }
-                Raw::Agent | Raw::Send if self.names_follow() => {
+                // `new` allocates only before a type name (`new Cell(..)`); elsewhere it is
+                // an ordinary name, as in a migration's `undo(new) { .. }`.
+                Raw::New if !starts_upper(&text[e..]) => {
+                    self.push(Tok::LowerIdent(text[s..e].to_string()), s, e);
+                }
+                Raw::Agent | Raw::Send | Raw::New if self.names_follow() => {
                     self.push(Tok::LowerIdent(text[s..e].to_string()), s, e);
                 }
                 _ => {
@@ -382,7 +391,7 @@ impl Lexer<'_> {
         text.len()
     }
 
-    /// Whether the keywords that came after the sketch (`agent`, `send`) are ordinary
+    /// Whether the keywords that came after the sketch (`agent`, `send`, `new`) are ordinary
     /// names here: directly after `.` (`jobs.send(x)`) or `fn` (declaring that method).
     fn names_follow(&self) -> bool {
         matches!(
@@ -602,6 +611,7 @@ fn convert(r: Raw, slice: &str) -> Tok {
         Raw::Try => Try,
         Raw::Agent => Agent,
         Raw::Send => Send,
+        Raw::New => New,
         Raw::Underscore => Underscore,
         Raw::LParen => LParen,
         Raw::RParen => RParen,
@@ -662,4 +672,10 @@ pub fn duration_text(ns: i64) -> String {
         }
     }
     format!("{ns}ns")
+}
+
+/// Whether `rest` starts, after spaces and tabs, with an uppercase ASCII letter.
+fn starts_upper(rest: &str) -> bool {
+    rest.trim_start_matches([' ', '\t'])
+        .starts_with(|c: char| c.is_ascii_uppercase())
 }

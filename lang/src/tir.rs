@@ -10,7 +10,7 @@ pub mod visit;
 
 use crate::ast::{BinOp, UnOp};
 use crate::source::Span;
-use crate::types::{AdtId, AgentId, Ty};
+use crate::types::{AdtId, AgentId, ResourceKind, Ty};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FuncId(pub u32);
@@ -32,6 +32,76 @@ pub struct Program {
     pub option: AdtId,
     /// The prelude's `enum Result<T, E> { Ok(T), Err(E) }`: variant 0 is `Ok`, 1 is `Err`.
     pub result: AdtId,
+    /// Every `new` of a resource, in source order; [`Intrinsic::ResourceNew`] indexes it.
+    pub resources: Vec<ResourceSite>,
+}
+
+/// One `new R("name", ...)` in the program: what it allocates, where it is written.
+#[derive(Clone, Debug)]
+pub struct ResourceSite {
+    pub kind: ResourceKind,
+    /// The name as written: `jobs`, or `program/jobs` to attach to another program's.
+    pub name: String,
+    /// The type arguments (`[Job]` for `QueueService<Job>`), without parameters.
+    pub args: Vec<Ty>,
+    /// The named settings the site passes after the name, in the kind's order.
+    pub settings: Vec<String>,
+    /// The whole `new` expression.
+    pub span: Span,
+}
+
+/// An operation on a resource handle; each is a method of the handle's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ResourceOp {
+    /// `(QueueService<T>, T) -> Unit`
+    QueueSend,
+    /// `(QueueService<T>) -> Option<T>`: takes the next message; it is acknowledged when
+    /// the turn (or `main`) that took it ends without a trap, and delivered again after
+    /// the queue's visibility timeout otherwise.
+    QueueReceive,
+    /// `(QueueService<T>) -> Int`: messages waiting or taken but not acknowledged.
+    QueueLen,
+    /// `(Table<K, V>, K, V) -> Unit`
+    TablePut,
+    /// `(Table<K, V>, K) -> Option<V>`
+    TableGet,
+    /// `(Table<K, V>, K) -> Unit`
+    TableDelete,
+    /// `(Table<String, V>, String) -> List<(String, V)>`: the rows whose key starts with
+    /// the prefix, in key order.
+    TableScan,
+    /// `(Table<K, V>) -> Int`
+    TableLen,
+}
+
+impl ResourceOp {
+    /// The wire code the host import is called with.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub const ALL: [ResourceOp; 8] = [
+        ResourceOp::QueueSend,
+        ResourceOp::QueueReceive,
+        ResourceOp::QueueLen,
+        ResourceOp::TablePut,
+        ResourceOp::TableGet,
+        ResourceOp::TableDelete,
+        ResourceOp::TableScan,
+        ResourceOp::TableLen,
+    ];
+
+    pub fn from_code(code: u32) -> Option<ResourceOp> {
+        ResourceOp::ALL.get(code as usize).copied()
+    }
+
+    /// Whether the operation changes the resource (and so is held until the turn commits).
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            ResourceOp::QueueSend | ResourceOp::TablePut | ResourceOp::TableDelete
+        )
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -551,4 +621,9 @@ pub enum Intrinsic {
         agent: u32,
         method: u32,
     },
+    /// `(String, settings...) -> Resource`: ensures the resource of site `n`
+    /// ([`Program::resources`]) exists with these settings and returns its handle.
+    ResourceNew(u32),
+    /// `(Resource, args...) -> R`: one operation on a resource.
+    ResourceOp(ResourceOp),
 }

@@ -10,6 +10,42 @@ pub struct AdtId(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AgentId(pub u32);
 
+/// A kind of cluster resource a program allocates with `new` (`new QueueService<Job>("jobs")`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceKind {
+    /// `QueueService<T>`: a durable, replicated queue of `T`.
+    Queue,
+    /// `Table<K, V>`: a durable key/value table.
+    Table,
+}
+
+impl ResourceKind {
+    /// Every kind, by its type name.
+    pub const ALL: [ResourceKind; 2] = [ResourceKind::Queue, ResourceKind::Table];
+
+    /// The type's name as a program writes it.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            ResourceKind::Queue => "QueueService",
+            ResourceKind::Table => "Table",
+        }
+    }
+
+    /// How many type arguments the type takes.
+    pub fn arity(self) -> usize {
+        match self {
+            ResourceKind::Queue => 1,
+            ResourceKind::Table => 2,
+        }
+    }
+
+    pub fn from_type_name(name: &str) -> Option<ResourceKind> {
+        ResourceKind::ALL
+            .into_iter()
+            .find(|k| k.type_name() == name)
+    }
+}
+
 /// A type. After checking, no [`Ty::Var`] remains anywhere in a [`crate::tir::Program`];
 /// [`Ty::Param`] appears only inside generic functions and ADT definitions.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,6 +72,9 @@ pub enum Ty {
     Adt(AdtId, Vec<Ty>),
     /// A reference to an agent of this type; at run time, the agent's URI.
     Agent(AgentId),
+    /// A handle on a cluster resource, with its type arguments; at run time, the
+    /// resource's full name (`program/name`).
+    Resource(ResourceKind, Vec<Ty>),
     /// The n-th generic parameter of the enclosing function or ADT definition.
     Param(u32),
     /// An inference variable (only while checking).
@@ -59,6 +98,7 @@ impl Ty {
                 Box::new(r.subst(args)),
             ),
             Ty::Adt(id, ts) => Ty::Adt(*id, ts.iter().map(|t| t.subst(args)).collect()),
+            Ty::Resource(k, ts) => Ty::Resource(*k, ts.iter().map(|t| t.subst(args)).collect()),
             t => t.clone(),
         }
     }
@@ -75,6 +115,7 @@ impl Ty {
                 | Ty::Fn(..)
                 | Ty::Adt(..)
                 | Ty::Agent(_)
+                | Ty::Resource(..)
         )
     }
 
@@ -83,7 +124,7 @@ impl Ty {
             Ty::Param(_) => true,
             Ty::List(t) => t.has_params(),
             Ty::Map(k, v) => k.has_params() || v.has_params(),
-            Ty::Tuple(ts) | Ty::Adt(_, ts) => ts.iter().any(Ty::has_params),
+            Ty::Tuple(ts) | Ty::Adt(_, ts) | Ty::Resource(_, ts) => ts.iter().any(Ty::has_params),
             Ty::Fn(ps, r) => ps.iter().any(Ty::has_params) || r.has_params(),
             _ => false,
         }
@@ -137,8 +178,13 @@ impl fmt::Display for TyDisplay<'_> {
                 }
                 write!(f, ") -> {}", sub(r))
             }
-            Ty::Adt(id, ts) => {
-                write!(f, "{}", (self.adt_names)(*id))?;
+            Ty::Adt(..) | Ty::Resource(..) => {
+                let (name, ts) = match self.ty {
+                    Ty::Adt(id, ts) => ((self.adt_names)(*id), ts),
+                    Ty::Resource(k, ts) => (k.type_name().to_string(), ts),
+                    _ => unreachable!(),
+                };
+                write!(f, "{name}")?;
                 if !ts.is_empty() {
                     write!(f, "<")?;
                     for (i, t) in ts.iter().enumerate() {

@@ -45,6 +45,7 @@
 
 mod command;
 mod error;
+pub mod kinds;
 pub mod limits;
 pub mod raft;
 mod reply;

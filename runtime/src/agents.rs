@@ -110,6 +110,8 @@ struct Inner {
     /// Each active agent's timers, by URI.
     timers: Mutex<HashMap<String, Vec<Timer>>>,
     links: Links,
+    /// The cluster the program's resources live in, once given.
+    resources: OnceLock<Arc<dyn crate::resources::Resources>>,
 }
 
 #[derive(Default)]
@@ -259,6 +261,8 @@ pub struct Turn {
     pub(crate) result: Option<Vec<u8>>,
     writes: Vec<Write>,
     sends: Vec<Msg>,
+    /// Writes to resources (and acknowledgements of messages taken), committed with it.
+    held: Vec<crate::resources::ResourceWrite>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -299,12 +303,24 @@ impl Node {
                 queue_cv: Condvar::new(),
                 timers: Mutex::new(HashMap::new()),
                 links: Links::default(),
+                resources: OnceLock::new(),
             }),
         }
     }
 
     pub fn settings(&self) -> &NodeSettings {
         &self.inner.settings
+    }
+
+    /// Gives the node the cluster its program's resources live in (once; later calls
+    /// change nothing and say so).
+    pub fn set_resources(&self, resources: Arc<dyn crate::resources::Resources>) -> bool {
+        self.inner.resources.set(resources).is_ok()
+    }
+
+    /// The cluster the program's resources live in, if the node has one.
+    pub fn resources(&self) -> Option<Arc<dyn crate::resources::Resources>> {
+        self.inner.resources.get().cloned()
     }
 
     /// Writes `text` to the node's error output.
@@ -928,6 +944,16 @@ impl Node {
         rewritten: &[String],
         what: &dyn Fn() -> String,
     ) -> Result<(), String> {
+        if !turn.held.is_empty() {
+            // The resources first: if they refuse, the turn fails and its lanes stay.
+            let writes = std::mem::take(&mut turn.held);
+            let resources = self
+                .resources()
+                .ok_or_else(|| format!("{}: resources need a cluster", what()))?;
+            resources
+                .commit(writes)
+                .map_err(|e| format!("{}: cannot commit to resources: {e}", what()))?;
+        }
         let frames = self.frames(slot, held, &turn, &before, rewritten);
         let wrote = !turn.writes.is_empty() || !before.is_empty();
         if wrote {

@@ -6,6 +6,7 @@ pub mod agents;
 pub mod control;
 pub mod io;
 pub mod math;
+pub mod resources;
 pub mod text;
 pub mod time;
 
@@ -16,6 +17,7 @@ use wasmtime::{Caller, Engine, Extern, Linker, Memory};
 pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
     let mut linker = Linker::new(engine);
     agents::register(&mut linker)?;
+    resources::register(&mut linker)?;
     control::register(&mut linker)?;
     io::register(&mut linker)?;
     text::register(&mut linker)?;

@@ -20,6 +20,7 @@ mod engine;
 mod error;
 pub mod host;
 mod output;
+pub mod resources;
 mod state;
 pub mod store;
 pub mod value;

@@ -1,5 +1,6 @@
-//! `weft get agents` and `weft get nodes`: list what a running node holds, or a
-//! cluster's members, as a table, JSON or YAML.
+//! `weft get agents`, `weft get nodes` and `weft get resources`: list what a running
+//! node holds, a cluster's members, or the resources programs allocated, as a table,
+//! JSON or YAML.
 
 use super::client::{self, Target};
 use crate::{Exit, Io};
@@ -10,6 +11,8 @@ pub enum Kind {
     Agents,
     /// Every member of the cluster: name, address, role, state, lease age.
     Nodes,
+    /// Every resource programs allocated: name, kind and type, owner, status, size.
+    Resources,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -35,6 +38,7 @@ pub fn main(args: &Args, io: &Io) -> Exit {
     let path = match args.kind {
         Kind::Agents => "/api/v1/agents",
         Kind::Nodes => "/api/v1/nodes",
+        Kind::Resources => "/api/v1/resources",
     };
     let json = match client::expect_ok(io, client::get(&args.target, path)) {
         Ok(json) => json,
@@ -50,6 +54,30 @@ pub fn main(args: &Args, io: &Io) -> Exit {
             return Exit::Success;
         }
         Format::Table => {}
+    }
+    if args.kind == Kind::Resources {
+        let rows: Vec<[String; 6]> = json
+            .as_array()
+            .map(|a| a.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .map(|r| {
+                let s = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                [
+                    s("name"),
+                    s("kind"),
+                    s("ty"),
+                    s("program"),
+                    s("status"),
+                    size_text(r.get("size")),
+                ]
+            })
+            .collect();
+        io.say(&table(
+            &["NAME", "KIND", "TYPE", "PROGRAM", "STATUS", "SIZE"],
+            &rows,
+        ));
+        return Exit::Success;
     }
     if args.kind == Kind::Nodes {
         let rows: Vec<[String; 5]> = json
@@ -90,6 +118,16 @@ pub fn main(args: &Args, io: &Io) -> Exit {
         .collect();
     io.say(&table(&["URI", "AGENT", "STATE"], &rows));
     Exit::Success
+}
+
+/// A resource's size as a table cell: `3 messages, 1 dead`, `12 rows`.
+pub fn size_text(size: Option<&serde_json::Value>) -> String {
+    let n = |k: &str| size.and_then(|s| s.get(k)).and_then(|v| v.as_u64());
+    match (n("messages"), n("dead"), n("rows")) {
+        (Some(m), Some(d), _) => format!("{m} messages, {d} dead"),
+        (_, _, Some(r)) => format!("{r} rows"),
+        _ => "-".into(),
+    }
 }
 
 /// Columns padded to their widest cell, two spaces apart, as kubectl prints.

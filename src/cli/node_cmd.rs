@@ -14,6 +14,7 @@
 mod api;
 pub mod embedded;
 mod registry;
+pub mod resources;
 mod watch;
 mod worker;
 

@@ -15,6 +15,7 @@ use super::node::{self, DataDir};
 use super::node_cmd::embedded::Embedded;
 use crate::{Exit, Io};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use weft_runtime::agents::{Node, PatchError};
 use weft_runtime::api::Api;
@@ -96,8 +97,8 @@ fn run_opts(file: &str, rt: &Runtime, limits: &RunLimits, args: &Args, io: &Io) 
         io.error(&format!("error: {file} has no `fn main()`\n"));
         return Exit::Error;
     };
-    if !artifact.manifest.agents.is_empty() {
-        return run_node(&artifact, main, limits, args, io);
+    if !artifact.manifest.agents.is_empty() || !artifact.manifest.resources.is_empty() {
+        return run_node(&checked, &artifact, main, limits, args, io);
     }
     match rt.run_with(&artifact, main, &io.out, limits) {
         Ok(()) => Exit::Success,
@@ -117,6 +118,7 @@ pub fn exit_for(e: &RunError) -> Exit {
 }
 
 fn run_node(
+    checked: &super::Checked,
     artifact: &weft_compiler::Artifact,
     main: &str,
     limits: &RunLimits,
@@ -126,10 +128,56 @@ fn run_node(
     let data = DataDir::given_or_temporary(args.data.as_deref());
     let turn_limits = node::turn_limits(args.turn_time_limit_ms, limits);
     let program = node::program_name(&args.file);
+    // The control plane: always with the API, and without it when the program
+    // allocates resources.
+    let sites = &artifact.manifest.resources;
+    let mut control = if !args.no_api || !sites.is_empty() {
+        match Embedded::start(&data.path.join("cluster")) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                io.error(&format!("error: {e}\n"));
+                return Exit::Error;
+            }
+        }
+    } else {
+        None
+    };
+    let cluster = control.as_ref().map(|c| {
+        Arc::new(super::node_cmd::resources::Cluster::new(
+            Arc::new(c.kv()),
+            &program,
+        ))
+    });
+    if let Some(cluster) = &cluster {
+        // Every `new` must fit what the cluster holds under its name before anything runs.
+        let refused = match cluster.check(sites) {
+            Ok(conflicts) => resource_conflicts(checked, &conflicts, io),
+            Err(e) => {
+                io.error(&format!(
+                    "error: cannot check the program's resources: {e}\n"
+                ));
+                true
+            }
+        };
+        if refused {
+            if let Some(c) = control {
+                c.stop();
+            }
+            return Exit::Error;
+        }
+    }
     let node = match node::start(artifact, &data, turn_limits, limits, &program, io) {
         Ok(node) => node,
-        Err(exit) => return exit,
+        Err(exit) => {
+            if let Some(c) = control {
+                c.stop();
+            }
+            return exit;
+        }
     };
+    if let Some(cluster) = &cluster {
+        node.set_resources(cluster.clone());
+    }
     // The data directory keeps the program's versions: a different program text is a
     // patch of the version stored there (and `main` runs below, as after any patch).
     match node.deploy(args.force) {
@@ -146,6 +194,9 @@ fn run_node(
         }
         Err(e) => {
             node.stop(DRAIN_MAX);
+            if let Some(c) = control {
+                c.stop();
+            }
             io.error(&format!("error: {}: {e}\n", data.path.display()));
             return match e {
                 PatchError::Failed(_) => Exit::Error,
@@ -153,12 +204,27 @@ fn run_node(
             };
         }
     }
-    let (api, control) = match start_api(&node, args, &data.path, io) {
-        Ok(Some((api, control))) => (Some(api), Some(control)),
-        Ok(None) => (None, None),
-        Err(exit) => return exit,
+    let api = match start_api(&node, args, control.as_mut(), io) {
+        Ok(api) => api,
+        Err(exit) => {
+            if let Some(c) = control {
+                c.stop();
+            }
+            node.stop(DRAIN_MAX);
+            return exit;
+        }
     };
     let r = node.run_main(main, limits);
+    if let (Ok(()), Some(cluster)) = (&r, &cluster) {
+        match cluster.finish_main() {
+            Ok(orphans) if !orphans.is_empty() => io.error(&format!(
+                "note: {program}: `main` no longer allocates {}: orphaned, kept (`weft destroy {program} --prune` releases them)\n",
+                orphans.join(", ")
+            )),
+            Ok(_) => {}
+            Err(e) => io.error(&format!("warning: cannot mark orphaned resources: {e}\n")),
+        }
+    }
     if let Err(e) = &r {
         drop(api);
         if let Some(control) = control {
@@ -196,22 +262,53 @@ fn run_node(
     Exit::Success
 }
 
+/// Reports each `new` whose resource the cluster holds with another kind or type, as a
+/// diagnostic at the `new`; whether there was one.
+fn resource_conflicts(checked: &super::Checked, conflicts: &[(usize, String)], io: &Io) -> bool {
+    let diags: Vec<weft_lang::diagnostic::Diagnostic> = conflicts
+        .iter()
+        .filter_map(|(i, why)| {
+            let site = checked.program.resources.get(*i)?;
+            Some(
+                weft_lang::diagnostic::Diagnostic::error(
+                    site.span,
+                    format!("`{}` exists in the cluster with another type", site.name),
+                )
+                .with_label(why.clone())
+                .with_hint(
+                    "a resource keeps the type it was created with: use the same type, or another name",
+                ),
+            )
+        })
+        .collect();
+    if diags.is_empty() {
+        return false;
+    }
+    for d in &diags {
+        io.error(&format!("{}\n", d.render(&checked.sources)));
+    }
+    io.error(&format!(
+        "error: the program was not run: {} of its resources would not fit the cluster's\n",
+        diags.len()
+    ));
+    true
+}
+
 /// Starts the node's API unless told not to, with the embedded control plane (a
 /// one-member raft group in `DATA/cluster/`) served beside it.
 fn start_api(
     node: &Node,
     args: &Args,
-    data: &std::path::Path,
+    control: Option<&mut Embedded>,
     io: &Io,
-) -> Result<Option<(Api, Embedded)>, Exit> {
-    if args.no_api {
+) -> Result<Option<Api>, Exit> {
+    let (false, Some(control)) = (args.no_api, control) else {
         return Ok(None);
-    }
+    };
     let fail = |e: String| {
         io.error(&format!("error: {e}\n"));
         Exit::Error
     };
-    let mut control = Embedded::start(&data.join("cluster")).map_err(fail)?;
     let started = match &args.api {
         Some(addr) => Api::start_with(node.clone(), addr, control.routes()),
         None => Api::start_with(node.clone(), DEFAULT_API, control.routes())
@@ -220,11 +317,8 @@ fn start_api(
     match started {
         Ok(api) => {
             control.register(format!("http://{}", api.addr()));
-            Ok(Some((api, control)))
+            Ok(Some(api))
         }
-        Err(e) => {
-            control.stop();
-            Err(fail(e))
-        }
+        Err(e) => Err(fail(e)),
     }
 }

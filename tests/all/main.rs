@@ -13,6 +13,7 @@ mod linearizable;
 mod node;
 mod patch;
 mod repl;
+mod resources;
 mod support;
 mod swim;
 mod tidy;

@@ -1,5 +1,5 @@
-//! Lanes, agent references, calls and sends: every one a host import, with values crossing
-//! in the wire format (`helpers::wire`).
+//! Lanes, agent references, calls and sends, and resources (`new` and their methods):
+//! every one a host import, with values crossing in the wire format (`helpers::wire`).
 
 use super::Cx;
 use crate::helpers::wire::{emit_bytes_of, emit_decode, emit_encode, emit_take_staged};
@@ -89,6 +89,32 @@ impl Cx<'_, '_> {
                 }
                 if scratch {
                     self.f.free_temp(u);
+                }
+                self.release(tmp);
+            }
+            ResourceNew(site) => {
+                self.f.i32c(site as i32);
+                let keep = self.encode_args(args)?;
+                self.f.mark(e.span);
+                self.f.call(imports::index_of("resource_new"));
+                self.free_sb(keep);
+                self.decode_staged(&rty);
+            }
+            ResourceOp(rop) => {
+                self.f.i32c(rop.code() as i32);
+                let (h, tmp, scratch) = self.operand_local(&args[0])?;
+                self.f.get(h).i32c(12);
+                self.f.ins().i32_add();
+                self.f.get(h).ld32(8);
+                let a = self.encode_args(args.get(1..2).unwrap_or_default())?;
+                let b = self.encode_args(args.get(2..).unwrap_or_default())?;
+                self.f.mark(e.span);
+                self.f.call(imports::index_of("resource_op"));
+                self.free_sb(a);
+                self.free_sb(b);
+                self.decode_staged(&rty);
+                if scratch {
+                    self.f.free_temp(h);
                 }
                 self.release(tmp);
             }

@@ -75,7 +75,9 @@ impl Cx<'_, '_> {
             | AgentRef(_)
             | AgentUri
             | AgentCall { .. }
-            | AgentSend { .. } => self.agent_intrinsic(op, args, e)?,
+            | AgentSend { .. }
+            | ResourceNew(_)
+            | ResourceOp(_) => self.agent_intrinsic(op, args, e)?,
             Print => {
                 let (s, tmp, scratch) = self.operand_local(&args[0])?;
                 self.f.get(s).i32c(12);

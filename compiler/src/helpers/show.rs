@@ -45,14 +45,17 @@ pub fn emit_show(m: &mut Module, f: &mut FuncBuilder, ty: &Ty) {
             let c = m.rt(Rt::SbQuoted);
             f.call(c);
         }
-        Ty::Agent(id) => {
-            // `Counter("/counters/a")`
-            let name = m
-                .prog
-                .agents
-                .get(id.0 as usize)
-                .map(|a| a.name.clone())
-                .unwrap_or_default();
+        Ty::Agent(_) | Ty::Resource(..) => {
+            // `Counter("/counters/a")`, `QueueService<Job>("shop/jobs")`
+            let name = match ty {
+                Ty::Agent(id) => m
+                    .prog
+                    .agents
+                    .get(id.0 as usize)
+                    .map(|a| a.name.clone())
+                    .unwrap_or_default(),
+                _ => crate::layout::ty_name(m.prog, ty),
+            };
             let (open, close) = (m.str_lit(format!("{name}(").as_bytes()), m.str_lit(b")"));
             let (push, quoted) = (m.rt(Rt::SbStr), m.rt(Rt::SbQuoted));
             let v = f.temp(I32);

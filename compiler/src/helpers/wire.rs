@@ -40,7 +40,7 @@ pub fn emit_encode(m: &mut Module, f: &mut FuncBuilder, ty: &Ty) {
         Ty::Unit | Ty::Never => {
             f.ins().drop();
         }
-        Ty::String | Ty::Bytes | Ty::Agent(_) => {
+        Ty::String | Ty::Bytes | Ty::Agent(_) | Ty::Resource(..) => {
             let t = f.temp(I32);
             f.set(t);
             push_u32(m, f, |f| {
@@ -167,7 +167,7 @@ pub fn gen_decode(m: &mut Module, ty: &Ty) -> FuncBuilder {
     let mut f = fb(&[], &[I32]);
     let (p, n, i) = (f.local(I32), f.local(I32), f.local(I32));
     match ty {
-        Ty::String | Ty::Bytes | Ty::Agent(_) => {
+        Ty::String | Ty::Bytes | Ty::Agent(_) | Ty::Resource(..) => {
             read_u32(&mut f);
             f.tee(n).call(m.rt(Rt::StrNew)).tee(p).i32c(12);
             f.ins().i32_add().global_get(WIRE_POS_GLOBAL);

@@ -424,6 +424,7 @@ impl P {
                 agents: vec![],
                 option: OPTION,
                 result: RESULT,
+                resources: vec![],
             },
         }
     }

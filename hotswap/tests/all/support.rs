@@ -32,6 +32,7 @@ pub fn manifest(agents: Vec<AgentDesc>, types: Vec<AdtDesc>) -> Manifest {
         types,
         calls: vec![],
         entries: vec![],
+        resources: vec![],
     }
 }
 

@@ -1,7 +1,7 @@
 //! The built-in functions, constants and methods of the primitive types, with their types.
 
-use crate::tir::Intrinsic as I;
-use crate::types::Ty;
+use crate::tir::{Intrinsic as I, ResourceOp};
+use crate::types::{ResourceKind, Ty};
 
 /// `KiB`, `MiB`, `GiB` (bytes) and `milli` (thousandths of a CPU core).
 pub fn constant(name: &str) -> Option<i64> {
@@ -103,6 +103,34 @@ pub fn method(recv: &Ty, name: &str, option: impl Fn(Ty) -> Ty) -> Option<Builti
         (Map(k, _), "contains_key") => m(I::MapContainsKey, vec![(**k).clone()], Bool),
         (Map(k, _), "keys") => m(I::MapKeys, vec![], Ty::list((**k).clone())),
         (Map(_, v), "values") => m(I::MapValues, vec![], Ty::list((**v).clone())),
+        (Resource(kind, a), _) => resource_method(*kind, a, name, option),
+        _ => None,
+    }
+}
+
+/// The methods of a resource handle.
+fn resource_method(
+    kind: ResourceKind,
+    a: &[Ty],
+    name: &str,
+    option: impl Fn(Ty) -> Ty,
+) -> Option<BuiltinMethod> {
+    use ResourceOp as O;
+    let op = |op| I::ResourceOp(op);
+    let arg = |i: usize| a.get(i).cloned().unwrap_or(Ty::Unit);
+    match (kind, name) {
+        (ResourceKind::Queue, "send") => m(op(O::QueueSend), vec![arg(0)], Ty::Unit),
+        (ResourceKind::Queue, "receive") => m(op(O::QueueReceive), vec![], option(arg(0))),
+        (ResourceKind::Queue, "len") => m(op(O::QueueLen), vec![], Ty::Int),
+        (ResourceKind::Table, "put") => m(op(O::TablePut), vec![arg(0), arg(1)], Ty::Unit),
+        (ResourceKind::Table, "get") => m(op(O::TableGet), vec![arg(0)], option(arg(1))),
+        (ResourceKind::Table, "delete") => m(op(O::TableDelete), vec![arg(0)], Ty::Unit),
+        (ResourceKind::Table, "scan") if arg(0) == Ty::String => m(
+            op(O::TableScan),
+            vec![Ty::String],
+            Ty::list(Ty::Tuple(vec![Ty::String, arg(1)])),
+        ),
+        (ResourceKind::Table, "len") => m(op(O::TableLen), vec![], Ty::Int),
         _ => None,
     }
 }

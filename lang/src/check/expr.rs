@@ -39,6 +39,7 @@ impl Body<'_, '_> {
             A::Str(parts) => self.string(parts, span),
             A::Name { path, name } => self.name(path, name, span, hint),
             A::Call { callee, args } => self.call(callee, args, span, hint),
+            A::New { ty, args, body } => self.new_resource(ty, args, body.as_ref(), span),
             A::MethodCall {
                 receiver,
                 method,

@@ -45,6 +45,7 @@ impl Infer {
                 Box::new(self.resolve(&r)),
             ),
             Ty::Adt(id, ts) => Ty::Adt(id, ts.iter().map(|t| self.resolve(t)).collect()),
+            Ty::Resource(k, ts) => Ty::Resource(k, ts.iter().map(|t| self.resolve(t)).collect()),
             t => t,
         }
     }
@@ -62,7 +63,9 @@ impl Infer {
             Ty::Var(w) => v == w,
             Ty::List(t) => self.occurs(v, &t),
             Ty::Map(k, val) => self.occurs(v, &k) || self.occurs(v, &val),
-            Ty::Tuple(ts) | Ty::Adt(_, ts) => ts.iter().any(|t| self.occurs(v, t)),
+            Ty::Tuple(ts) | Ty::Adt(_, ts) | Ty::Resource(_, ts) => {
+                ts.iter().any(|t| self.occurs(v, t))
+            }
             Ty::Fn(ps, r) => ps.iter().any(|t| self.occurs(v, t)) || self.occurs(v, &r),
             _ => false,
         }
@@ -96,6 +99,9 @@ impl Infer {
             (Ty::Adt(i, xs), Ty::Adt(j, ys)) if i == j && xs.len() == ys.len() => {
                 xs.iter().zip(ys).try_for_each(|(x, y)| self.unify(x, y))
             }
+            (Ty::Resource(i, xs), Ty::Resource(j, ys)) if i == j && xs.len() == ys.len() => {
+                xs.iter().zip(ys).try_for_each(|(x, y)| self.unify(x, y))
+            }
             (x, y) if x == y => Ok(()),
             _ => Err(Mismatch::Types),
         }
@@ -107,7 +113,7 @@ pub fn has_var(ty: &Ty) -> bool {
         Ty::Var(_) => true,
         Ty::List(t) => has_var(t),
         Ty::Map(k, v) => has_var(k) || has_var(v),
-        Ty::Tuple(ts) | Ty::Adt(_, ts) => ts.iter().any(has_var),
+        Ty::Tuple(ts) | Ty::Adt(_, ts) | Ty::Resource(_, ts) => ts.iter().any(has_var),
         Ty::Fn(ps, r) => ps.iter().any(has_var) || has_var(r),
         _ => false,
     }
@@ -124,6 +130,7 @@ fn default_vars(ty: &Ty) -> Ty {
             Box::new(default_vars(r)),
         ),
         Ty::Adt(id, ts) => Ty::Adt(*id, ts.iter().map(default_vars).collect()),
+        Ty::Resource(k, ts) => Ty::Resource(*k, ts.iter().map(default_vars).collect()),
         t => t.clone(),
     }
 }

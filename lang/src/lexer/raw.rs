@@ -64,6 +64,8 @@ pub(crate) enum Raw {
     Agent,
     #[token("send")]
     Send,
+    #[token("new")]
+    New,
     #[token("_")]
     Underscore,
 

@@ -126,6 +126,7 @@ const EXPR_START: &[&str] = &[
     "\"!\"",
     "\"try\"",
     "\"send\"",
+    "\"new\"",
     "\"if\"",
     "\"match\"",
     "\"while\"",

@@ -100,6 +100,23 @@ fn send_is_an_expression() {
 }
 
 #[test]
+fn new_allocates_a_resource() {
+    assert_eq!(
+        ex("new QueueService<Job>(\"jobs\")"),
+        "(new QueueService<Job> \"jobs\")"
+    );
+    assert_eq!(
+        ex("new Table<Int, String>(\"t\", size: 3)"),
+        "(new Table<Int, String> \"t\" size=3)"
+    );
+    assert_eq!(ex("Map.new()"), "(.new Map)");
+    assert_eq!(
+        body("let q = new QueueService<Int>(\"q\")\nq.send(1)"),
+        "{let q = (new QueueService<Int> \"q\"); => (.send q 1)}"
+    );
+}
+
+#[test]
 fn send_and_agent_are_names_after_a_dot() {
     assert_eq!(ex("jobs.send(x)"), "(.send jobs x)");
     assert_eq!(ex("a.agent"), "(. a agent)");

@@ -285,6 +285,14 @@ pub(super) fn expr(e: &Expr) -> String {
         List(xs) => format!("[{}]", list(xs, expr)),
         Record { name, fields: fs } => format!("({}{})", name.name, fields(fs)),
         RecordUpdate { base, fields: fs } => format!("(update {}{})", expr(base), fields(fs)),
+        New {
+            ty: t,
+            args: a,
+            body,
+        } => match body {
+            Some(b) => format!("(new {}{} {})", ty(t), args(a), block(b)),
+            None => format!("(new {}{})", ty(t), args(a)),
+        },
         Lambda { params, ret, body } => {
             let ps: String = params
                 .iter()

@@ -23,7 +23,13 @@ impl Turn {
             result: None,
             writes: vec![],
             sends: vec![],
+            held: vec![],
         }
+    }
+
+    /// Holds a write to a resource until the turn commits.
+    pub(crate) fn hold(&mut self, w: crate::resources::ResourceWrite) {
+        self.held.push(w);
     }
 
     /// Whether this is `main` (or a test) rather than an agent's turn.

@@ -25,7 +25,7 @@ pub fn register(linker: &mut Linker<State>) -> wasmtime::Result<()> {
 }
 
 /// The run's turn, or a trap saying agents need a node.
-fn turn<'a>(caller: &'a mut Caller<'_, State>) -> wasmtime::Result<&'a mut Turn> {
+pub(super) fn turn<'a>(caller: &'a mut Caller<'_, State>) -> wasmtime::Result<&'a mut Turn> {
     if caller.data().turn.is_none() {
         return Err(trap(
             caller,
@@ -40,7 +40,7 @@ fn turn<'a>(caller: &'a mut Caller<'_, State>) -> wasmtime::Result<&'a mut Turn>
 }
 
 /// Stages `bytes` for `staged_take`; returns their length.
-fn stage(caller: &mut Caller<'_, State>, bytes: Vec<u8>) -> wasmtime::Result<i32> {
+pub(super) fn stage(caller: &mut Caller<'_, State>, bytes: Vec<u8>) -> wasmtime::Result<i32> {
     let len = i32::try_from(bytes.len());
     let Ok(len) = len else {
         return Err(trap(caller, "a value too large to cross into the module"));
@@ -50,7 +50,7 @@ fn stage(caller: &mut Caller<'_, State>, bytes: Vec<u8>) -> wasmtime::Result<i32
 }
 
 /// Turns a turn operation's error into a trap of the running program.
-fn ok<T>(caller: &mut Caller<'_, State>, r: Result<T, String>) -> wasmtime::Result<T> {
+pub(super) fn ok<T>(caller: &mut Caller<'_, State>, r: Result<T, String>) -> wasmtime::Result<T> {
     r.map_err(|m| trap(caller, &m))
 }
 

@@ -188,6 +188,7 @@ impl<'a> Parser<'a> {
                 }
             }
             TypeDesc::String => self.string("a String").map(Value::Str),
+            TypeDesc::Resource(ty) => self.string(&format!("a `{ty}` name")).map(Value::Str),
             TypeDesc::Bytes => match self.peek() {
                 Some('"') => self.quoted().map(|s| Value::Bytes(s.into_bytes())),
                 _ => Err(self.error("Bytes as a quoted string")),

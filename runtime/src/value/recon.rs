@@ -132,7 +132,7 @@ impl Reader<'_> {
             (TypeDesc::Float, R::Float(x)) => Value::Float(*x),
             (TypeDesc::Float, R::Int(n)) => Value::Float(*n as f64),
             (TypeDesc::Bool, R::Bool(b)) => Value::Bool(*b),
-            (TypeDesc::String, R::Text(s)) => Value::Str(s.clone()),
+            (TypeDesc::String | TypeDesc::Resource(_), R::Text(s)) => Value::Str(s.clone()),
             (TypeDesc::Bytes, R::Data(b)) => Value::Bytes(b.clone()),
             (TypeDesc::Unit, R::Extant | R::Absent) => Value::Unit,
             (TypeDesc::Duration, R::Int(n)) => Value::Duration(*n),
@@ -368,6 +368,7 @@ fn expected(ty: &TypeDesc, types: &[AdtDesc]) -> String {
             None => format!("type {i}"),
         },
         TypeDesc::Agent(name) => format!("a `{name}` agent URI (text)"),
+        TypeDesc::Resource(ty) => format!("a `{ty}` resource name (text)"),
     }
 }
 

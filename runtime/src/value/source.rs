@@ -34,7 +34,7 @@ pub fn type_text(ty: &TypeDesc, types: &[AdtDesc]) -> String {
             format!("({})", parts.join(", "))
         }
         TypeDesc::Adt(i) => adt(types, *i).map_or_else(|| "?".into(), |a| a.name.clone()),
-        TypeDesc::Agent(name) => name.clone(),
+        TypeDesc::Agent(name) | TypeDesc::Resource(name) => name.clone(),
     }
 }
 

@@ -198,6 +198,7 @@ impl Rng {
                 Value::Duration(*self.pick(&[0, 250_000_000, -7, 3_600_000_000_000, any]))
             }
             TypeDesc::Agent(_) => Value::Agent(format!("/counters/{}", self.below(100))),
+            TypeDesc::Resource(_) => Value::Str(format!("shop/jobs-{}", self.below(100))),
             TypeDesc::List(e) => {
                 let n = len(self);
                 Value::List((0..n).map(|_| self.value(e, types, depth + 1)).collect())

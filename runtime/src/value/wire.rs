@@ -199,7 +199,7 @@ impl<'a> Reader<'a> {
                 }
             }
             TypeDesc::Unit => Value::Unit,
-            TypeDesc::String => Value::Str(self.text()?),
+            TypeDesc::String | TypeDesc::Resource(_) => Value::Str(self.text()?),
             TypeDesc::Agent(_) => Value::Agent(self.text()?),
             TypeDesc::Bytes => Value::Bytes(self.counted()?.to_vec()),
             TypeDesc::List(elem) => {
@@ -282,6 +282,7 @@ fn min_size_within(ty: &TypeDesc, types: &[AdtDesc], budget: &mut u32) -> usize 
         TypeDesc::String
         | TypeDesc::Bytes
         | TypeDesc::Agent(_)
+        | TypeDesc::Resource(_)
         | TypeDesc::List(_)
         | TypeDesc::Map(..) => 4,
         TypeDesc::Tuple(tys) => sum(&mut tys.iter(), budget),

@@ -70,6 +70,11 @@ pub fn routes(node: Arc<Node>) -> Router {
         .route("/api/v1/leases", post(grant))
         .route("/api/v1/leases/{id}/keepalive", post(keepalive))
         .route("/api/v1/watch", get(watch::route))
+        .route("/api/v1/resources", get(super::resources::list_route))
+        .route(
+            "/api/v1/resources/{program}/{name}",
+            get(super::resources::get_route),
+        )
         .with_state(node)
 }
 

@@ -64,6 +64,14 @@ impl Embedded {
         })
     }
 
+    /// The store as this process's resources reach it.
+    pub fn kv(&self) -> super::resources::Local {
+        super::resources::Local {
+            controller: self.node.controller.clone(),
+            handle: self.rt.handle().clone(),
+        }
+    }
+
     /// The API routes, to serve beside the node's.
     pub fn routes(&self) -> axum::Router {
         api::routes(self.node.clone())

@@ -1,0 +1,303 @@
+//! A program's resources on the control plane: [`Local`] is the store as a controller in
+//! this process reaches it (blocking on the control plane's runtime), and [`Cluster`]
+//! is what the node's turns ask for (`runtime::resources::Resources`), made of the
+//! resource kinds in `weft_resources::kinds`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use weft_compiler::manifest::ResourceDesc;
+use weft_lang::tir::ResourceOp;
+use weft_resources::kinds::{self, queue, table, Kv, Record};
+use weft_resources::raft::Controller;
+use weft_resources::{Command, Compare, KeyValue, Op, Reply};
+use weft_runtime::resources::{ResourceWrite, Resources};
+
+/// The store through a controller in this process.
+pub struct Local {
+    pub controller: Arc<Controller>,
+    pub handle: tokio::runtime::Handle,
+}
+
+impl Kv for Local {
+    fn write(&self, command: Command) -> Result<Reply, String> {
+        match self.handle.block_on(self.controller.write(command)) {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(rejected)) => Err(rejected.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn range(&self, prefix: &[u8], limit: Option<usize>) -> Result<Vec<KeyValue>, String> {
+        let read = self
+            .handle
+            .block_on(self.controller.read(|s| s.range(prefix, None, limit)));
+        match read {
+            Ok(Ok(r)) => Ok(r.kvs),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// One program's resources.
+pub struct Cluster {
+    kv: Arc<dyn Kv>,
+    program: String,
+    /// Records by handle, read once: a resource's kind and types do not change.
+    records: Mutex<HashMap<String, Record>>,
+    /// The names `main` allocated in this run, for [`Cluster::finish_main`].
+    allocated: Mutex<Vec<String>>,
+}
+
+impl Cluster {
+    pub fn new(kv: Arc<dyn Kv>, program: &str) -> Cluster {
+        Cluster {
+            kv,
+            program: program.to_string(),
+            records: Mutex::new(HashMap::new()),
+            allocated: Mutex::new(vec![]),
+        }
+    }
+
+    pub fn kv(&self) -> &dyn Kv {
+        &*self.kv
+    }
+
+    /// The sites of `sites` that cannot attach to what the cluster holds, with why.
+    pub fn check(&self, sites: &[ResourceDesc]) -> Result<Vec<(usize, String)>, String> {
+        kinds::check_sites(&*self.kv, &self.program, sites)
+    }
+
+    /// After `main`: marks the program's resources it did not allocate as orphaned;
+    /// their names.
+    pub fn finish_main(&self) -> Result<Vec<String>, String> {
+        let allocated = std::mem::take(&mut *lock(&self.allocated));
+        kinds::mark_orphans(&*self.kv, &self.program, &allocated)
+    }
+
+    fn record(&self, handle: &str) -> Result<Record, String> {
+        if let Some(r) = lock(&self.records).get(handle) {
+            return Ok(r.clone());
+        }
+        let r = kinds::by_handle(&*self.kv, handle)?;
+        lock(&self.records).insert(handle.to_string(), r.clone());
+        Ok(r)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn wire_u64(n: u64) -> Vec<u8> {
+    (n as i64).to_le_bytes().to_vec()
+}
+
+fn wire_str(s: &str) -> Vec<u8> {
+    let mut out = (s.len() as u32).to_le_bytes().to_vec();
+    out.extend_from_slice(s.as_bytes());
+    out
+}
+
+/// The text of a `String` argument's wire bytes.
+fn text_arg(a: &[u8]) -> Result<String, String> {
+    a.get(4..)
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .ok_or_else(|| "an argument that is not a String".to_string())
+}
+
+impl Resources for Cluster {
+    fn ensure(&self, site: &ResourceDesc, settings: &[i64]) -> Result<String, String> {
+        let handle = kinds::ensure(&*self.kv, &self.program, site, settings)?;
+        lock(&self.records).remove(&handle);
+        let (p, n) = kinds::resolve(&self.program, &site.name);
+        if p == self.program {
+            let mut allocated = lock(&self.allocated);
+            if !allocated.iter().any(|a| a == n) {
+                allocated.push(n.to_string());
+            }
+        }
+        Ok(handle)
+    }
+
+    fn read(&self, handle: &str, op: ResourceOp, arg: &[u8]) -> Result<Vec<u8>, String> {
+        let r = self.record(handle)?;
+        let kv = &*self.kv;
+        match op {
+            ResourceOp::QueueLen => Ok(wire_u64(queue::len(kv, &r)?)),
+            ResourceOp::TableLen => Ok(wire_u64(table::len(kv, &r)?)),
+            ResourceOp::TableGet => Ok(match table::get(kv, &r, arg)? {
+                Some(v) => {
+                    let mut out = 0u32.to_le_bytes().to_vec();
+                    out.extend_from_slice(&v);
+                    out
+                }
+                None => 1u32.to_le_bytes().to_vec(),
+            }),
+            ResourceOp::TableScan => {
+                let rows = table::scan(kv, &r, &text_arg(arg)?)?;
+                let mut out = (rows.len() as u32).to_le_bytes().to_vec();
+                for (k, v) in rows {
+                    out.extend_from_slice(&wire_str(&k));
+                    out.extend_from_slice(&v);
+                }
+                Ok(out)
+            }
+            other => Err(format!("{other:?} is not a read")),
+        }
+    }
+
+    fn receive(&self, handle: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>, String> {
+        let r = self.record(handle)?;
+        Ok(queue::receive(&*self.kv, &r)?.map(|(body, receipt)| {
+            let mut bytes = receipt.revision.to_le_bytes().to_vec();
+            bytes.extend_from_slice(&receipt.key);
+            (body, bytes)
+        }))
+    }
+
+    fn commit(&self, writes: Vec<ResourceWrite>) -> Result<(), String> {
+        let mut ops: Vec<Op> = vec![];
+        let mut acks: Vec<(Compare, Op)> = vec![];
+        for w in writes {
+            match w {
+                ResourceWrite::Op { handle, op, a, b } => {
+                    let r = self.record(&handle)?;
+                    ops.push(match op {
+                        ResourceOp::QueueSend => queue::send(&handle, &a),
+                        ResourceOp::TablePut => table::put(&r, &a, b)?,
+                        ResourceOp::TableDelete => table::delete(&r, &a)?,
+                        other => return Err(format!("{other:?} is not a write")),
+                    });
+                }
+                ResourceWrite::Ack { receipt, .. } => {
+                    let revision = receipt
+                        .get(..8)
+                        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
+                        .ok_or("a receipt cut short")?;
+                    let key = receipt[8..].to_vec();
+                    acks.push(queue::ack(&queue::Receipt { key, revision }));
+                }
+            }
+        }
+        // One revision for everything; within one transaction a key is written once,
+        // so the last write of a key wins.
+        let ops = last_write_wins(ops);
+        let (compare, ack_ops): (Vec<Compare>, Vec<Op>) = acks.into_iter().unzip();
+        let mut success = ops.clone();
+        success.extend(ack_ops);
+        // An acknowledgement whose message was delivered again meanwhile is dropped
+        // (the message will be handled again: at least once); the writes still go in.
+        self.kv.write(Command::Txn {
+            compare,
+            success,
+            failure: ops,
+        })?;
+        Ok(())
+    }
+}
+
+/// `ops` with only the last write of each key kept, in order.
+fn last_write_wins(ops: Vec<Op>) -> Vec<Op> {
+    let key = |op: &Op| match op {
+        Op::Put { key, .. } => Some(key.clone()),
+        Op::Delete {
+            keys: weft_resources::Keys::One(k),
+            ..
+        } => Some(k.clone()),
+        _ => None,
+    };
+    let mut out: Vec<Op> = vec![];
+    for op in ops {
+        if let Some(k) = key(&op) {
+            out.retain(|o| key(o).as_ref() != Some(&k));
+        }
+        out.push(op);
+    }
+    out
+}
+
+/// `GET /api/v1/resources[?program=P]`: every resource's record, with its size now.
+pub async fn list_route(
+    axum::extract::State(node): axum::extract::State<Arc<super::api::Node>>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(other) = query.keys().find(|k| k.as_str() != "program") {
+        return super::api::error(
+            axum::http::StatusCode::BAD_REQUEST,
+            format!("unknown parameter `{other}` (only `program`)"),
+        );
+    }
+    let prefix = match query.get("program") {
+        Some(p) => format!("{}{p}/", kinds::RECORDS),
+        None => kinds::RECORDS.to_string(),
+    };
+    match described(&node.controller, prefix.into_bytes()).await {
+        Ok(list) => axum::Json(list).into_response(),
+        Err(e) => super::api::error(axum::http::StatusCode::SERVICE_UNAVAILABLE, e),
+    }
+}
+
+/// `GET /api/v1/resources/{program}/{name}`.
+pub async fn get_route(
+    axum::extract::State(node): axum::extract::State<Arc<super::api::Node>>,
+    axum::extract::Path((program, name)): axum::extract::Path<(String, String)>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let key = format!("{}{program}/{name}", kinds::RECORDS).into_bytes();
+    match described(&node.controller, key.clone()).await {
+        Ok(list) => match list
+            .into_iter()
+            .find(|r| r["program"] == program.as_str() && r["name"] == name.as_str())
+        {
+            Some(r) => axum::Json(r).into_response(),
+            None => super::api::error(
+                axum::http::StatusCode::NOT_FOUND,
+                format!("no resource `{name}` in program `{program}`"),
+            ),
+        },
+        Err(e) => super::api::error(axum::http::StatusCode::SERVICE_UNAVAILABLE, e),
+    }
+}
+
+/// The records under `prefix` as JSON, each with `size`: messages waiting and dead for a
+/// queue, rows for a table.
+async fn described(
+    controller: &Controller,
+    prefix: Vec<u8>,
+) -> Result<Vec<serde_json::Value>, String> {
+    let records = controller
+        .read(move |s| s.range(&prefix, None, None))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let mut out = vec![];
+    for pair in records.kvs {
+        let Ok(r) = serde_json::from_slice::<Record>(&pair.value) else {
+            continue;
+        };
+        let data = kinds::data_prefix(&r.handle());
+        let counts = controller
+            .read(move |s| {
+                let all = s.range(&data, None, None)?;
+                let dead = all
+                    .kvs
+                    .iter()
+                    .filter(|p| p.key[data.len()..].starts_with(b"dead/"))
+                    .count();
+                Ok::<_, weft_resources::StoreError>((all.kvs.len() - dead, dead))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let mut v = serde_json::to_value(&r).map_err(|e| e.to_string())?;
+        v["settings_text"] = serde_json::Value::from(r.settings_text());
+        v["size"] = match r.kind.as_str() {
+            "QueueService" => serde_json::json!({ "messages": counts.0, "dead": counts.1 }),
+            _ => serde_json::json!({ "rows": counts.0 }),
+        };
+        out.push(v);
+    }
+    Ok(out)
+}
