@@ -55,38 +55,24 @@ pub fn main(args: &Args, io: &Io) -> Exit {
         }
         Format::Table => {}
     }
-    if args.kind == Kind::Resources {
-        let rows: Vec<[String; 6]> = json
-            .as_array()
-            .map(|a| a.as_slice())
-            .unwrap_or(&[])
-            .iter()
-            .map(|r| {
-                let s = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let out = match args.kind {
+        Kind::Resources => table(
+            &["NAME", "KIND", "TYPE", "PROGRAM", "STATUS", "SIZE"],
+            &rows(&json, |r, s| {
+                let size = size_text(r.get("size"));
                 [
                     s("name"),
                     s("kind"),
                     s("ty"),
                     s("program"),
                     s("status"),
-                    size_text(r.get("size")),
+                    size,
                 ]
-            })
-            .collect();
-        io.say(&table(
-            &["NAME", "KIND", "TYPE", "PROGRAM", "STATUS", "SIZE"],
-            &rows,
-        ));
-        return Exit::Success;
-    }
-    if args.kind == Kind::Nodes {
-        let rows: Vec<[String; 5]> = json
-            .as_array()
-            .map(|a| a.as_slice())
-            .unwrap_or(&[])
-            .iter()
-            .map(|r| {
-                let s = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            }),
+        ),
+        Kind::Nodes => table(
+            &["NAME", "ADDRESS", "ROLE", "STATE", "LEASE AGE"],
+            &rows(&json, |_, s| {
                 [
                     s("name"),
                     s("address"),
@@ -94,30 +80,38 @@ pub fn main(args: &Args, io: &Io) -> Exit {
                     s("state"),
                     s("lease_age"),
                 ]
-            })
-            .collect();
-        io.say(&table(
-            &["NAME", "ADDRESS", "ROLE", "STATE", "LEASE AGE"],
-            &rows,
-        ));
-        return Exit::Success;
-    }
-    let rows: Vec<[String; 3]> = json
-        .as_array()
+            }),
+        ),
+        Kind::Agents => table(
+            &["URI", "AGENT", "STATE"],
+            &rows(&json, |r, s| {
+                let state = match r.get("active").and_then(|v| v.as_bool()) {
+                    Some(true) => "active",
+                    _ => "stored",
+                };
+                [s("uri"), s("agent"), state.to_string()]
+            }),
+        ),
+    };
+    io.say(&out);
+    Exit::Success
+}
+
+/// One table row per element of the JSON array `json`, made by `row` from the element
+/// and a reader of its string fields ("" when missing).
+fn rows<const N: usize>(
+    json: &serde_json::Value,
+    row: impl Fn(&serde_json::Value, &dyn Fn(&str) -> String) -> [String; N],
+) -> Vec<[String; N]> {
+    json.as_array()
         .map(|a| a.as_slice())
         .unwrap_or(&[])
         .iter()
         .map(|r| {
             let s = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-            let state = match r.get("active").and_then(|v| v.as_bool()) {
-                Some(true) => "active",
-                _ => "stored",
-            };
-            [s("uri"), s("agent"), state.to_string()]
+            row(r, &s)
         })
-        .collect();
-    io.say(&table(&["URI", "AGENT", "STATE"], &rows));
-    Exit::Success
+        .collect()
 }
 
 /// A resource's size as a table cell: `3 messages, 1 dead`, `12 rows`.
