@@ -6,8 +6,18 @@
 //! tree change together; then it purges history if the batch compacted, flushes, and
 //! only then publishes the batch's events, so no watcher ever sees a change that a crash
 //! could take back. A read concurrent with a batch may see that batch's changes before
-//! its flush ends (under raft they are committed in the log by then, which is what makes
-//! them durable to clients); `apply` itself returns only after the flush.
+//! its flush ends; `apply` itself returns only after the flush.
+//!
+//! Under raft the log is what makes a change durable: every command reaches the store
+//! only once it is committed in the log, on this node's disk among others. So the raft
+//! layer applies with [`Store::apply_batch_logged`], which does not flush: a crash may
+//! take back the last batches, each whole and with its `applied` record (sled recovers
+//! a prefix of its writes, a batch atomically), and raft applies them again from the
+//! log. Their events may already have been published then, which is harmless: they are
+//! committed, and applying them again gives the same revisions. [`Store::flush`] makes
+//! everything applied so far durable, which the raft layer does before it lets the log
+//! be purged behind a snapshot. Such a batch is not a sled batch but a redo record and
+//! plain writes (`writes`), which costs sled no extra writes of its buffer.
 //!
 //! A compaction only moves the compaction point inside the batch; the history it made
 //! unreachable is removed by a second batch right after (`history::purge`), before the
@@ -29,6 +39,7 @@ pub(crate) mod history;
 pub(crate) mod layout;
 mod lease;
 pub(crate) mod snapshot;
+mod writes;
 
 use crate::command::{Command, LeaseId};
 use crate::error::{Rejection, StoreError};
@@ -64,6 +75,15 @@ pub(crate) struct Inner {
     dir: PathBuf,
 }
 
+/// Whether a batch is flushed before its events are published and it returns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flush {
+    /// Flushed: the batch is durable when `apply` returns.
+    Now,
+    /// Left to sled's own flushes or a later [`Store::flush`].
+    Later,
+}
+
 /// Which state a read sees.
 enum At {
     Head,
@@ -77,6 +97,7 @@ impl Store {
         let dir = dir.as_ref().to_path_buf();
         let db = crate::error::open_sled(&dir)?;
         let tree = db.open_tree(TREE)?;
+        writes::replay(&db, &tree)?;
         let mut meta = initialize_or_check(&db, &tree)?;
         if meta.purged < meta.compacted {
             meta = history::purge(&tree, meta)?;
@@ -109,7 +130,9 @@ impl Store {
     /// Applies one command, durably: the reply comes after the flush. A refused command
     /// is `Err(StoreError::Rejected(_))` and changed nothing.
     pub fn apply(&self, command: &Command) -> Result<Reply, StoreError> {
-        let mut replies = self.inner.apply(std::slice::from_ref(command), None)?;
+        let mut replies = self
+            .inner
+            .apply(std::slice::from_ref(command), None, Flush::Now)?;
         match replies.pop() {
             Some(reply) => Ok(reply?),
             None => Err(StoreError::corrupt("a command got no reply")),
@@ -123,7 +146,7 @@ impl Store {
         &self,
         commands: &[Command],
     ) -> Result<Vec<Result<Reply, Rejection>>, StoreError> {
-        self.inner.apply(commands, None)
+        self.inner.apply(commands, None, Flush::Now)
     }
 
     /// As [`Store::apply_batch`], and stores `applied` (the raft layer's record of the
@@ -135,11 +158,31 @@ impl Store {
         commands: &[Command],
         applied: &[u8],
     ) -> Result<Vec<Result<Reply, Rejection>>, StoreError> {
-        self.inner.apply(commands, Some(applied))
+        self.inner.apply(commands, Some(applied), Flush::Now)
     }
 
-    /// The last record given to [`Store::apply_batch_recording`] (or restored with a
-    /// snapshot).
+    /// As [`Store::apply_batch_recording`], but without the flush: the batch (with its
+    /// record) is atomic (a redo record finishes it at open if a crash cut it short),
+    /// and a crash keeps a prefix of the batches applied, but the last ones may be lost. For a caller whose own log holds the commands durably and
+    /// applies them again from the record after a crash (the raft layer). The batch's
+    /// events are published at once.
+    pub fn apply_batch_logged(
+        &self,
+        commands: &[Command],
+        applied: &[u8],
+    ) -> Result<Vec<Result<Reply, Rejection>>, StoreError> {
+        self.inner.apply(commands, Some(applied), Flush::Later)
+    }
+
+    /// Makes every batch applied so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.inner.check_poisoned()?;
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    /// The last record given to [`Store::apply_batch_recording`] or
+    /// [`Store::apply_batch_logged`] (or restored with a snapshot).
     pub fn applied(&self) -> Result<Option<Vec<u8>>, StoreError> {
         self.inner.check_poisoned()?;
         Ok(self.inner.tree.get(APPLIED_KEY)?.map(|v| v.to_vec()))
@@ -322,10 +365,11 @@ impl Inner {
         &self,
         commands: &[Command],
         applied: Option<&[u8]>,
+        flush: Flush,
     ) -> Result<Vec<Result<Reply, Rejection>>, StoreError> {
         let _writer = self.lock_writer();
         self.check_poisoned()?;
-        let result = self.apply_locked(commands, applied);
+        let result = self.apply_locked(commands, applied, flush);
         self.poison_if_fatal(result)
     }
 
@@ -333,6 +377,7 @@ impl Inner {
         &self,
         commands: &[Command],
         applied: Option<&[u8]>,
+        flush: Flush,
     ) -> Result<Vec<Result<Reply, Rejection>>, StoreError> {
         let mut replies = Vec::with_capacity(commands.len());
         let (events, compacted, meta) = {
@@ -345,14 +390,19 @@ impl Inner {
             if !finished.changed {
                 return Ok(replies);
             }
-            self.tree.apply_batch(finished.batch)?;
+            match flush {
+                Flush::Now => finished.batch.apply_atomic(&self.tree)?,
+                Flush::Later => finished.batch.apply_with_redo(&self.tree)?,
+            }
             (finished.events, finished.compacted, head.meta)
         };
         if compacted {
             let purged = history::purge(&self.tree, meta)?;
             self.write_head().meta.purged = purged.purged;
         }
-        self.db.flush()?;
+        if flush == Flush::Now {
+            self.db.flush()?;
+        }
         self.hub.publish(&events, meta.revision);
         Ok(replies)
     }

@@ -4,9 +4,17 @@
 //!
 //! Every record is postcard. The vote, appends, truncations and purges are flushed
 //! before openraft hears they are done; the committed log id is written without a
-//! flush of its own (it rides on the next one: the state machine is persistent, so a
-//! lost committed id only means less is re-applied eagerly at start). A purge records
-//! the purged log id and deletes the entries in one atomic batch.
+//! flush of its own (it rides on the next one: the state machine reports how far it
+//! got, so a lost committed id only means less is re-applied eagerly at start). A purge
+//! records the purged log id and deletes the entries in one atomic batch.
+//!
+//! An append is plain inserts and one flush, so one write to disk: a sled batch would
+//! cost two more (sled writes out its buffer before a batch and again after the batch's
+//! header), each a wake-up of sled's IO threads. No batch is needed: sled recovers a
+//! prefix of its writes (recovery stops at the first torn one), so a crash during an
+//! append keeps a prefix of its entries, none of them acknowledged yet. Flushes run on
+//! tokio's blocking pool rather than through sled's own `flush_async`, which would hand
+//! each one to sled's thread pool (waking all its idle threads) on top of the write.
 
 use super::{StorageError, TypeConfig};
 use crate::error::StoreError;
@@ -91,9 +99,13 @@ impl LogStore {
         }
     }
 
-    /// Flushes everything written so far to disk.
-    async fn flush(&self) -> Result<(), sled::Error> {
-        self.db.flush_async().await.map(|_| ())
+    /// Flushes everything written so far to disk, on tokio's blocking pool.
+    async fn flush(&self) -> Result<(), String> {
+        let db = self.db.clone();
+        match tokio::task::spawn_blocking(move || db.flush()).await {
+            Ok(flushed) => flushed.map(|_| ()).map_err(|e| e.to_string()),
+            Err(e) => Err(format!("a flush of the raft log failed: {e}")),
+        }
     }
 }
 
@@ -192,7 +204,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.tree
             .insert(VOTE_KEY, bytes)
             .map_err(|e| write_vote(e.to_string()))?;
-        self.flush().await.map_err(|e| write_vote(e.to_string()))
+        self.flush().await.map_err(write_vote)
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<u64>>, StorageError> {
@@ -225,22 +237,19 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + Send,
         I::IntoIter: Send,
     {
-        let mut batch = sled::Batch::default();
         for entry in entries {
             let bytes = encode(&entry)
                 .map_err(|e| StorageIOError::write_log_entry(entry.log_id, AnyError::error(e)))?;
-            batch.insert(&entry_key(entry.log_id.index), bytes);
+            self.tree
+                .insert(entry_key(entry.log_id.index), bytes)
+                .map_err(|e| write_logs(e.to_string()))?;
         }
-        self.tree
-            .apply_batch(batch)
-            .map_err(|e| write_logs(e.to_string()))?;
         match self.flush().await {
             Ok(()) => {
                 callback.log_io_completed(Ok(()));
                 Ok(())
             }
-            Err(e) => {
-                let message = e.to_string();
+            Err(message) => {
                 callback.log_io_completed(Err(std::io::Error::other(message.clone())));
                 Err(write_logs(message))
             }
@@ -256,7 +265,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.tree
             .apply_batch(batch)
             .map_err(|e| write_logs(e.to_string()))?;
-        self.flush().await.map_err(|e| write_logs(e.to_string()))
+        self.flush().await.map_err(write_logs)
     }
 
     async fn purge(&mut self, log_id: LogId<u64>) -> Result<(), StorageError> {
@@ -279,7 +288,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.tree
             .apply_batch(batch)
             .map_err(|e| write_logs(e.to_string()))?;
-        self.flush().await.map_err(|e| write_logs(e.to_string()))
+        self.flush().await.map_err(write_logs)
     }
 }
 

@@ -1,6 +1,14 @@
-//! The state machine: cubestore under openraft. Each `apply` call is one atomic, flushed
-//! store batch carrying the new `applied` record; snapshots are the store's own, their
-//! meta read back from the record in their header; the current one is kept on disk.
+//! The state machine: cubestore under openraft. Each `apply` call is one atomic store
+//! batch carrying the new `applied` record; snapshots are the store's own, their meta
+//! read back from the record in their header; the current one is kept on disk.
+//!
+//! An apply is not flushed ([`Store::apply_batch_logged`]): openraft applies only
+//! entries committed in this node's log, flushed there before they were acknowledged,
+//! so the log already makes them durable. After a crash the store holds a prefix of its
+//! batches, each with its record, and openraft applies the log again from that record
+//! on. That needs the log to still hold everything after the record: the log is purged
+//! only behind a snapshot, so building one flushes the store first (an installed one
+//! is flushed by the restore), and the store is never behind the last snapshot on disk.
 //!
 //! The store's calls block (sled and fsync), so they run on tokio's blocking pool.
 
@@ -113,7 +121,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
         let record = applied.encode().map_err(write_state_machine)?;
         let store = self.store.clone();
-        let replies = blocking(move || store.apply_batch_recording(&commands, &record))
+        let replies = blocking(move || store.apply_batch_logged(&commands, &record))
             .await
             .map_err(write_state_machine)?
             .map_err(|e| write_state_machine(e.to_string()))?;
@@ -196,7 +204,9 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             StorageIOError::write_snapshot(None, AnyError::error(message)).into()
         };
         let store = self.store.clone();
-        let bytes = blocking(move || store.snapshot())
+        // Flushed after it is taken: the store on disk is then at least as far as the
+        // snapshot, so the log openraft purges behind it is never needed again.
+        let bytes = blocking(move || store.snapshot().and_then(|b| store.flush().map(|()| b)))
             .await
             .map_err(failed)?
             .map_err(|e| failed(e.to_string()))?;

@@ -1,5 +1,5 @@
 //! The state machine: how one command changes the in-memory [`Head`] and what it adds to
-//! the sled batch that makes the change durable, with the events watchers will get.
+//! the batch of writes that makes the change durable, with the events watchers will get.
 //!
 //! Every command is checked before it changes anything: [`Command::validate`] for what
 //! needs no state, then the handler's own checks (leases that must exist, revisions
@@ -21,6 +21,7 @@ use crate::store::head::Head;
 use crate::store::layout::{
     encode, hist_key, live_key, rev_key, HistEntry, KvRecord, APPLIED_KEY, STATE_KEY,
 };
+use crate::store::writes::Writes;
 use std::collections::BTreeSet;
 
 /// The revision the current command writes under, and the keys it has written.
@@ -33,7 +34,7 @@ struct OpenRevision {
 /// One batch of commands being applied to the head.
 pub(crate) struct Work<'a> {
     pub(super) head: &'a mut Head,
-    pub(super) batch: sled::Batch,
+    pub(super) batch: Writes,
     events: Vec<Event>,
     open: Option<OpenRevision>,
     /// Whether the current command has changed anything yet.
@@ -47,7 +48,7 @@ pub(crate) struct Work<'a> {
 /// What a finished batch leaves to do: write `batch`, then purge history if
 /// `compacted`, flush, and deliver `events`.
 pub(crate) struct Finished {
-    pub batch: sled::Batch,
+    pub batch: Writes,
     pub events: Vec<Event>,
     pub compacted: bool,
     pub changed: bool,
@@ -57,7 +58,7 @@ impl<'a> Work<'a> {
     pub fn new(head: &'a mut Head) -> Work<'a> {
         Work {
             head,
-            batch: sled::Batch::default(),
+            batch: Writes::default(),
             events: Vec::new(),
             open: None,
             touched: false,

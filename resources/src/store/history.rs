@@ -16,6 +16,7 @@ use crate::store::layout::{
     decode, encode, hist_key, hist_prefix, rev_key, split_hist_key, split_tagged_number, HistEntry,
     MetaRecord, STATE_KEY, TAG_REV,
 };
+use crate::store::writes::Writes;
 use std::collections::BTreeSet;
 
 /// The pair of `key` as it was at `revision`.
@@ -133,9 +134,9 @@ fn event(tree: &sled::Tree, key: Vec<u8>, revision: u64) -> Result<Event, StoreE
 }
 
 /// Removes the history that compaction to `meta.compacted` made unreachable (from
-/// `meta.purged` on), in one batch with the counters saying so; returns them.
+/// `meta.purged` on), in one atomic batch with the counters saying so; returns them.
 pub(crate) fn purge(tree: &sled::Tree, meta: MetaRecord) -> Result<MetaRecord, StoreError> {
-    let mut batch = sled::Batch::default();
+    let mut batch = Writes::default();
     let mut keys = BTreeSet::new();
     for item in tree.range(rev_key(meta.purged)..rev_key(meta.compacted)) {
         let (sled_key, value) = item?;
@@ -161,6 +162,6 @@ pub(crate) fn purge(tree: &sled::Tree, meta: MetaRecord) -> Result<MetaRecord, S
         ..meta
     };
     batch.insert(STATE_KEY, encode(&purged)?);
-    tree.apply_batch(batch)?;
+    batch.apply_atomic(tree)?;
     Ok(purged)
 }

@@ -3,7 +3,9 @@
 //! Keys are led by a tag byte:
 //! - `0x00 name` → bookkeeping: `format` (the format string), `state` (a [`MetaRecord`]:
 //!   revision, compaction point, lease clock), `applied` (the raft layer's opaque
-//!   last-applied record, written in the same batch as the commands it covers);
+//!   last-applied record, written in the same batch as the commands it covers), `redo`
+//!   (the writes of the last batch written without a sled batch, see `writes`; never in
+//!   a snapshot);
 //! - `0x01 key` → the key's current pair (a [`KvRecord`]): the live index, loaded into
 //!   memory at open;
 //! - `0x02 esc(key) 0x00 0x01 revision` → what `revision` did to the key (a
@@ -31,6 +33,7 @@ pub(crate) const TAG_LEASE: u8 = 0x04;
 pub(crate) const FORMAT_KEY: &[u8] = b"\x00format";
 pub(crate) const STATE_KEY: &[u8] = b"\x00state";
 pub(crate) const APPLIED_KEY: &[u8] = b"\x00applied";
+pub(crate) const REDO_KEY: &[u8] = b"\x00redo";
 
 /// What the format key holds in a store this code reads and writes.
 pub(crate) const FORMAT: &str = "cubestore 1";

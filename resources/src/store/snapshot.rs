@@ -3,7 +3,7 @@
 //!
 //! A snapshot is every pair of the store's sled tree (the live index, the leases, the
 //! counters, the raft layer's `applied` record, and the history kept since the last
-//! compaction), so a restored replica is the same state machine byte for byte, and its
+//! compaction; not the redo record, which is this replica's own bookkeeping), so a restored replica is the same state machine byte for byte, and its
 //! watchers can resume from any revision the source could still serve. Layout:
 //!
 //! ```text
@@ -20,7 +20,8 @@
 use crate::error::StoreError;
 use crate::store::layout::{
     decode, split_hist_key, split_tagged_number, HistEntry, KvRecord, LeaseRecord, MetaRecord,
-    APPLIED_KEY, FORMAT, FORMAT_KEY, STATE_KEY, TAG_HIST, TAG_KEY, TAG_LEASE, TAG_META, TAG_REV,
+    APPLIED_KEY, FORMAT, FORMAT_KEY, REDO_KEY, STATE_KEY, TAG_HIST, TAG_KEY, TAG_LEASE, TAG_META,
+    TAG_REV,
 };
 
 const MAGIC: &[u8; 8] = b"CUBESNAP";
@@ -53,6 +54,10 @@ pub(crate) fn write(tree: &sled::Tree, meta: &MetaRecord) -> Result<Vec<u8>, Sto
     let mut applied = None;
     for item in tree.iter() {
         let (key, value) = item?;
+        if key.as_ref() == REDO_KEY {
+            // This replica's bookkeeping of its own writes, not state.
+            continue;
+        }
         if key.as_ref() == APPLIED_KEY {
             applied = Some(value.to_vec());
         }
