@@ -7,10 +7,12 @@
 //! current snapshot, one file in `snapshot/`.
 //!
 //! The state machine is persistent: every `apply` call is one
-//! [`Store::apply_batch_recording`] batch, flushed before it returns, and the batch
-//! carries the last applied log id and the last membership (the `applied` record,
-//! encoded by `applied`), so after a crash the store and its record agree and openraft
-//! re-applies the log from there. A snapshot is [`Store::snapshot`]: its header holds the
+//! [`Store::apply_batch_logged`] batch, not flushed (every entry it applies is already
+//! flushed in this node's log), and the batch carries the last applied log id and the
+//! last membership (the `applied` record, encoded by `applied`), so after a crash the
+//! store and its record agree and openraft re-applies the log from there. The store is
+//! flushed before a snapshot is built, so the log is never purged past what the store
+//! holds on disk. A snapshot is [`Store::snapshot`]: its header holds the
 //! same record, which is where a snapshot's [`SnapshotMeta`](openraft::SnapshotMeta)
 //! comes from, so the meta always matches the data. The current snapshot (built here or
 //! installed from a leader) is kept in a file, so it survives a restart.
