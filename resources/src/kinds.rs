@@ -25,6 +25,8 @@ pub trait Kv: Send + Sync {
     fn write(&self, command: Command) -> Result<Reply, String>;
     /// The pairs under `prefix`, in key order (at most `limit`), read linearizably.
     fn range(&self, prefix: &[u8], limit: Option<usize>) -> Result<Vec<KeyValue>, String>;
+    /// How many keys are under `prefix`, read linearizably.
+    fn count(&self, prefix: &[u8]) -> Result<u64, String>;
 }
 
 /// Where records live.
@@ -407,9 +409,4 @@ pub fn by_handle(kv: &dyn Kv, handle: &str) -> Result<Record, String> {
         Some((r, _)) => Ok(r),
         None => Err(format!("the resource {handle} does not exist (released?)")),
     }
-}
-
-/// The number of pairs under `prefix`.
-pub(crate) fn count(kv: &dyn Kv, prefix: &[u8]) -> Result<u64, String> {
-    Ok(kv.range(prefix, None)?.len() as u64)
 }

@@ -163,8 +163,9 @@ impl Store {
 
     /// As [`Store::apply_batch_recording`], but without the flush: the batch (with its
     /// record) is atomic (a redo record finishes it at open if a crash cut it short),
-    /// and a crash keeps a prefix of the batches applied, but the last ones may be lost. For a caller whose own log holds the commands durably and
-    /// applies them again from the record after a crash (the raft layer). The batch's
+    /// and a crash keeps a prefix of the batches applied, but the last ones may be lost.
+    /// For a caller whose own log holds the commands durably and applies them again
+    /// from the record after a crash (the raft layer). The batch's
     /// events are published at once.
     pub fn apply_batch_logged(
         &self,
@@ -240,6 +241,12 @@ impl Store {
             kvs,
             more,
         })
+    }
+
+    /// How many live keys start with `prefix` now (their pairs are not copied).
+    pub fn count(&self, prefix: &[u8]) -> Result<u64, StoreError> {
+        self.inner.check_poisoned()?;
+        Ok(self.inner.read_head().count(prefix))
     }
 
     /// A lease, if it exists.

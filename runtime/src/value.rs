@@ -66,7 +66,10 @@ pub use literal::parse_literal;
 pub use recon::{from_recon, to_recon};
 pub use show::{show, show_top};
 pub use source::{to_source, type_text};
-pub use wire::{decode, decode_prefix, encode, WireError, ZERO_SIZED_LEN_MAX};
+pub use wire::{
+    decode, decode_prefix, encode, encode_count, encode_option, encode_str, WireError,
+    ZERO_SIZED_LEN_MAX,
+};
 
 use weft_compiler::manifest::{AdtDesc, AdtShape, TypeDesc};
 

@@ -126,12 +126,9 @@ fn run_node(
     io: &Io,
 ) -> Exit {
     let data = DataDir::given_or_temporary(args.data.as_deref());
-    let turn_limits = node::turn_limits(args.turn_time_limit_ms, limits);
-    let program = node::program_name(&args.file);
     // The control plane: always with the API, and without it when the program
     // allocates resources.
-    let sites = &artifact.manifest.resources;
-    let mut control = if !args.no_api || !sites.is_empty() {
+    let mut control = if !args.no_api || !artifact.manifest.resources.is_empty() {
         match Embedded::start(&data.path.join("cluster")) {
             Ok(c) => Some(c),
             Err(e) => {
@@ -142,10 +139,44 @@ fn run_node(
     } else {
         None
     };
+    let exit = run_on(
+        checked,
+        artifact,
+        main,
+        limits,
+        args,
+        &data,
+        control.as_mut(),
+        io,
+    );
+    // Last, once the node has stopped: its last turns may still have committed to it.
+    if let Some(c) = control {
+        c.stop();
+    }
+    exit
+}
+
+/// [`run_node`] on the control plane it started: checks the program's resources,
+/// starts the node, records the version, serves the API, runs `main` and serves until
+/// done; the node is stopped on return.
+#[allow(clippy::too_many_arguments)]
+fn run_on(
+    checked: &super::Checked,
+    artifact: &weft_compiler::Artifact,
+    main: &str,
+    limits: &RunLimits,
+    args: &Args,
+    data: &DataDir,
+    control: Option<&mut Embedded>,
+    io: &Io,
+) -> Exit {
+    let turn_limits = node::turn_limits(args.turn_time_limit_ms, limits);
+    let program = &node::program_name(&args.file);
+    let sites = &artifact.manifest.resources;
     let cluster = control.as_ref().map(|c| {
         Arc::new(super::node_cmd::resources::Cluster::new(
             Arc::new(c.kv()),
-            &program,
+            program,
         ))
     });
     if let Some(cluster) = &cluster {
@@ -160,20 +191,12 @@ fn run_node(
             }
         };
         if refused {
-            if let Some(c) = control {
-                c.stop();
-            }
             return Exit::Error;
         }
     }
-    let node = match node::start(artifact, &data, turn_limits, limits, &program, io) {
+    let node = match node::start(artifact, data, turn_limits, limits, program, io) {
         Ok(node) => node,
-        Err(exit) => {
-            if let Some(c) = control {
-                c.stop();
-            }
-            return exit;
-        }
+        Err(exit) => return exit,
     };
     if let Some(cluster) = &cluster {
         node.set_resources(cluster.clone());
@@ -194,9 +217,6 @@ fn run_node(
         }
         Err(e) => {
             node.stop(DRAIN_MAX);
-            if let Some(c) = control {
-                c.stop();
-            }
             io.error(&format!("error: {}: {e}\n", data.path.display()));
             return match e {
                 PatchError::Failed(_) => Exit::Error,
@@ -204,12 +224,9 @@ fn run_node(
             };
         }
     }
-    let api = match start_api(&node, args, control.as_mut(), io) {
+    let api = match start_api(&node, args, control, io) {
         Ok(api) => api,
         Err(exit) => {
-            if let Some(c) = control {
-                c.stop();
-            }
             node.stop(DRAIN_MAX);
             return exit;
         }
@@ -227,9 +244,6 @@ fn run_node(
     }
     if let Err(e) = &r {
         drop(api);
-        if let Some(control) = control {
-            control.stop();
-        }
         node.stop(DRAIN_MAX);
         io.error(&format!("{e}\n"));
         return exit_for(e);
@@ -255,9 +269,6 @@ fn run_node(
     }
     // Stop taking requests and let the calls in flight finish, then the node's queue.
     drop(api);
-    if let Some(control) = control {
-        control.stop();
-    }
     node.stop(DRAIN_MAX);
     Exit::Success
 }

@@ -20,13 +20,15 @@ pub struct Receipt {
     pub revision: u64,
 }
 
-fn messages(handle: &str) -> Vec<u8> {
+/// Where a queue's messages are, by its handle.
+pub fn messages(handle: &str) -> Vec<u8> {
     let mut p = data_prefix(handle);
     p.extend_from_slice(b"m/");
     p
 }
 
-fn dead(handle: &str) -> Vec<u8> {
+/// Where a queue's dead letters are, by its handle.
+pub fn dead(handle: &str) -> Vec<u8> {
     let mut p = data_prefix(handle);
     p.extend_from_slice(b"dead/");
     p
@@ -89,12 +91,13 @@ fn setting(record: &Record, name: &str, default: i64) -> i64 {
 /// Takes the oldest visible message: its bytes and receipt, or `None` when there is none.
 pub fn receive(kv: &dyn Kv, record: &Record) -> Result<Option<(Vec<u8>, Receipt)>, String> {
     let handle = record.handle();
+    let (waiting, dead_letters) = (messages(&handle), dead(&handle));
     let attempts_max = setting(record, "attempts", 5).max(1) as u32;
     let visibility_ms = (setting(record, "visibility", 30_000_000_000) / 1_000_000).max(1) as u64;
     loop {
         let now = now_ms();
         let mut raced = false;
-        for pair in kv.range(&messages(&handle), Some(SCAN_MAX))? {
+        for pair in kv.range(&waiting, Some(SCAN_MAX))? {
             let Some((visible, attempts, body)) = decode(&pair.value) else {
                 continue;
             };
@@ -105,8 +108,8 @@ pub fn receive(kv: &dyn Kv, record: &Record) -> Result<Option<(Vec<u8>, Receipt)
                 Compare::mod_revision(pair.key.clone(), CompareOp::Equal, pair.mod_revision);
             if attempts >= attempts_max {
                 // Taken `attempts_max` times and never acknowledged: a dead letter.
-                let id = &pair.key[messages(&handle).len()..];
-                let mut to = dead(&handle);
+                let id = &pair.key[waiting.len()..];
+                let mut to = dead_letters.clone();
                 to.extend_from_slice(id);
                 kv.write(Command::Txn {
                     compare: vec![unchanged],
@@ -167,10 +170,5 @@ pub fn ack(receipt: &Receipt) -> (Compare, Op) {
 
 /// Messages waiting or taken and not yet acknowledged.
 pub fn len(kv: &dyn Kv, record: &Record) -> Result<u64, String> {
-    super::count(kv, &messages(&record.handle()))
-}
-
-/// Messages in the dead-letter queue.
-pub fn dead_len(kv: &dyn Kv, record: &Record) -> Result<u64, String> {
-    super::count(kv, &dead(&record.handle()))
+    kv.count(&messages(&record.handle()))
 }

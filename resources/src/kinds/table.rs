@@ -6,7 +6,8 @@ use super::{data_prefix, Kv, Record};
 use crate::{Keys, Op};
 use weft_compiler::manifest::TypeDesc;
 
-fn rows(handle: &str) -> Vec<u8> {
+/// Where a table's rows are, by its handle.
+pub fn rows(handle: &str) -> Vec<u8> {
     let mut p = data_prefix(handle);
     p.extend_from_slice(b"k/");
     p
@@ -73,5 +74,5 @@ pub fn scan(kv: &dyn Kv, record: &Record, prefix: &str) -> Result<Vec<(String, V
 
 /// The number of rows.
 pub fn len(kv: &dyn Kv, record: &Record) -> Result<u64, String> {
-    super::count(kv, &rows(&record.handle()))
+    kv.count(&rows(&record.handle()))
 }

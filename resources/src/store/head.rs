@@ -110,6 +110,14 @@ impl Head {
         (kvs, more)
     }
 
+    /// How many live keys start with `prefix`.
+    pub fn count(&self, prefix: &[u8]) -> u64 {
+        self.keys
+            .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .count() as u64
+    }
+
     /// The keys `keys` names that exist, in order.
     pub fn existing(&self, keys: &Keys) -> Vec<Vec<u8>> {
         match keys {

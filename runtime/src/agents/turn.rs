@@ -27,9 +27,19 @@ impl Turn {
         }
     }
 
-    /// Holds a write to a resource until the turn commits.
-    pub(crate) fn hold(&mut self, w: crate::resources::ResourceWrite) {
-        self.held.push(w);
+    /// A write to a resource (or an acknowledgement): an agent's turn holds it until
+    /// it commits; `main` (or a test) is no transaction, so its writes go through at once.
+    pub(crate) fn write_resource(
+        &mut self,
+        resources: &dyn crate::resources::Resources,
+        w: crate::resources::ResourceWrite,
+    ) -> Result<(), String> {
+        if self.agent.is_some() {
+            self.held.push(w);
+            Ok(())
+        } else {
+            resources.commit(vec![w])
+        }
     }
 
     /// Whether this is `main` (or a test) rather than an agent's turn.

@@ -67,9 +67,7 @@ fn result(mut caller: Caller<'_, State>, ptr: i32, len: i32) -> wasmtime::Result
 
 fn agent_self(mut caller: Caller<'_, State>) -> wasmtime::Result<i32> {
     let uri = turn(&mut caller)?.uri.clone();
-    let mut bytes = (uri.len() as u32).to_le_bytes().to_vec();
-    bytes.extend_from_slice(uri.as_bytes());
-    stage(&mut caller, bytes)
+    stage(&mut caller, crate::value::encode_str(&uri))
 }
 
 fn lane_get(mut caller: Caller<'_, State>, lane: i32) -> wasmtime::Result<i32> {
@@ -120,7 +118,7 @@ fn map_lookup(
     let key = read_bytes(&mut caller, kp, kl)?;
     let r = op(turn(&mut caller)?, lane, &key);
     let found = ok(&mut caller, r)?;
-    stage(&mut caller, option_wire(found))
+    stage(&mut caller, crate::value::encode_option(found))
 }
 
 fn map_lane_put(
@@ -135,18 +133,6 @@ fn map_lane_put(
     let value = read_bytes(&mut caller, vp, vl)?;
     let r = turn(&mut caller)?.map_put(lane, key, value);
     ok(&mut caller, r)
-}
-
-/// The wire form of `Option<V>` (the prelude's `Some` is variant 0, `None` variant 1).
-fn option_wire(v: Option<Vec<u8>>) -> Vec<u8> {
-    match v {
-        Some(bytes) => {
-            let mut out = 0u32.to_le_bytes().to_vec();
-            out.extend_from_slice(&bytes);
-            out
-        }
-        None => 1u32.to_le_bytes().to_vec(),
-    }
 }
 
 fn read_uri(caller: &mut Caller<'_, State>, ptr: i32, len: i32) -> wasmtime::Result<String> {

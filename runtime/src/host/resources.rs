@@ -1,6 +1,5 @@
 //! `new` and the methods of resource handles: the imports behind `ResourceNew` and
-//! `ResourceOp`. Writes and acknowledgements of an agent's turn are held in the turn and
-//! committed with it; `main`'s go through at once.
+//! `ResourceOp`. Writes and acknowledgements go to the turn (`Turn::write_resource`).
 
 use super::{read_bytes, trap};
 use crate::resources::ResourceWrite;
@@ -13,13 +12,6 @@ pub fn register(linker: &mut Linker<State>) -> wasmtime::Result<()> {
     linker.func_wrap(MODULE, "resource_new", resource_new)?;
     linker.func_wrap(MODULE, "resource_op", resource_op)?;
     Ok(())
-}
-
-/// A string's wire form.
-fn wire_str(s: &str) -> Vec<u8> {
-    let mut out = (s.len() as u32).to_le_bytes().to_vec();
-    out.extend_from_slice(s.as_bytes());
-    out
 }
 
 fn resource_new(
@@ -55,7 +47,7 @@ fn resource_new(
             .map_err(|e| format!("new {}(\"{}\") at {}: {e}", desc.ty, desc.name, desc.at))
     })();
     let handle = super::agents::ok(&mut caller, r)?;
-    super::agents::stage(&mut caller, wire_str(&handle))
+    super::agents::stage(&mut caller, crate::value::encode_str(&handle))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -86,7 +78,6 @@ fn resource_op(
             "resources need a cluster: this node has none",
         ));
     };
-    let main = turn.is_main();
     let r: Result<Vec<u8>, String> = if op.writes() {
         let w = ResourceWrite::Op {
             handle: handle.clone(),
@@ -94,35 +85,19 @@ fn resource_op(
             a,
             b,
         };
-        if main {
-            resources.commit(vec![w]).map(|()| vec![])
-        } else {
-            turn.hold(w);
-            Ok(vec![])
-        }
+        turn.write_resource(&*resources, w).map(|()| vec![])
     } else if op == ResourceOp::QueueReceive {
-        match resources.receive(&handle) {
-            Ok(Some((msg, receipt))) => {
+        resources.receive(&handle).and_then(|taken| match taken {
+            Some((msg, receipt)) => {
                 let ack = ResourceWrite::Ack {
                     handle: handle.clone(),
                     receipt,
                 };
-                let acked = if main {
-                    resources.commit(vec![ack])
-                } else {
-                    turn.hold(ack);
-                    Ok(())
-                };
-                acked.map(|()| {
-                    // `Some(msg)`: the prelude's `Some` is variant 0.
-                    let mut out = 0u32.to_le_bytes().to_vec();
-                    out.extend_from_slice(&msg);
-                    out
-                })
+                turn.write_resource(&*resources, ack)?;
+                Ok(crate::value::encode_option(Some(msg)))
             }
-            Ok(None) => Ok(1u32.to_le_bytes().to_vec()),
-            Err(e) => Err(e),
-        }
+            None => Ok(crate::value::encode_option(None)),
+        })
     } else {
         resources.read(&handle, op, &a)
     };

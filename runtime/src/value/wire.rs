@@ -105,6 +105,32 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) {
     }
 }
 
+/// The wire bytes of a string (an agent URI, a resource handle).
+pub fn encode_str(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + s.len());
+    counted(&mut out, s.as_bytes());
+    out
+}
+
+/// The wire bytes of `Option<V>` from those of the `V` inside, if any (the prelude's
+/// `Some` is variant 0, `None` variant 1).
+pub fn encode_option(v: Option<Vec<u8>>) -> Vec<u8> {
+    match v {
+        Some(bytes) => {
+            let mut out = Vec::with_capacity(4 + bytes.len());
+            out.extend_from_slice(&0u32.to_le_bytes());
+            out.extend_from_slice(&bytes);
+            out
+        }
+        None => 1u32.to_le_bytes().to_vec(),
+    }
+}
+
+/// Appends a list's or map's element count.
+pub fn encode_count(out: &mut Vec<u8>, n: usize) {
+    count(out, n);
+}
+
 fn counted(out: &mut Vec<u8>, bytes: &[u8]) {
     count(out, bytes.len());
     out.extend_from_slice(bytes);

@@ -67,7 +67,7 @@ impl Embedded {
     /// The store as this process's resources reach it.
     pub fn kv(&self) -> super::resources::Local {
         super::resources::Local {
-            controller: self.node.controller.clone(),
+            controller: Arc::downgrade(&self.node.controller),
             handle: self.rt.handle().clone(),
         }
     }

@@ -5,22 +5,27 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use weft_compiler::manifest::ResourceDesc;
+use weft_compiler::manifest::{ResourceDesc, TypeDesc};
 use weft_lang::tir::ResourceOp;
 use weft_resources::kinds::{self, queue, table, Kv, Record};
 use weft_resources::raft::Controller;
 use weft_resources::{Command, Compare, KeyValue, Op, Reply};
 use weft_runtime::resources::{ResourceWrite, Resources};
+use weft_runtime::value;
 
-/// The store through a controller in this process.
+/// The store through a controller in this process. It does not keep the controller
+/// alive: once its owner shuts it down, every request fails.
 pub struct Local {
-    pub controller: Arc<Controller>,
+    pub controller: std::sync::Weak<Controller>,
     pub handle: tokio::runtime::Handle,
 }
 
+const STOPPED: &str = "the control plane has stopped";
+
 impl Kv for Local {
     fn write(&self, command: Command) -> Result<Reply, String> {
-        match self.handle.block_on(self.controller.write(command)) {
+        let controller = self.controller.upgrade().ok_or(STOPPED)?;
+        match self.handle.block_on(controller.write(command)) {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(rejected)) => Err(rejected.to_string()),
             Err(e) => Err(e.to_string()),
@@ -28,11 +33,23 @@ impl Kv for Local {
     }
 
     fn range(&self, prefix: &[u8], limit: Option<usize>) -> Result<Vec<KeyValue>, String> {
-        let read = self
-            .handle
-            .block_on(self.controller.read(|s| s.range(prefix, None, limit)));
-        match read {
-            Ok(Ok(r)) => Ok(r.kvs),
+        Ok(self.read(|s| s.range(prefix, None, limit))?.kvs)
+    }
+
+    fn count(&self, prefix: &[u8]) -> Result<u64, String> {
+        self.read(|s| s.count(prefix))
+    }
+}
+
+impl Local {
+    /// Runs `read` on the store linearizably, blocking this thread.
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&weft_resources::Store) -> Result<T, weft_resources::StoreError>,
+    ) -> Result<T, String> {
+        let controller = self.controller.upgrade().ok_or(STOPPED)?;
+        match self.handle.block_on(controller.read(read)) {
+            Ok(Ok(r)) => Ok(r),
             Ok(Err(e)) => Err(e.to_string()),
             Err(e) => Err(e.to_string()),
         }
@@ -57,10 +74,6 @@ impl Cluster {
             records: Mutex::new(HashMap::new()),
             allocated: Mutex::new(vec![]),
         }
-    }
-
-    pub fn kv(&self) -> &dyn Kv {
-        &*self.kv
     }
 
     /// The sites of `sites` that cannot attach to what the cluster holds, with why.
@@ -93,17 +106,12 @@ fn wire_u64(n: u64) -> Vec<u8> {
     (n as i64).to_le_bytes().to_vec()
 }
 
-fn wire_str(s: &str) -> Vec<u8> {
-    let mut out = (s.len() as u32).to_le_bytes().to_vec();
-    out.extend_from_slice(s.as_bytes());
-    out
-}
-
 /// The text of a `String` argument's wire bytes.
 fn text_arg(a: &[u8]) -> Result<String, String> {
-    a.get(4..)
-        .and_then(|b| String::from_utf8(b.to_vec()).ok())
-        .ok_or_else(|| "an argument that is not a String".to_string())
+    match value::decode(a, &TypeDesc::String, &[]) {
+        Ok(value::Value::Str(s)) => Ok(s),
+        _ => Err("an argument that is not a String".to_string()),
+    }
 }
 
 impl Resources for Cluster {
@@ -126,19 +134,13 @@ impl Resources for Cluster {
         match op {
             ResourceOp::QueueLen => Ok(wire_u64(queue::len(kv, &r)?)),
             ResourceOp::TableLen => Ok(wire_u64(table::len(kv, &r)?)),
-            ResourceOp::TableGet => Ok(match table::get(kv, &r, arg)? {
-                Some(v) => {
-                    let mut out = 0u32.to_le_bytes().to_vec();
-                    out.extend_from_slice(&v);
-                    out
-                }
-                None => 1u32.to_le_bytes().to_vec(),
-            }),
+            ResourceOp::TableGet => Ok(value::encode_option(table::get(kv, &r, arg)?)),
             ResourceOp::TableScan => {
                 let rows = table::scan(kv, &r, &text_arg(arg)?)?;
-                let mut out = (rows.len() as u32).to_le_bytes().to_vec();
+                let mut out = vec![];
+                value::encode_count(&mut out, rows.len());
                 for (k, v) in rows {
-                    out.extend_from_slice(&wire_str(&k));
+                    out.extend_from_slice(&value::encode_str(&k));
                     out.extend_from_slice(&v);
                 }
                 Ok(out)
@@ -267,37 +269,37 @@ async fn described(
     controller: &Controller,
     prefix: Vec<u8>,
 ) -> Result<Vec<serde_json::Value>, String> {
+    // The records and their sizes in one linearizable read.
+    let read = move |s: &weft_resources::Store| {
+        let mut out = vec![];
+        for pair in s.range(&prefix, None, None)?.kvs {
+            let Ok(r) = serde_json::from_slice::<Record>(&pair.value) else {
+                continue;
+            };
+            let h = r.handle();
+            let size = match r.kind.as_str() {
+                "QueueService" => serde_json::json!({
+                    "messages": s.count(&queue::messages(&h))?,
+                    "dead": s.count(&queue::dead(&h))?,
+                }),
+                _ => serde_json::json!({ "rows": s.count(&table::rows(&h))? }),
+            };
+            out.push((r, size));
+        }
+        Ok::<_, weft_resources::StoreError>(out)
+    };
     let records = controller
-        .read(move |s| s.range(&prefix, None, None))
+        .read(read)
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    let mut out = vec![];
-    for pair in records.kvs {
-        let Ok(r) = serde_json::from_slice::<Record>(&pair.value) else {
-            continue;
-        };
-        let data = kinds::data_prefix(&r.handle());
-        let counts = controller
-            .read(move |s| {
-                let all = s.range(&data, None, None)?;
-                let dead = all
-                    .kvs
-                    .iter()
-                    .filter(|p| p.key[data.len()..].starts_with(b"dead/"))
-                    .count();
-                Ok::<_, weft_resources::StoreError>((all.kvs.len() - dead, dead))
-            })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        let mut v = serde_json::to_value(&r).map_err(|e| e.to_string())?;
-        v["settings_text"] = serde_json::Value::from(r.settings_text());
-        v["size"] = match r.kind.as_str() {
-            "QueueService" => serde_json::json!({ "messages": counts.0, "dead": counts.1 }),
-            _ => serde_json::json!({ "rows": counts.0 }),
-        };
-        out.push(v);
-    }
-    Ok(out)
+    records
+        .into_iter()
+        .map(|(r, size)| {
+            let mut v = serde_json::to_value(&r).map_err(|e| e.to_string())?;
+            v["settings_text"] = serde_json::Value::from(r.settings_text());
+            v["size"] = size;
+            Ok(v)
+        })
+        .collect()
 }
