@@ -27,12 +27,16 @@ enum Command {
     Call(cli::call::Args),
     /// Link to an agent's lane and print its state and every change.
     Link(cli::link::Args),
-    /// List what a running node or cluster holds (`weft get agents`, `weft get nodes`).
+    /// List what a running node or cluster holds (`weft get nodes`, `weft get programs`).
     Get(cli::get::Args),
     /// Take something out of the cluster (`weft delete node NAME`).
     Delete(cli::delete::Args),
     /// Show one thing in detail (`weft describe node NAME`).
     Describe(cli::describe::Args),
+    /// Start a program on a cluster: its module is stored there and `main` runs there.
+    Deploy(cli::deploy::Args),
+    /// Release a program's resources and record (`--prune`: only its orphaned ones).
+    Destroy(cli::destroy::Args),
     /// Hot-swap a new version of the program into a running node.
     Patch(cli::patch::Args),
     /// A running program's versions: `history`, `status`, `undo`.
@@ -61,6 +65,8 @@ fn main() -> ExitCode {
         Command::Get(a) => cli::get::main(a, &io),
         Command::Describe(a) => cli::describe::main(a, &io),
         Command::Delete(a) => cli::delete::main(a, &io),
+        Command::Deploy(a) => cli::deploy::main(a, &io),
+        Command::Destroy(a) => cli::destroy::main(a, &io),
         Command::Patch(a) => cli::patch::main(a, &io),
         Command::Rollout(a) => cli::rollout::main(a, &io),
         Command::Repl(a) => cli::repl::main(a, &io),

@@ -1,6 +1,6 @@
-//! `weft get agents`, `weft get nodes` and `weft get resources`: list what a running
-//! node holds, a cluster's members, or the resources programs allocated, as a table,
-//! JSON or YAML.
+//! `weft get agents`, `weft get nodes`, `weft get programs` and `weft get resources`:
+//! list what a running node holds, a cluster's members, the programs deployed, or the
+//! resources programs allocated, as a table, JSON or YAML.
 
 use super::client::{self, Target};
 use crate::{Exit, Io};
@@ -11,6 +11,8 @@ pub enum Kind {
     Agents,
     /// Every member of the cluster: name, address, role, state, lease age.
     Nodes,
+    /// Every program deployed: name, version, module, resources, when.
+    Programs,
     /// Every resource programs allocated: name, kind and type, owner, status, size.
     Resources,
 }
@@ -39,6 +41,7 @@ pub fn main(args: &Args, io: &Io) -> Exit {
         Kind::Agents => "/api/v1/agents",
         Kind::Nodes => "/api/v1/nodes",
         Kind::Resources => "/api/v1/resources",
+        Kind::Programs => "/api/v1/programs",
     };
     let json = match client::expect_ok(io, client::get(&args.target, path)) {
         Ok(json) => json,
@@ -67,6 +70,31 @@ pub fn main(args: &Args, io: &Io) -> Exit {
                     s("program"),
                     s("status"),
                     size,
+                ]
+            }),
+        ),
+        Kind::Programs => table(
+            &["NAME", "VERSION", "MODULE", "RESOURCES", "DEPLOYED"],
+            &rows(&json, |r, s| {
+                let module = s("module");
+                let resources: Vec<&str> = r["resources"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|n| n.as_str()).collect())
+                    .unwrap_or_default();
+                let age = r["deployed_ms"]
+                    .as_u64()
+                    .map(|ms| age_text(weft_resources::kinds::now_ms().saturating_sub(ms)))
+                    .unwrap_or_default();
+                [
+                    s("name"),
+                    r["version"].as_u64().unwrap_or(0).to_string(),
+                    module.get(..12).unwrap_or(&module).to_string(),
+                    if resources.is_empty() {
+                        "-".into()
+                    } else {
+                        resources.join(",")
+                    },
+                    format!("{age} ago on {}", s("deployed_on")),
                 ]
             }),
         ),
@@ -114,11 +142,23 @@ fn rows<const N: usize>(
         .collect()
 }
 
+/// An age as kubectl prints one: `42s`, `5m`, `3h`, `2d`.
+fn age_text(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
 /// A resource's size as a table cell: `3 messages, 1 dead`, `12 rows`.
 pub fn size_text(size: Option<&serde_json::Value>) -> String {
     let n = |k: &str| size.and_then(|s| s.get(k)).and_then(|v| v.as_u64());
     match (n("messages"), n("dead"), n("rows")) {
         (Some(m), Some(d), _) => format!("{m} messages, {d} dead"),
+        (_, _, Some(1)) => "1 row".into(),
         (_, _, Some(r)) => format!("{r} rows"),
         _ => "-".into(),
     }

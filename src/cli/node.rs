@@ -72,6 +72,20 @@ pub fn program_name(file: &str) -> String {
         .unwrap_or_else(|| "main".into())
 }
 
+/// The runtime of a node: interruptible (turns have a time limit), with room for
+/// [`NODE_INSTANCES_MAX`] instances, each with at most `turn_limits`' memory.
+pub fn runtime(turn_limits: &RunLimits) -> Result<Runtime, weft_runtime::RuntimeError> {
+    Runtime::new(Settings {
+        limits: turn_limits.clone(),
+        interruptible: true,
+        instances_max: NODE_INSTANCES_MAX,
+        cache_dir: std::env::var_os("WEFT_CACHE_DIR")
+            .filter(|d| !d.is_empty())
+            .map(Into::into),
+        ..Settings::default()
+    })
+}
+
 /// A node for `artifact` (program `program`) with its own interruptible runtime; `main`
 /// runs under `main_limits` when a patch runs it again.
 pub fn start(
@@ -82,16 +96,7 @@ pub fn start(
     program: &str,
     io: &Io,
 ) -> Result<Node, Exit> {
-    let settings = Settings {
-        limits: turn_limits.clone(),
-        interruptible: true,
-        instances_max: NODE_INSTANCES_MAX,
-        cache_dir: std::env::var_os("WEFT_CACHE_DIR")
-            .filter(|d| !d.is_empty())
-            .map(Into::into),
-        ..Settings::default()
-    };
-    let rt = Runtime::new(settings).map_err(|e| {
+    let rt = runtime(&turn_limits).map_err(|e| {
         io.error(&format!("error: {e}\n"));
         Exit::Error
     })?;

@@ -13,6 +13,7 @@
 
 mod api;
 pub mod embedded;
+pub mod programs;
 mod registry;
 pub mod resources;
 mod watch;

@@ -13,6 +13,7 @@
 use super::client::DEFAULT_API;
 use super::node::{self, DataDir};
 use super::node_cmd::embedded::Embedded;
+use super::node_cmd::programs;
 use crate::{Exit, Io};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -173,16 +174,18 @@ fn run_on(
     let turn_limits = node::turn_limits(args.turn_time_limit_ms, limits);
     let program = &node::program_name(&args.file);
     let sites = &artifact.manifest.resources;
-    let cluster = control.as_ref().map(|c| {
+    let kv: Option<Arc<dyn weft_resources::kinds::Kv>> =
+        control.as_ref().map(|c| Arc::new(c.kv()) as _);
+    let cluster = kv.as_ref().map(|kv| {
         Arc::new(super::node_cmd::resources::Cluster::new(
-            Arc::new(c.kv()),
+            kv.clone(),
             program,
         ))
     });
     if let Some(cluster) = &cluster {
         // Every `new` must fit what the cluster holds under its name before anything runs.
         let refused = match cluster.check(sites) {
-            Ok(conflicts) => resource_conflicts(checked, &conflicts, io),
+            Ok(conflicts) => super::deploy::resource_conflicts(checked, &conflicts, "run", io),
             Err(e) => {
                 io.error(&format!(
                     "error: cannot check the program's resources: {e}\n"
@@ -232,7 +235,8 @@ fn run_on(
         }
     };
     let r = node.run_main(main, limits);
-    if let (Ok(()), Some(cluster)) = (&r, &cluster) {
+    if let (Ok(()), Some(cluster), Some(kv)) = (&r, &cluster, &kv) {
+        let allocated = cluster.allocated();
         match cluster.finish_main() {
             Ok(orphans) if !orphans.is_empty() => io.error(&format!(
                 "note: {program}: `main` no longer allocates {}: orphaned, kept (`weft destroy {program} --prune` releases them)\n",
@@ -240,6 +244,13 @@ fn run_on(
             )),
             Ok(_) => {}
             Err(e) => io.error(&format!("warning: cannot mark orphaned resources: {e}\n")),
+        }
+        // The embedded cluster records the program as a deploy would.
+        let recorded = programs::get(&**kv, program).and_then(|before| {
+            programs::record(&**kv, program, artifact, allocated, before, "node-1")
+        });
+        if let Err(e) = recorded {
+            io.error(&format!("warning: cannot record the program: {e}\n"));
         }
     }
     if let Err(e) = &r {
@@ -271,38 +282,6 @@ fn run_on(
     drop(api);
     node.stop(DRAIN_MAX);
     Exit::Success
-}
-
-/// Reports each `new` whose resource the cluster holds with another kind or type, as a
-/// diagnostic at the `new`; whether there was one.
-fn resource_conflicts(checked: &super::Checked, conflicts: &[(usize, String)], io: &Io) -> bool {
-    let diags: Vec<weft_lang::diagnostic::Diagnostic> = conflicts
-        .iter()
-        .filter_map(|(i, why)| {
-            let site = checked.program.resources.get(*i)?;
-            Some(
-                weft_lang::diagnostic::Diagnostic::error(
-                    site.span,
-                    format!("`{}` exists in the cluster with another type", site.name),
-                )
-                .with_label(why.clone())
-                .with_hint(
-                    "a resource keeps the type it was created with: use the same type, or another name",
-                ),
-            )
-        })
-        .collect();
-    if diags.is_empty() {
-        return false;
-    }
-    for d in &diags {
-        io.error(&format!("{}\n", d.render(&checked.sources)));
-    }
-    io.error(&format!(
-        "error: the program was not run: {} of its resources would not fit the cluster's\n",
-        diags.len()
-    ));
-    true
 }
 
 /// Starts the node's API unless told not to, with the embedded control plane (a

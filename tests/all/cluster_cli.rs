@@ -11,8 +11,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Kills (SIGKILL) every node pid recorded in the cluster directory when dropped.
-struct Cluster {
-    dir: PathBuf,
+pub(crate) struct Cluster {
+    pub(crate) dir: PathBuf,
 }
 
 impl Cluster {
@@ -24,7 +24,7 @@ impl Cluster {
             .to_string()
     }
 
-    fn url(&self, id: u64) -> String {
+    pub(crate) fn url(&self, id: u64) -> String {
         self.node_file(id, "url")
     }
 
@@ -33,7 +33,7 @@ impl Cluster {
     }
 
     /// A client command through member `id`.
-    fn weft(&self, id: u64, args: &[&str]) -> Output {
+    pub(crate) fn weft(&self, id: u64, args: &[&str]) -> Output {
         let url = self.url(id);
         let mut all = args.to_vec();
         all.extend(["--cluster", url.as_str()]);
@@ -238,7 +238,7 @@ fn bad_requests_are_refused_with_a_reason() {
     assert!(text(&none.stdout).contains("no nodes recorded"));
 }
 
-fn path(p: &Path) -> &str {
+pub(crate) fn path(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 path")
 }
 

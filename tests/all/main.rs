@@ -7,6 +7,7 @@ mod cli;
 mod cluster_cli;
 mod data;
 mod defaults;
+mod deploy;
 mod diff;
 mod examples;
 mod linearizable;

@@ -159,6 +159,12 @@ fn queues_and_tables_persist_and_keep_their_types() {
     let json = node.weft(&["get", "resources", "-o", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v[1]["size"]["rows"], 4);
+    // The embedded cluster records the program as a deploy does: two modules ran.
+    let json = node.weft(&["get", "programs", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v[0]["name"], "shop", "{v}");
+    assert_eq!(v[0]["version"], 2, "{v}");
+    assert_eq!(v[0]["resources"], serde_json::json!(["results"]), "{v}");
 }
 
 #[test]

@@ -75,6 +75,16 @@ pub fn routes(node: Arc<Node>) -> Router {
             "/api/v1/resources/{program}/{name}",
             get(super::resources::get_route),
         )
+        .route("/api/v1/programs", get(super::programs::list_route))
+        .route(
+            "/api/v1/programs/{name}",
+            get(super::programs::get_route)
+                .post(super::programs::deploy_route)
+                .delete(super::programs::destroy_route)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    super::programs::MODULE_MAX + 1,
+                )),
+        )
         .with_state(node)
 }
 

@@ -88,6 +88,11 @@ impl Cluster {
         kinds::mark_orphans(&*self.kv, &self.program, &allocated)
     }
 
+    /// The names of this program's own resources `main` allocated so far in this run.
+    pub fn allocated(&self) -> Vec<String> {
+        lock(&self.allocated).clone()
+    }
+
     fn record(&self, handle: &str) -> Result<Record, String> {
         if let Some(r) = lock(&self.records).get(handle) {
             return Ok(r.clone());

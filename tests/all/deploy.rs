@@ -1,0 +1,196 @@
+//! Programs deployed to a cluster as their users reach them: `weft deploy` through a
+//! worker runs `main` on the cluster and records the program; the same module again
+//! changes nothing; a queue's element type that differs from the cluster's is refused
+//! at its `new`; a new version orphans what it no longer allocates; a failing `main`
+//! records nothing; `weft destroy --prune` and `weft destroy` release on purpose; bad
+//! requests get a 4xx with a reason.
+
+use super::cluster_cli::{path, Cluster};
+use super::support::{scratch_dir, text, weft, write};
+
+const SHOP: &str = r#"
+type Job = { id: Int, url: String }
+
+fn main() {
+  let jobs = new QueueService<Job>("jobs", attempts: 3)
+  let results = new Table<String, Int>("results")
+  jobs.send(Job { id: results.len() + 1, url: "a" })
+  match jobs.receive() {
+    Some(job) => results.put("job-{job.id}", job.id * 10),
+    None => {}
+  }
+  print("rows {results.len()}")
+}
+"#;
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+#[test]
+fn deploy_runs_main_on_the_cluster_and_destroy_releases() {
+    let dir = scratch_dir("weft-deploy", "shop");
+    let cluster = Cluster { dir: dir.join("c") };
+    // One controller and one worker.
+    let up = weft(&["cluster", "up", "--nodes", "2", "--dir", path(&cluster.dir)]);
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let shop = write(&dir, "shop.weft", SHOP);
+    let shop = path(&shop);
+
+    // Through the worker: it passes the deploy on, and `main` runs on the cluster.
+    let first = cluster.weft(2, &["deploy", shop]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert_eq!(text(&first.stdout), "rows 1\n");
+    assert!(
+        text(&first.stderr).contains("shop: deployed version 1 (module "),
+        "{}",
+        text(&first.stderr)
+    );
+    let programs = json(&cluster.weft(1, &["get", "programs", "-o", "json"]));
+    assert_eq!(programs[0]["name"], "shop");
+    assert_eq!(programs[0]["version"], 1);
+    assert_eq!(
+        programs[0]["resources"],
+        serde_json::json!(["jobs", "results"])
+    );
+    // The module is stored under its id.
+    let module = programs[0]["module"].as_str().expect("a module id");
+    let stored = cluster.weft(1, &["store", "ls", "/modules/"]);
+    assert!(
+        text(&stored.stdout).contains(module),
+        "{}",
+        text(&stored.stdout)
+    );
+
+    // The same module again: nothing runs, nothing changes.
+    let again = cluster.weft(1, &["deploy", shop]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(text(&again.stdout), "");
+    assert!(text(&again.stderr).contains("shop: unchanged (version 1"));
+    let resources = json(&cluster.weft(1, &["get", "resources", "-o", "json"]));
+    let rows = resources
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|r| r["name"] == "results")
+        .expect("the table");
+    assert_eq!(rows["size"]["rows"], 1);
+
+    // Another `Job` for the same queue is refused at its `new`; nothing runs.
+    let changed = SHOP
+        .replace("url: String }", "url: String, tries: Int }")
+        .replace("url: \"a\" }", "url: \"a\", tries: 0 }");
+    let changed = write(&dir, "shop2.weft", &changed);
+    let refused = cluster.weft(2, &["deploy", path(&changed), "--name", "shop"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert_eq!(text(&refused.stdout), "");
+    let why = text(&refused.stderr);
+    assert!(
+        why.contains("error: `jobs` exists in the cluster with another type"),
+        "{why}"
+    );
+    assert!(why.contains("shop2.weft:5:14"), "{why}");
+    assert!(why.contains("the program was not deployed"), "{why}");
+
+    // A new version that no longer allocates the queue: it is orphaned, not deleted.
+    let v2 = write(
+        &dir,
+        "v2.weft",
+        "fn main() {\n  let results = new Table<String, Int>(\"results\")\n  print(\"v2 {results.len()}\")\n}\n",
+    );
+    let second = cluster.weft(1, &["deploy", path(&v2), "--name", "shop"]);
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert_eq!(text(&second.stdout), "v2 1\n");
+    let said = text(&second.stderr);
+    assert!(said.contains("shop: deployed version 2"), "{said}");
+    assert!(
+        said.contains("no longer allocates jobs: orphaned, kept"),
+        "{said}"
+    );
+    let resources = json(&cluster.weft(1, &["get", "resources", "-o", "json"]));
+    let jobs = resources
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|r| r["name"] == "jobs")
+        .expect("the queue is kept");
+    assert_eq!(jobs["status"], "Orphaned");
+
+    // A `main` that fails: what it printed comes back, and nothing is recorded.
+    let bad = write(
+        &dir,
+        "bad.weft",
+        "fn main() {\n  print(\"before\")\n  let x = [1][5]\n}\n",
+    );
+    let failed = cluster.weft(1, &["deploy", path(&bad), "--name", "shop"]);
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed.stderr));
+    assert_eq!(text(&failed.stdout), "before\n");
+    let why = text(&failed.stderr);
+    assert!(why.contains("index 5 out of bounds"), "{why}");
+    assert!(why.contains("bad.weft:3:11)"), "{why}");
+    assert!(
+        why.contains("`main` failed, and nothing was recorded"),
+        "{why}"
+    );
+    let programs = json(&cluster.weft(2, &["get", "programs", "-o", "json"]));
+    assert_eq!(programs[0]["version"], 2);
+
+    // Pruning releases the orphaned queue only; destroying releases the rest.
+    let pruned = cluster.weft(2, &["destroy", "shop", "--prune"]);
+    assert!(pruned.status.success(), "{}", text(&pruned.stderr));
+    assert_eq!(text(&pruned.stdout), "shop: released jobs\n");
+    let destroyed = cluster.weft(1, &["destroy", "shop"]);
+    assert!(destroyed.status.success(), "{}", text(&destroyed.stderr));
+    assert_eq!(
+        text(&destroyed.stdout),
+        "shop: released results\nshop: removed\n"
+    );
+    assert_eq!(
+        json(&cluster.weft(1, &["get", "programs", "-o", "json"])),
+        serde_json::json!([])
+    );
+    assert_eq!(
+        json(&cluster.weft(1, &["get", "resources", "-o", "json"])),
+        serde_json::json!([])
+    );
+    let stored = cluster.weft(1, &["store", "ls", "/modules/"]);
+    assert!(
+        !text(&stored.stdout).contains(module),
+        "{}",
+        text(&stored.stdout)
+    );
+    let gone = cluster.weft(1, &["destroy", "shop"]);
+    assert_eq!(gone.status.code(), Some(2));
+    assert!(text(&gone.stderr).contains("no program `shop`"));
+
+    // Bad requests: a reason each, and the cluster keeps serving.
+    let client = reqwest::blocking::Client::new();
+    let url = cluster.url(1);
+    for (path, body, status, reason) in [
+        (
+            "/api/v1/programs/shop",
+            b"not wasm".to_vec(),
+            400,
+            "not a Weft module",
+        ),
+        ("/api/v1/programs/a%20b", vec![], 400, "not a program name"),
+    ] {
+        let r = client
+            .post(format!("{url}{path}"))
+            .body(body)
+            .send()
+            .expect("an answer");
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        let text = r.text().unwrap_or_default();
+        assert!(text.contains(reason), "{path}: {text}");
+    }
+    let r = client
+        .delete(format!("{url}/api/v1/programs/shop?prune=maybe"))
+        .send()
+        .expect("an answer");
+    assert_eq!(r.status().as_u16(), 400);
+
+    let down = weft(&["cluster", "down", "--dir", path(&cluster.dir)]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+}
