@@ -271,6 +271,17 @@ pub fn compile_with(
         }
     }
 
+    // Each Cell handler gets an exported entry: its captures, then the message.
+    let mut handlers = false;
+    if options.members {
+        for s in &program.resources {
+            for (k, h) in s.handlers.iter().enumerate() {
+                let idx = m.func(module::FnKey::Entry(h.func, vec![]));
+                m.export(manifest::handler_export(&s.name, k), idx);
+                handlers = true;
+            }
+        }
+    }
     // Record field defaults are exported for the record types that cross the boundary,
     // as the manifest finds them.
     let mut extra = vec![];
@@ -281,7 +292,7 @@ pub fn compile_with(
         extra.push((f, name));
     }
     // Entries run in warm instances, which the host empties between runs.
-    if !program.agents.is_empty() || !extra.is_empty() {
+    if !program.agents.is_empty() || !extra.is_empty() || handlers {
         let idx = m.rt(rt::Rt::Reset);
         m.export(module::RESET_EXPORT.into(), idx);
     }

@@ -107,6 +107,30 @@ pub struct ResourceDesc {
     pub settings: Vec<String>,
     /// Where: `file:line:col`.
     pub at: String,
+    /// A Cell's event handlers (their types are in `types` too).
+    #[serde(default)]
+    pub handlers: Vec<HandlerDesc>,
+}
+
+/// `on jobs |job| { ... }` in a Cell: the entry that handles one message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandlerDesc {
+    /// The exported entry (`cell workers.on 0`): its arguments are the captures, then
+    /// the message.
+    pub export: String,
+    /// The source as written (`jobs`).
+    pub source: String,
+    /// The message's type.
+    pub msg: TypeDesc,
+    /// The types of the values the handler captured, in order.
+    pub captures: Vec<TypeDesc>,
+    /// Where: `file:line:col`.
+    pub at: String,
+}
+
+/// The export of handler `k` of the Cell named `cell`.
+pub fn handler_export(cell: &str, k: usize) -> String {
+    format!("cell {cell}.on {k}")
 }
 
 /// `roots` (in terms of `types`) and the records and enums they reach, in a table of
@@ -465,18 +489,42 @@ pub fn build(prog: &Program, sources: &SourceMap, entries: Entries) -> Manifest 
             }
         })
         .collect();
+    // Each site's types (its arguments, then each handler's message and captures), closed
+    // over in one table.
     let sites: Vec<(usize, Vec<TypeDesc>)> = prog
         .resources
         .iter()
         .enumerate()
-        .map(|(i, s)| (i, s.args.iter().map(|t| b.desc(t)).collect()))
+        .map(|(i, s)| {
+            let handler_tys = s
+                .handlers
+                .iter()
+                .flat_map(|h| std::iter::once(&h.msg).chain(&h.captures));
+            let roots = s.args.iter().chain(handler_tys);
+            (i, roots.map(|t| b.desc(t)).collect())
+        })
         .collect();
     let resources = sites
         .into_iter()
-        .map(|(i, args)| {
+        .map(|(i, roots)| {
             let s = &prog.resources[i];
-            let (args, types) = closed_types(&b.types, &args);
+            let (mut roots, types) = closed_types(&b.types, &roots);
+            let mut rest = roots.split_off(s.args.len().min(roots.len())).into_iter();
+            let args = roots;
+            let handlers = s
+                .handlers
+                .iter()
+                .enumerate()
+                .map(|(k, h)| HandlerDesc {
+                    export: handler_export(&s.name, k),
+                    source: h.source.clone(),
+                    msg: rest.next().unwrap_or(TypeDesc::Unit),
+                    captures: rest.by_ref().take(h.captures.len()).collect(),
+                    at: place(sources, h.span),
+                })
+                .collect();
             ResourceDesc {
+                handlers,
                 kind: s.kind.type_name().to_string(),
                 name: s.name.clone(),
                 ty: b.show(&Ty::Resource(s.kind, s.args.clone())),

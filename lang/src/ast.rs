@@ -260,6 +260,13 @@ pub enum StmtKind {
     },
     /// An expression evaluated for its effect (its value is dropped).
     Expr(Expr),
+    /// `on jobs |job| { ... }`: an event handler, only in a `new Cell(...) { }` body.
+    /// `kw` is whatever word was written first (the checker wants `on`).
+    On {
+        kw: Ident,
+        source: Ident,
+        handler: Expr,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -699,7 +699,10 @@ impl<'l> Checker<'l> {
                     };
                 }
                 n => {
-                    if let Some(kind) = crate::types::ResourceKind::from_type_name(n) {
+                    // A program's own type of that name comes first.
+                    let kind = crate::types::ResourceKind::from_type_name(n)
+                        .filter(|_| self.lookup_path(m, path, n).is_none());
+                    if let Some(kind) = kind {
                         return if arity(self, kind.arity()) {
                             Ty::Resource(kind, args)
                         } else {

@@ -46,7 +46,24 @@ pub struct ResourceSite {
     pub args: Vec<Ty>,
     /// The named settings the site passes after the name, in the kind's order.
     pub settings: Vec<String>,
+    /// A Cell's event handlers, in its body's order. After the settings, the site
+    /// passes each handler's source (a queue handle), then each handler's captures.
+    pub handlers: Vec<CellHandler>,
     /// The whole `new` expression.
+    pub span: Span,
+}
+
+/// `on jobs |job| { ... }` in a Cell's body: a lifted function whose parameters are the
+/// captured values, then the message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CellHandler {
+    pub func: FuncId,
+    /// The captured values' types, in the function's parameter order.
+    pub captures: Vec<Ty>,
+    /// The message's type (the queue's element type).
+    pub msg: Ty,
+    /// The source's name as written (`jobs`).
+    pub source: String,
     pub span: Span,
 }
 

@@ -17,17 +17,21 @@ pub enum ResourceKind {
     Queue,
     /// `Table<K, V>`: a durable key/value table.
     Table,
+    /// `Cell`: replicated compute that handles events (`on queue |msg| { }`).
+    Cell,
 }
 
 impl ResourceKind {
     /// Every kind, by its type name.
-    pub const ALL: [ResourceKind; 2] = [ResourceKind::Queue, ResourceKind::Table];
+    pub const ALL: [ResourceKind; 3] =
+        [ResourceKind::Queue, ResourceKind::Table, ResourceKind::Cell];
 
     /// The type's name as a program writes it.
     pub fn type_name(self) -> &'static str {
         match self {
             ResourceKind::Queue => "QueueService",
             ResourceKind::Table => "Table",
+            ResourceKind::Cell => "Cell",
         }
     }
 
@@ -36,6 +40,7 @@ impl ResourceKind {
         match self {
             ResourceKind::Queue => 1,
             ResourceKind::Table => 2,
+            ResourceKind::Cell => 0,
         }
     }
 

@@ -63,6 +63,29 @@ pub struct Record {
     pub created_ms: u64,
     /// What happened to it, oldest first: (ms since the epoch, what).
     pub events: Vec<(u64, String)>,
+    /// A Cell's code: what its instances run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell: Option<CellSpec>,
+}
+
+/// What a Cell's instances run: the module (by id) and each event handler.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellSpec {
+    /// The module's id: its bytes are at `/modules/ID`.
+    pub module: String,
+    /// The handlers, in the body's order.
+    pub handlers: Vec<HandlerSpec>,
+}
+
+/// One `on SOURCE |msg| { }` of a Cell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandlerSpec {
+    /// The module's export that handles one message.
+    pub export: String,
+    /// The queue's handle (`PROGRAM/NAME`).
+    pub source: String,
+    /// The values the handler captured, wire-encoded: its first arguments.
+    pub captures: Vec<u8>,
 }
 
 impl Record {
@@ -248,6 +271,7 @@ pub fn ensure(
     program: &str,
     site: &ResourceDesc,
     settings: &[i64],
+    cell: Option<CellSpec>,
 ) -> Result<String, String> {
     let (p, n) = resolve(program, &site.name);
     let settings: Vec<(String, i64)> = site
@@ -277,6 +301,14 @@ pub fn ensure(
                     r.status = "Ready".into();
                     r.event(now, "allocated again by its program");
                 }
+                if r.cell != cell {
+                    if r.cell.as_ref().map(|c| &c.module) != cell.as_ref().map(|c| &c.module) {
+                        r.event(now, "new code: its instances restart with it");
+                    } else {
+                        r.event(now, "its handlers changed: its instances restart");
+                    }
+                    r.cell = cell.clone();
+                }
                 r.at = site.at.clone();
                 if r == before {
                     return Ok(r.handle());
@@ -296,10 +328,15 @@ pub fn ensure(
                     types: site.types.clone(),
                     settings: settings.clone(),
                     at: site.at.clone(),
-                    placement: "control plane (replicated)".into(),
+                    placement: if cell.is_some() {
+                        "not placed yet".into()
+                    } else {
+                        "control plane (replicated)".into()
+                    },
                     status: "Ready".into(),
                     created_ms: now,
                     events: vec![],
+                    cell: cell.clone(),
                 };
                 r.event(now, format!("created by {} at {}", p, site.at));
                 (r, 0)
@@ -310,6 +347,26 @@ pub fn ensure(
         }
     }
     Err(format!("{p}/{n} kept changing while it was being ensured"))
+}
+
+/// Sets where a resource runs (a Cell's nodes), with an event when it changes; nothing
+/// when the record is gone or says so already.
+pub fn set_placement(kv: &dyn Kv, handle: &str, placement: &str) -> Result<(), String> {
+    let (p, n) = handle.split_once('/').ok_or("a handle without a program")?;
+    for _ in 0..CAS_TRIES {
+        let Some((mut r, rev)) = get(kv, p, n)? else {
+            return Ok(());
+        };
+        if r.placement == placement {
+            return Ok(());
+        }
+        r.placement = placement.to_string();
+        r.event(now_ms(), format!("placed: {placement}"));
+        if put_if(kv, &record_key(p, n), &r, rev)? {
+            return Ok(());
+        }
+    }
+    Err(format!("{handle} kept changing while it was being placed"))
 }
 
 /// How many times a compare-and-swap of a record is tried before giving up.

@@ -263,6 +263,9 @@ pub struct Turn {
     sends: Vec<Msg>,
     /// Writes to resources (and acknowledgements of messages taken), committed with it.
     held: Vec<crate::resources::ResourceWrite>,
+    /// Whether resource writes wait for the end of the turn (an agent's turn, a Cell's
+    /// event) rather than going through at once (`main`, a test).
+    hold: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -352,6 +355,37 @@ impl Node {
             None,
             Lanes::default(),
         ))
+    }
+
+    /// Handles one event of a Cell: runs entry `export` of the current version with
+    /// `args` (the handler's captures, then the message) as a turn whose resource writes
+    /// are held, then commits them with `ack` as one transaction. A trap commits nothing,
+    /// so the message is delivered again. The error is the trap with its stack trace, or
+    /// why the commit failed.
+    pub fn handle_event(
+        &self,
+        export: &str,
+        args: Vec<u8>,
+        ack: crate::resources::ResourceWrite,
+    ) -> Result<(), String> {
+        let version = self.current();
+        let mut turn = self.outside_turn(&version);
+        turn.hold = true;
+        let len = i32::try_from(args.len()).map_err(|_| "an event too large".to_string())?;
+        turn.staged = args;
+        let (r, turn) = self.inner.rt.run_turn(
+            &version.artifact,
+            export,
+            &self.inner.output,
+            &self.inner.settings.turn_limits,
+            turn,
+            Some(len),
+        );
+        r.map_err(|e| e.to_string())?;
+        let mut held = turn.held;
+        held.push(ack);
+        let resources = self.resources().ok_or("a Cell needs a cluster")?;
+        resources.commit(held)
     }
 
     /// Runs the `() -> ()` export `export` (`main`, a test) of the current version with

@@ -7,8 +7,14 @@ use weft_lang::tir::ResourceOp;
 
 /// The cluster, as the resources of one program see it. Values cross as wire bytes.
 pub trait Resources: Send + Sync {
-    /// Ensures the resource of `site` with these settings (in the site's order); its handle.
-    fn ensure(&self, site: &ResourceDesc, settings: &[i64]) -> Result<String, String>;
+    /// Ensures the resource of `site` with these settings (in the site's order) and, for
+    /// a Cell, each handler's source handle and wire-encoded captures; its handle.
+    fn ensure(
+        &self,
+        site: &ResourceDesc,
+        settings: &[i64],
+        handlers: &[(String, Vec<u8>)],
+    ) -> Result<String, String>;
     /// A read (`QueueLen`, `TableGet`, `TableScan`, `TableLen`) with its wire-encoded
     /// argument; the result's wire bytes.
     fn read(&self, handle: &str, op: ResourceOp, arg: &[u8]) -> Result<Vec<u8>, String>;

@@ -1,6 +1,6 @@
-//! `weft get agents`, `weft get nodes`, `weft get programs` and `weft get resources`:
-//! list what a running node holds, a cluster's members, the programs deployed, or the
-//! resources programs allocated, as a table, JSON or YAML.
+//! `weft get agents|nodes|programs|resources|cells`: list what a running node holds, a
+//! cluster's members, the programs deployed, the resources programs allocated, or the
+//! instances of Cells, as a table, JSON or YAML.
 
 use super::client::{self, Target};
 use crate::{Exit, Io};
@@ -11,6 +11,8 @@ pub enum Kind {
     Agents,
     /// Every member of the cluster: name, address, role, state, lease age.
     Nodes,
+    /// Every Cell instance: its Cell, replica, node, state and counters.
+    Cells,
     /// Every program deployed: name, version, module, resources, when.
     Programs,
     /// Every resource programs allocated: name, kind and type, owner, status, size.
@@ -42,6 +44,7 @@ pub fn main(args: &Args, io: &Io) -> Exit {
         Kind::Nodes => "/api/v1/nodes",
         Kind::Resources => "/api/v1/resources",
         Kind::Programs => "/api/v1/programs",
+        Kind::Cells => "/api/v1/cells",
     };
     let json = match client::expect_ok(io, client::get(&args.target, path)) {
         Ok(json) => json,
@@ -70,6 +73,28 @@ pub fn main(args: &Args, io: &Io) -> Exit {
                     s("program"),
                     s("status"),
                     size,
+                ]
+            }),
+        ),
+        Kind::Cells => table(
+            &[
+                "CELL", "REPLICA", "NODE", "STATE", "HANDLED", "FAILED", "RESTARTS", "AGE",
+            ],
+            &rows(&json, |r, s| {
+                let n = |k: &str| r[k].as_u64().unwrap_or(0).to_string();
+                let age = r["since_ms"]
+                    .as_u64()
+                    .map(|ms| age_text(weft_resources::kinds::now_ms().saturating_sub(ms)))
+                    .unwrap_or_default();
+                [
+                    s("cell"),
+                    n("replica"),
+                    s("node"),
+                    s("state"),
+                    n("handled"),
+                    n("failed"),
+                    n("restarts"),
+                    age,
                 ]
             }),
         ),
@@ -156,6 +181,9 @@ fn age_text(ms: u64) -> String {
 /// A resource's size as a table cell: `3 messages, 1 dead`, `12 rows`.
 pub fn size_text(size: Option<&serde_json::Value>) -> String {
     let n = |k: &str| size.and_then(|s| s.get(k)).and_then(|v| v.as_u64());
+    if let (Some(want), Some(running)) = (n("replicas"), n("running")) {
+        return format!("{running}/{want} running");
+    }
     match (n("messages"), n("dead"), n("rows")) {
         (Some(m), Some(d), _) => format!("{m} messages, {d} dead"),
         (_, _, Some(1)) => "1 row".into(),

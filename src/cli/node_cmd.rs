@@ -12,6 +12,7 @@
 //! shuts down cleanly.
 
 mod api;
+pub mod cells;
 pub mod embedded;
 pub mod programs;
 mod registry;
@@ -366,7 +367,22 @@ async fn controller(args: &Args, io: &Io) -> Result<(), String> {
     io.error(&format!(
         "node {id}: controller, raft {raft_addr}, api: {api_url}\n"
     ));
+    let kv: Arc<dyn weft_resources::kinds::Kv> = Arc::new(resources::Local {
+        controller: Arc::downgrade(&controller),
+        handle: tokio::runtime::Handle::current(),
+    });
+    let leader = Arc::downgrade(&controller);
+    let loops = (
+        cells::start_scheduler(kv.clone(), move || {
+            leader
+                .upgrade()
+                .is_some_and(|c| c.metrics().state.is_leader())
+        }),
+        cells::start_agent(kv, registry::name(id), weft_runtime::Output::stdout()),
+    );
     serve(api, api::router(node.clone()), background, io).await?;
+    // The loops block on the store: end them off the runtime's threads.
+    let _ = tokio::task::spawn_blocking(move || drop(loops)).await;
     // The server is done, so its handlers have dropped their references.
     drop(node);
     let controller =

@@ -182,6 +182,14 @@ fn run_on(
             program,
         ))
     });
+    if let (Some(kv), Some(cluster)) = (&kv, &cluster) {
+        // The program's Cells run its module from the store.
+        if let Err(e) = programs::store_module(&**kv, artifact) {
+            io.error(&format!("error: cannot store the program's module: {e}\n"));
+            return Exit::Error;
+        }
+        cluster.set_module(artifact.id.to_string());
+    }
     if let Some(cluster) = &cluster {
         // Every `new` must fit what the cluster holds under its name before anything runs.
         let refused = match cluster.check(sites) {
@@ -227,13 +235,19 @@ fn run_on(
             };
         }
     }
-    let api = match start_api(&node, args, control, io) {
+    let mut control = control;
+    let api = match start_api(&node, args, control.as_deref_mut(), io) {
         Ok(api) => api,
         Err(exit) => {
             node.stop(DRAIN_MAX);
             return exit;
         }
     };
+    // Cells run on the embedded node, placed by its scheduler, while `weft run` serves.
+    let cells = sites.iter().any(|s| s.kind == "Cell");
+    if let (true, Some(control)) = (cells && api.is_some(), control) {
+        control.start_cells(io.out.clone());
+    }
     let r = node.run_main(main, limits);
     if let (Ok(()), Some(cluster), Some(kv)) = (&r, &cluster, &kv) {
         let allocated = cluster.allocated();
@@ -270,10 +284,12 @@ fn run_on(
         ));
     }
     let interrupted = || api.as_ref().is_some_and(|a| a.interrupted());
-    let keep = || args.serve || node.has_timers() || node.link_count() > 0;
+    let keep =
+        || args.serve || node.has_timers() || node.link_count() > 0 || (cells && api.is_some());
     if keep() && !interrupted() {
+        let what = if cells { "cells and agents" } else { "agents" };
         io.error(&format!(
-            "serving agents (data in {}); press Ctrl-C to stop\n",
+            "serving {what} (data in {}); press Ctrl-C to stop\n",
             data.path.display()
         ));
         node.serve(&|| interrupted() || !keep());

@@ -194,3 +194,155 @@ fn deploy_runs_main_on_the_cluster_and_destroy_releases() {
     let down = weft(&["cluster", "down", "--dir", path(&cluster.dir)]);
     assert!(down.status.success(), "{}", text(&down.stderr));
 }
+
+const WORKERS: &str = r#"
+type Job = { id: Int, url: String }
+
+fn main() {
+  let jobs = new QueueService<Job>("jobs")
+  let results = new Table<Int, String>("results")
+  let prefix = "done"
+  new Cell("workers", replicas: 3, memory: 64 * MiB, cpu: 100 * milli) {
+    on jobs |job| { results.put(job.id, "{prefix} {job.url}") }
+  }
+  var i = 0
+  while i < 30 {
+    jobs.send(Job { id: i, url: "u{i}" })
+    i += 1
+  }
+}
+"#;
+
+/// Polls `weft get ... -o json` through member `id` until `done` holds (at most `max`).
+fn wait_json(
+    cluster: &Cluster,
+    id: u64,
+    what: &str,
+    max: std::time::Duration,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let until = std::time::Instant::now() + max;
+    loop {
+        let now = json(&cluster.weft(id, &["get", what, "-o", "json"]));
+        if done(&now) || std::time::Instant::now() >= until {
+            return now;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn rows_of(resources: &serde_json::Value, name: &str) -> u64 {
+    resources
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["name"] == name))
+        .and_then(|r| r["size"]["rows"].as_u64())
+        .unwrap_or(0)
+}
+
+/// The nodes the running instances of `cell` are on, by replica.
+fn running(cells: &serde_json::Value) -> Vec<(u64, String)> {
+    let mut out: Vec<(u64, String)> = cells
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or(&[])
+        .iter()
+        .filter(|c| c["state"] == "running")
+        .map(|c| {
+            (
+                c["replica"].as_u64().unwrap_or(0),
+                c["node"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn cells_handle_every_message_spread_and_move_off_a_dead_node() {
+    use std::time::Duration;
+    let dir = scratch_dir("weft-deploy", "cells");
+    let cluster = Cluster { dir: dir.join("c") };
+    let up = weft(&["cluster", "up", "--nodes", "3", "--dir", path(&cluster.dir)]);
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let file = write(&dir, "workers.weft", WORKERS);
+    let deployed = cluster.weft(1, &["deploy", path(&file)]);
+    assert!(deployed.status.success(), "{}", text(&deployed.stderr));
+
+    // Every message ends up in the table, handled by three replicas on three nodes.
+    let resources = wait_json(&cluster, 2, "resources", Duration::from_secs(20), |r| {
+        rows_of(r, "results") == 30
+    });
+    assert_eq!(rows_of(&resources, "results"), 30, "{resources}");
+    let handled = |c: &serde_json::Value| -> u64 {
+        c.as_array()
+            .map(|a| a.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .map(|c| c["handled"].as_u64().unwrap_or(0))
+            .sum()
+    };
+    // The counters are reported once a second.
+    let cells = wait_json(&cluster, 1, "cells", Duration::from_secs(10), |c| {
+        running(c).len() == 3 && handled(c) >= 30
+    });
+    let placed = running(&cells);
+    let nodes: std::collections::BTreeSet<&str> = placed.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(nodes.len(), 3, "spread over the nodes: {cells}");
+    assert!(handled(&cells) >= 30, "{cells}");
+
+    // kill -9 a node that is not the leader: its replica is placed again elsewhere
+    // within the lease TTL (3 s) and 5 seconds.
+    let members = json(&cluster.weft(1, &["get", "nodes", "-o", "json"]));
+    let victim = members
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|m| m["role"] == "follower" && m["name"] != "node-1")
+        .map(|m| m["name"].as_str().unwrap_or("").to_string())
+        .next()
+        .expect("a follower other than node-1");
+    let id: u64 = victim.trim_start_matches("node-").parse().expect("node-ID");
+    let pid = std::fs::read_to_string(cluster.dir.join(format!("node-{id}/pid"))).expect("pid");
+    // SAFETY: a plain signal to a pid this test's cluster recorded.
+    unsafe { libc::kill(pid.trim().parse().expect("a pid"), libc::SIGKILL) };
+    let killed = std::time::Instant::now();
+    let cells = wait_json(&cluster, 1, "cells", Duration::from_secs(8), |c| {
+        let now = running(c);
+        now.len() == 3 && now.iter().all(|(_, n)| *n != victim)
+    });
+    let now = running(&cells);
+    assert!(
+        now.len() == 3 && now.iter().all(|(_, n)| *n != victim),
+        "after {:?}: {cells}",
+        killed.elapsed()
+    );
+    // And they still serve: more messages are handled.
+    let more = WORKERS.replace("i < 30", "i < 40");
+    let more = write(&dir, "workers.weft", &more);
+    let again = cluster.weft(1, &["deploy", path(&more)]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let resources = wait_json(&cluster, 1, "resources", Duration::from_secs(20), |r| {
+        rows_of(r, "results") == 40
+    });
+    assert_eq!(rows_of(&resources, "results"), 40, "{resources}");
+
+    // Scaling out: five replicas, on the two nodes left.
+    let five = WORKERS
+        .replace("i < 30", "i < 40")
+        .replace("replicas: 3", "replicas: 5");
+    let five = write(&dir, "workers.weft", &five);
+    let scaled = cluster.weft(1, &["deploy", path(&five)]);
+    assert!(scaled.status.success(), "{}", text(&scaled.stderr));
+    let cells = wait_json(&cluster, 1, "cells", Duration::from_secs(10), |c| {
+        running(c).len() == 5
+    });
+    assert_eq!(running(&cells).len(), 5, "{cells}");
+    let described = cluster.weft(1, &["describe", "resource", "workers"]);
+    let out = text(&described.stdout);
+    assert!(out.contains("Size:      5/5 running"), "{out}");
+    assert!(out.contains("replicas: 5"), "{out}");
+
+    let down = weft(&["cluster", "down", "--dir", path(&cluster.dir)]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+}

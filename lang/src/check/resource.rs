@@ -35,6 +35,26 @@ fn settings(kind: ResourceKind) -> Vec<Setting> {
             },
         ],
         ResourceKind::Table => vec![],
+        ResourceKind::Cell => vec![
+            // How many instances run, spread across the nodes.
+            Setting {
+                name: "replicas",
+                ty: Ty::Int,
+                default: 1,
+            },
+            // The most memory each instance may use, in bytes (`64 * MiB`).
+            Setting {
+                name: "memory",
+                ty: Ty::Int,
+                default: 64 << 20,
+            },
+            // The CPU each instance is given, in thousandths of a core (`100 * milli`).
+            Setting {
+                name: "cpu",
+                ty: Ty::Int,
+                default: 100,
+            },
+        ],
     }
 }
 
@@ -121,6 +141,9 @@ impl Body<'_, '_> {
                 ResourceKind::Table => {
                     "write the key and value types: `new Table<Int, String>(\"t\")`"
                 }
+                ResourceKind::Cell => {
+                    "a Cell takes no type arguments: `new Cell(\"workers\") { ... }`"
+                }
             });
             self.error(d);
             return never(span);
@@ -142,9 +165,19 @@ impl Body<'_, '_> {
             self.ck
                 .require_serializable(t, te.span, "a resource's element type");
         }
-        if let Some(b) = body {
-            let d = Diagnostic::error(b.span, format!("a `{}` takes no body", kind.type_name()));
-            self.error(d);
+        match (kind, body) {
+            (ResourceKind::Cell, None) => {
+                let d = Diagnostic::error(span, "a `Cell` needs a body with its event handlers")
+                    .with_hint("write `new Cell(\"workers\") { on jobs |job| { ... } }`");
+                self.error(d);
+            }
+            (ResourceKind::Cell, Some(_)) => {}
+            (_, Some(b)) => {
+                let d =
+                    Diagnostic::error(b.span, format!("a `{}` takes no body", kind.type_name()));
+                self.error(d);
+            }
+            (_, None) => {}
         }
         // The name: a string literal, first.
         let mut rest = args.iter();
@@ -225,11 +258,18 @@ impl Body<'_, '_> {
         for (s, g) in table.iter().zip(given) {
             call_args.push(g.unwrap_or_else(|| mk(K::Int(s.default), s.ty.clone(), span)));
         }
+        let mut handlers = vec![];
+        if let (ResourceKind::Cell, Some(b)) = (kind, body) {
+            let (sources, captures) = self.cell_body(b, &mut handlers);
+            call_args.extend(sources);
+            call_args.extend(captures);
+        }
         let site = self.ck.resource_site(ResourceSite {
             kind,
             name,
             args: elems.clone(),
             settings: table.iter().map(|s| s.name.to_string()).collect(),
+            handlers,
             span,
         });
         mk(
@@ -240,6 +280,117 @@ impl Body<'_, '_> {
             Ty::Resource(kind, elems),
             span,
         )
+    }
+}
+
+impl Body<'_, '_> {
+    /// A Cell's body: each statement an `on SOURCE |msg| { }` handler, lifted to a
+    /// function of its captures and the message. The sources' and the captures'
+    /// expressions, in the order the site passes them.
+    fn cell_body(
+        &mut self,
+        body: &ast::Block,
+        handlers: &mut Vec<crate::tir::CellHandler>,
+    ) -> (Vec<Expr>, Vec<Expr>) {
+        let (mut sources, mut captured) = (vec![], vec![]);
+        if let Some(tail) = &body.tail {
+            let d = Diagnostic::error(tail.span, "a Cell's body holds only event handlers")
+                .with_hint("write `on QUEUE |msg| { ... }`");
+            self.error(d);
+        }
+        for s in &body.stmts {
+            let ast::StmtKind::On {
+                kw,
+                source,
+                handler,
+            } = &s.kind
+            else {
+                let d = Diagnostic::error(s.span, "a Cell's body holds only event handlers")
+                    .with_hint("write `on QUEUE |msg| { ... }`; other work goes in the handler");
+                self.error(d);
+                continue;
+            };
+            if kw.name != "on" {
+                let d = Diagnostic::error(kw.span, format!("expected `on`, found `{}`", kw.name))
+                    .with_hint("a Cell's handler is `on QUEUE |msg| { ... }`");
+                self.error(d);
+                continue;
+            }
+            let src = mk_name(source);
+            let src = self.infer_expr(&src);
+            let msg = match self.infer.shallow(&src.ty) {
+                Ty::Resource(ResourceKind::Queue, args) if args.len() == 1 => args[0].clone(),
+                Ty::Never => continue,
+                other => {
+                    let d = Diagnostic::error(
+                        source.span,
+                        format!(
+                            "a Cell handles messages of a queue, and `{}` is not one",
+                            source.name
+                        ),
+                    )
+                    .with_label(format!("this is `{}`", self.show(&other)));
+                    self.error(d);
+                    continue;
+                }
+            };
+            let hint = Ty::Fn(vec![msg.clone()], Box::new(Ty::Unit));
+            let ast::ExprKind::Lambda {
+                params,
+                ret,
+                body: hbody,
+            } = &handler.kind
+            else {
+                continue;
+            };
+            if params.len() != 1 {
+                let d =
+                    Diagnostic::error(handler.span, "a handler takes one parameter: the message")
+                        .with_hint(format!("write `on {} |msg| {{ ... }}`", source.name));
+                self.error(d);
+                continue;
+            }
+            let closure = self.lambda(params, ret.as_ref(), hbody, handler.span, Some(&hint));
+            let K::Closure { func, captures, .. } = closure.kind else {
+                continue;
+            };
+            self.expect_ty(&closure.ty, &hint, handler.span);
+            let mut tys = vec![];
+            for c in &captures {
+                let t = self.infer.zonk(&c.ty);
+                self.ck.require_serializable(
+                    &t,
+                    handler.span,
+                    "a value a Cell's handler uses from outside it (it is sent to the cluster)",
+                );
+                tys.push(t);
+            }
+            handlers.push(crate::tir::CellHandler {
+                func,
+                captures: tys,
+                msg,
+                source: source.name.clone(),
+                span: s.span,
+            });
+            sources.push(src);
+            captured.extend(captures);
+        }
+        if body.stmts.is_empty() && body.tail.is_none() {
+            let d = Diagnostic::error(body.span, "a Cell needs at least one event handler")
+                .with_hint("write `on QUEUE |msg| { ... }`");
+            self.error(d);
+        }
+        (sources, captured)
+    }
+}
+
+fn mk_name(id: &ast::Ident) -> ast::Expr {
+    ast::Expr {
+        kind: A::Name {
+            path: vec![],
+            name: id.clone(),
+        },
+        span: id.span,
     }
 }
 

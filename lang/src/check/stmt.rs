@@ -29,6 +29,21 @@ impl Body<'_, '_> {
             }
             ast::StmtKind::Assign { target, op, value } => self.assign(target, *op, value, s.span),
             ast::StmtKind::Expr(e) => Stmt::Expr(self.infer_expr(e)),
+            ast::StmtKind::On {
+                kw,
+                source,
+                handler,
+            } => {
+                let d = Diagnostic::error(
+                    s.span,
+                    format!("`{} {} ...` is not a statement", kw.name, source.name),
+                )
+                .with_hint(
+                    "an `on QUEUE |msg| { }` handler belongs in a `new Cell(\"name\") { }` body",
+                );
+                self.error(d);
+                Stmt::Expr(self.infer_expr(handler))
+            }
         }
     }
 

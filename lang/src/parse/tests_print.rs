@@ -193,6 +193,13 @@ fn stmt(s: &Stmt) -> String {
             format!("{} {op}= {}", expr(target), expr(value))
         }
         StmtKind::Expr(e) => expr(e),
+        StmtKind::On {
+            kw,
+            source,
+            handler,
+        } => {
+            format!("{} {} {}", kw.name, source.name, expr(handler))
+        }
     }
 }
 

@@ -24,6 +24,7 @@ impl Turn {
             writes: vec![],
             sends: vec![],
             held: vec![],
+            hold: agent.is_some(),
         }
     }
 
@@ -34,7 +35,7 @@ impl Turn {
         resources: &dyn crate::resources::Resources,
         w: crate::resources::ResourceWrite,
     ) -> Result<(), String> {
-        if self.agent.is_some() {
+        if self.hold {
             self.held.push(w);
             Ok(())
         } else {

@@ -31,23 +31,54 @@ fn resource_new(
         let resources = node.resources().ok_or(
             "resources need a cluster: this node has no control plane (`weft run` starts one unless --no-api)",
         )?;
-        // The name (which the site already knows), then one 8-byte setting each.
-        let n = args
-            .get(..4)
-            .map(|b| u32::from_le_bytes(b.try_into().unwrap_or_default()) as usize)
-            .ok_or("a resource's arguments are cut short")?;
-        let settings: Vec<i64> = args
-            .get(4 + n..)
-            .ok_or("a resource's arguments are cut short")?
-            .chunks_exact(8)
-            .map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default()))
-            .collect();
+        let (settings, handlers) = site_args(&desc, &args)?;
         resources
-            .ensure(&desc, &settings)
+            .ensure(&desc, &settings, &handlers)
             .map_err(|e| format!("new {}(\"{}\") at {}: {e}", desc.ty, desc.name, desc.at))
     })();
     let handle = super::agents::ok(&mut caller, r)?;
     super::agents::stage(&mut caller, crate::value::encode_str(&handle))
+}
+
+/// A site's arguments: the name (which the site already knows), one 8-byte setting
+/// each, then for a Cell each handler's source (a handle) and each handler's captures.
+fn site_args(
+    desc: &weft_compiler::manifest::ResourceDesc,
+    args: &[u8],
+) -> Result<(Vec<i64>, Vec<(String, Vec<u8>)>), String> {
+    use weft_compiler::manifest::TypeDesc;
+    const SHORT: &str = "a resource's arguments are cut short";
+    let (_, mut pos) =
+        crate::value::decode_prefix(args, &TypeDesc::String, &[]).map_err(|_| SHORT.to_string())?;
+    let mut settings = vec![];
+    for _ in &desc.settings {
+        let b = args.get(pos..pos + 8).ok_or(SHORT)?;
+        settings.push(i64::from_le_bytes(b.try_into().map_err(|_| SHORT)?));
+        pos += 8;
+    }
+    let mut sources = vec![];
+    for _ in &desc.handlers {
+        let rest = args.get(pos..).ok_or(SHORT)?;
+        match crate::value::decode_prefix(rest, &TypeDesc::String, &[]) {
+            Ok((crate::value::Value::Str(s), n)) => {
+                sources.push(s);
+                pos += n;
+            }
+            _ => return Err(SHORT.into()),
+        }
+    }
+    let mut handlers = vec![];
+    for (h, source) in desc.handlers.iter().zip(sources) {
+        let start = pos;
+        for t in &h.captures {
+            let rest = args.get(pos..).ok_or(SHORT)?;
+            let (_, n) = crate::value::decode_prefix(rest, t, &desc.types)
+                .map_err(|e| format!("a handler's captures: {e}"))?;
+            pos += n;
+        }
+        handlers.push((source, args[start..pos].to_vec()));
+    }
+    Ok((settings, handlers))
 }
 
 #[allow(clippy::too_many_arguments)]

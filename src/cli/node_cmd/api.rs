@@ -76,6 +76,7 @@ pub fn routes(node: Arc<Node>) -> Router {
             get(super::resources::get_route),
         )
         .route("/api/v1/programs", get(super::programs::list_route))
+        .route("/api/v1/cells", get(super::programs::cells_route))
         .route(
             "/api/v1/programs/{name}",
             get(super::programs::get_route)

@@ -23,6 +23,9 @@ pub struct Embedded {
     rt: tokio::runtime::Runtime,
     node: Arc<api::Node>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The Cells' scheduler and this node's agent, once started.
+    cells: Vec<super::cells::Looping>,
+    registered: bool,
 }
 
 impl Embedded {
@@ -61,6 +64,8 @@ impl Embedded {
             rt,
             node,
             tasks: vec![],
+            cells: vec![],
+            registered: false,
         })
     }
 
@@ -80,6 +85,9 @@ impl Embedded {
     /// Records this node (its API at `api_url`) and starts its heartbeat and the lease
     /// expiry ticks.
     pub fn register(&mut self, api_url: String) {
+        if std::mem::replace(&mut self.registered, true) {
+            return;
+        }
         let controller = self.node.controller.clone();
         let record = Record {
             id: ID,
@@ -104,9 +112,27 @@ impl Embedded {
             .push(tokio::spawn(registry::expire_leases(controller)));
     }
 
-    /// Stops the background tasks and raft, and closes the storage.
+    /// Runs Cells here: the scheduler, and this node's agent (their prints go to
+    /// `output`). The node is registered (with no API) if it was not.
+    pub fn start_cells(&mut self, output: weft_runtime::Output) {
+        self.register(String::new());
+        let kv: Arc<dyn weft_resources::kinds::Kv> = Arc::new(self.kv());
+        self.cells
+            .push(super::cells::start_scheduler(kv.clone(), || true));
+        self.cells
+            .push(super::cells::start_agent(kv, registry::name(ID), output));
+    }
+
+    /// Stops the Cells, the background tasks and raft, and closes the storage.
     pub fn stop(self) {
-        let Embedded { rt, node, tasks } = self;
+        let Embedded {
+            rt,
+            node,
+            tasks,
+            cells,
+            ..
+        } = self;
+        drop(cells);
         rt.block_on(async move {
             for task in tasks {
                 task.abort();

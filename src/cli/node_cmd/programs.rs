@@ -149,22 +149,19 @@ pub fn record(
         ),
     };
     let value = serde_json::to_vec(&program).map_err(|e| e.to_string())?;
-    let put = |key: Vec<u8>, value: Vec<u8>| Op::Put {
-        key,
-        value,
-        lease: None,
-        prev_kv: false,
-    };
+    store_module(kv, artifact)?;
     let reply = kv.write(Command::Txn {
         compare: vec![Compare::mod_revision(
             program_key(name),
             CompareOp::Equal,
             revision,
         )],
-        success: vec![
-            put(module_key(&module), artifact.wasm.clone()),
-            put(program_key(name), value),
-        ],
+        success: vec![Op::Put {
+            key: program_key(name),
+            value,
+            lease: None,
+            prev_kv: false,
+        }],
         failure: vec![],
     })?;
     match reply.outcome {
@@ -173,6 +170,34 @@ pub fn record(
         )),
         _ => Ok(program),
     }
+}
+
+/// Stores `artifact`'s module at `/modules/ID` (unless it is there): the Cells its
+/// `main` allocates run it.
+pub fn store_module(kv: &dyn Kv, artifact: &Artifact) -> Result<(), String> {
+    let key = module_key(&artifact.id.to_string());
+    kv.write(Command::Txn {
+        compare: vec![Compare::mod_revision(key.clone(), CompareOp::Equal, 0)],
+        success: vec![Op::Put {
+            key,
+            value: artifact.wasm.clone(),
+            lease: None,
+            prev_kv: false,
+        }],
+        failure: vec![],
+    })
+    .map(|_| ())
+}
+
+/// The module stored under `id`.
+pub fn load_module(kv: &dyn Kv, id: &str) -> Result<Artifact, String> {
+    let key = module_key(id);
+    let found = kv.range(&key, Some(1))?;
+    let pair = found
+        .into_iter()
+        .find(|p| p.key == key)
+        .ok_or_else(|| format!("no module {id} in the cluster"))?;
+    Artifact::from_wasm(pair.value)
 }
 
 fn root_file(artifact: &Artifact) -> String {
@@ -248,8 +273,9 @@ pub fn destroy(kv: &dyn Kv, name: &str, prune: bool) -> Result<Released, String>
     })
 }
 
-/// The runtime deployed programs' `main`s run on: one per process, made on first use.
-fn runtime() -> Result<Arc<Runtime>, String> {
+/// The runtime deployed programs' `main`s and Cells run on: one per process, made on
+/// first use.
+pub fn runtime() -> Result<Arc<Runtime>, String> {
     static RUNTIME: OnceLock<Result<Arc<Runtime>, String>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
@@ -311,6 +337,7 @@ pub fn deploy(
         }));
     }
     let cluster = Arc::new(Cluster::new(kv.clone(), name));
+    cluster.set_module(module.clone());
     let conflicts = cluster
         .check(&artifact.manifest.resources)
         .map_err(unavailable)?;
@@ -334,6 +361,7 @@ pub fn deploy(
         ));
     }
     let rt = runtime().map_err(|e| refused(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    store_module(&*kv, &artifact).map_err(unavailable)?;
     let (out, errors) = (Output::buffer(), Output::buffer());
     let mut settings = NodeSettings::new(data.join("programs").join(name));
     settings.program = name.to_string();
@@ -349,6 +377,16 @@ pub fn deploy(
     let ran = node.run_main(&main, &main_limits());
     node.stop(MAIN_TIME_LIMIT);
     if let Err(e) = ran {
+        // The module goes unless a version of the program runs it.
+        let named = before
+            .as_ref()
+            .is_some_and(|(p, _)| p.history.iter().any(|(_, m, _)| *m == module));
+        if !named {
+            let _ = kv.write(Command::Delete {
+                keys: weft_resources::Keys::One(module_key(&module)),
+                prev_kv: false,
+            });
+        }
         let mut said = errors.take();
         said.push_str(&format!("{e}\n"));
         return Err((
@@ -442,6 +480,18 @@ pub async fn list_route(State(node): State<Arc<Node>>) -> Response {
     answer(
         blocking(&node, |kv| {
             list(&*kv)
+                .map(|l| json!(l))
+                .map_err(|e| refused(StatusCode::SERVICE_UNAVAILABLE, e))
+        })
+        .await,
+    )
+}
+
+/// `GET /api/v1/cells`: every Cell instance's status.
+pub async fn cells_route(State(node): State<Arc<Node>>) -> Response {
+    answer(
+        blocking(&node, |kv| {
+            super::cells::statuses(&*kv)
                 .map(|l| json!(l))
                 .map_err(|e| refused(StatusCode::SERVICE_UNAVAILABLE, e))
         })

@@ -64,6 +64,8 @@ pub struct Cluster {
     records: Mutex<HashMap<String, Record>>,
     /// The names `main` allocated in this run, for [`Cluster::finish_main`].
     allocated: Mutex<Vec<String>>,
+    /// The id of the module `main` runs, which the Cells it allocates run too.
+    module: Mutex<Option<String>>,
 }
 
 impl Cluster {
@@ -73,7 +75,13 @@ impl Cluster {
             program: program.to_string(),
             records: Mutex::new(HashMap::new()),
             allocated: Mutex::new(vec![]),
+            module: Mutex::new(None),
         }
+    }
+
+    /// Says which module (stored at `/modules/ID`) the program's Cells run.
+    pub fn set_module(&self, id: String) {
+        *lock(&self.module) = Some(id);
     }
 
     /// The sites of `sites` that cannot attach to what the cluster holds, with why.
@@ -120,8 +128,31 @@ fn text_arg(a: &[u8]) -> Result<String, String> {
 }
 
 impl Resources for Cluster {
-    fn ensure(&self, site: &ResourceDesc, settings: &[i64]) -> Result<String, String> {
-        let handle = kinds::ensure(&*self.kv, &self.program, site, settings)?;
+    fn ensure(
+        &self,
+        site: &ResourceDesc,
+        settings: &[i64],
+        handlers: &[(String, Vec<u8>)],
+    ) -> Result<String, String> {
+        let cell = if site.kind == "Cell" {
+            let module = lock(&self.module)
+                .clone()
+                .ok_or("a Cell needs its program's module stored in the cluster")?;
+            let handlers = site
+                .handlers
+                .iter()
+                .zip(handlers)
+                .map(|(h, (source, captures))| kinds::HandlerSpec {
+                    export: h.export.clone(),
+                    source: source.clone(),
+                    captures: captures.clone(),
+                })
+                .collect();
+            Some(kinds::CellSpec { module, handlers })
+        } else {
+            None
+        };
+        let handle = kinds::ensure(&*self.kv, &self.program, site, settings, cell)?;
         lock(&self.records).remove(&handle);
         let (p, n) = kinds::resolve(&self.program, &site.name);
         if p == self.program {
@@ -287,6 +318,24 @@ async fn described(
                     "messages": s.count(&queue::messages(&h))?,
                     "dead": s.count(&queue::dead(&h))?,
                 }),
+                "Cell" => {
+                    let prefix = format!("{}{h}/", super::cells::STATUS).into_bytes();
+                    let running = s
+                        .range(&prefix, None, None)?
+                        .kvs
+                        .iter()
+                        .filter_map(|p| {
+                            serde_json::from_slice::<super::cells::Status>(&p.value).ok()
+                        })
+                        .filter(|st| st.state == "running")
+                        .count();
+                    let want = r
+                        .settings
+                        .iter()
+                        .find(|(n, _)| n == "replicas")
+                        .map_or(1, |(_, v)| *v);
+                    serde_json::json!({ "replicas": want, "running": running })
+                }
                 _ => serde_json::json!({ "rows": s.count(&table::rows(&h))? }),
             };
             out.push((r, size));
