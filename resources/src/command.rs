@@ -8,7 +8,7 @@
 //! revision that must not be compacted) is checked by the store when it applies.
 
 use crate::error::Rejection;
-use crate::limits::{KEY_LEN_MAX, LEASE_TTL_MS_MAX, TXN_OPS_MAX, VALUE_LEN_MAX};
+use crate::limits::{BATCH_LEN_MAX, KEY_LEN_MAX, LEASE_TTL_MS_MAX, TXN_OPS_MAX, VALUE_LEN_MAX};
 use crate::reply::KeyValue;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -118,6 +118,15 @@ pub enum Command {
         /// The oldest revision that stays readable.
         revision: u64,
     },
+    /// Several commands in one raft log entry, applied in order, each exactly as if it
+    /// were an entry of its own: its own revision (if it changes keys), its own reply or
+    /// rejection, its own watch events. The raft layer groups concurrent writes into one
+    /// so they share one log append and its flush. Never empty, never nested, at most
+    /// [`BATCH_LEN_MAX`] commands ([`Command::check_batch`]). Only the raft state machine
+    /// unpacks a batch: given to the store as one command, it is refused
+    /// ([`Rejection::NestedBatch`]). Last of the variants, so the encoding of the others
+    /// is what it was before batches.
+    Batch(Vec<Command>),
 }
 
 /// One step of a transaction branch.
@@ -277,6 +286,75 @@ impl Command {
             | Command::LeaseKeepAlive { .. }
             | Command::LeaseExpire { .. }
             | Command::Compact { .. } => Ok(()),
+            // A batch is a log entry's shape, not a command: the store applies its
+            // commands one by one, never the batch as one.
+            Command::Batch(_) => Err(Rejection::NestedBatch),
+        }
+    }
+
+    /// Checks the shape of a [`Command::Batch`]'s commands: at least one, at most
+    /// [`BATCH_LEN_MAX`], none of them a batch. Each command is checked on its own when
+    /// it is applied, as any command is. A refused batch applies none of its commands.
+    pub fn check_batch(commands: &[Command]) -> Result<(), Rejection> {
+        if commands.is_empty() {
+            return Err(Rejection::EmptyBatch);
+        }
+        if commands.len() > BATCH_LEN_MAX {
+            return Err(Rejection::BatchTooLong {
+                len: commands.len(),
+                max: BATCH_LEN_MAX,
+            });
+        }
+        if commands.iter().any(|c| matches!(c, Command::Batch(_))) {
+            return Err(Rejection::NestedBatch);
+        }
+        Ok(())
+    }
+
+    /// About how many bytes the command takes in a log entry: its keys and values, and
+    /// a little for everything else. What the raft layer counts a batch's size in.
+    pub fn len_bytes_estimate(&self) -> usize {
+        const FIXED: usize = 16;
+        let keys = |keys: &Keys| match keys {
+            Keys::One(key) | Keys::Prefix(key) => key.len() + FIXED,
+        };
+        let ops = |ops: &[Op]| -> usize {
+            ops.iter()
+                .map(|op| match op {
+                    Op::Put { key, value, .. } => key.len() + value.len() + FIXED,
+                    Op::Delete { keys: k, .. } | Op::Get { keys: k, .. } => keys(k),
+                })
+                .sum()
+        };
+        match self {
+            Command::Put { key, value, .. } => key.len() + value.len() + FIXED,
+            Command::Delete { keys: k, .. } => keys(k),
+            Command::Txn {
+                compare,
+                success,
+                failure,
+            } => {
+                let compares: usize = compare
+                    .iter()
+                    .map(|c| match &c.target {
+                        Target::Value(value) => c.key.len() + value.len() + FIXED,
+                        _ => c.key.len() + FIXED,
+                    })
+                    .sum();
+                compares + ops(success) + ops(failure) + FIXED
+            }
+            Command::LeaseGrant { .. }
+            | Command::LeaseRevoke { .. }
+            | Command::LeaseKeepAlive { .. }
+            | Command::LeaseExpire { .. }
+            | Command::Compact { .. } => FIXED,
+            Command::Batch(commands) => {
+                commands
+                    .iter()
+                    .map(Command::len_bytes_estimate)
+                    .sum::<usize>()
+                    + FIXED
+            }
         }
     }
 }

@@ -75,6 +75,22 @@ pub enum Rejection {
         /// The oldest readable revision.
         compacted_at: u64,
     },
+    /// A batch of commands held no command.
+    #[error("the batch holds no command")]
+    EmptyBatch,
+    /// A batch held more commands than the limit.
+    #[error("the batch holds {len} commands; the limit is {max}")]
+    BatchTooLong {
+        /// How many.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A batch was found where one command is meant: inside another batch, given to the
+    /// store as one command, or sent by a client (only the raft layer makes and unpacks
+    /// batches).
+    #[error("a batch of commands is not a command: it may only be a raft log entry")]
+    NestedBatch,
     /// The revision asked for is after the store's current revision.
     #[error("revision {revision} is in the future: the current revision is {current}")]
     FutureRevision {

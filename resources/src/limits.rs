@@ -26,3 +26,21 @@ pub const WATCHERS_MAX: usize = 10_000;
 /// The most revisions a watcher catching up reads from history in one step (between two
 /// looks at its deadline).
 pub const WATCH_CATCH_UP_REVISIONS_MAX: u64 = 256;
+
+/// The most commands one raft log entry (a `Command::Batch`) holds. The state machine
+/// refuses a longer batch, so this bound may grow from one release to the next but never
+/// shrink: a log written under a larger one would apply differently.
+pub const BATCH_LEN_MAX: usize = 256;
+
+/// About the most bytes of commands (`Command::len_bytes_estimate`) the raft layer puts
+/// in one batch; a command larger than this goes in an entry of its own. With openraft's
+/// 64 entries per append, an append stays well under the raft routes' body limit.
+pub const BATCH_BYTES_MAX: usize = 256 * 1024;
+
+/// How many batches the raft layer has proposed and not yet seen applied at once: while
+/// they are appended, replicated and applied, the next batch gathers.
+pub const PROPOSALS_IN_FLIGHT_MAX: usize = 2;
+
+/// The most writes waiting to be proposed on one controller; a write that finds the
+/// queue full waits for room, within its own deadline.
+pub const PROPOSE_QUEUE_LEN_MAX: usize = 4096;

@@ -18,8 +18,17 @@
 //! installed from a leader) is kept in a file, so it survives a restart.
 //!
 //! Normal entries carry a [`Command`] and answer with [`Response::Command`]: the store's
-//! reply, or the [`Rejection`] every replica gives alike. Blank and membership entries
-//! change no key; they answer [`Response::Internal`].
+//! reply, or the [`Rejection`] every replica gives alike. An entry may instead carry a
+//! [`Command::Batch`], which the state machine unpacks into the same store batch as the
+//! other entries of the `apply` call: each of its commands is applied as an entry of its
+//! own would be, and the entry answers [`Response::Batch`], one result per command in
+//! order (a batch of the wrong shape answers one [`Response::Command`] rejection and
+//! applies nothing). Blank and membership entries change no key; they answer
+//! [`Response::Internal`].
+//!
+//! Client writes reach the log through the proposer ([`propose`]): the writes that
+//! arrive while the previous entries are being appended go into the log as one
+//! batch, so concurrent writes share one append and its flush.
 //!
 //! Between controllers, [`network`] is the `RaftNetwork` (postcard over HTTP, sent with
 //! reqwest), [`server`] the axum routes that answer it, and [`Controller`] one member of
@@ -31,6 +40,7 @@ mod applied;
 mod controller;
 mod log_store;
 pub mod network;
+pub mod propose;
 pub mod server;
 mod snapshot_file;
 mod state_machine;
@@ -74,18 +84,21 @@ pub type StorageError = openraft::StorageError<NodeId>;
 /// What applying one log entry answered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
-    /// A normal entry's command: the store's reply, or why it refused the command.
+    /// A normal entry's command: the store's reply, or why it refused the command (for
+    /// a batch of the wrong shape: why none of its commands ran).
     Command(Result<Reply, Rejection>),
+    /// A [`Command::Batch`] entry: each command's reply or rejection, in order.
+    Batch(Vec<Result<Reply, Rejection>>),
     /// A blank or membership entry: no command ran.
     Internal,
 }
 
 impl Response {
-    /// The command's result, if the entry carried a command.
+    /// The command's result, if the entry carried one command.
     pub fn into_result(self) -> Option<Result<Reply, Rejection>> {
         match self {
             Response::Command(result) => Some(result),
-            Response::Internal => None,
+            Response::Batch(_) | Response::Internal => None,
         }
     }
 }

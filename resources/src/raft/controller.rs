@@ -3,7 +3,9 @@
 //! raft routes ([`super::server`]) on a listener it is given.
 //!
 //! Any controller takes writes and reads. A write goes through the local raft if this
-//! node leads, else it is forwarded once to the leader (`POST /raft/write`); a read asks
+//! node leads (by way of its [`Proposer`], which puts the writes waiting together in one
+//! log entry), else it is forwarded once to the leader (`POST /raft/write`, where it
+//! joins the leader's proposer); a read asks
 //! the leader for a read index (its own `ensure_linearizable`, or `POST /raft/read-index`
 //! on the leader), waits until the local state machine has applied that far, and reads
 //! the local store: linearizable either way. Both retry, within [`REQUEST_TIMEOUT`],
@@ -15,6 +17,7 @@
 //! must be started and shut down on the same one.
 
 use super::network::{self, Network};
+use super::propose::Proposer;
 use super::server::{self, Refused, READ_INDEX, WRITE};
 use super::{NodeId, TypeConfig};
 use crate::command::Command;
@@ -71,6 +74,8 @@ pub struct Controller {
     addr: SocketAddr,
     dir: PathBuf,
     raft: Raft<TypeConfig>,
+    /// Where writes go: grouped into entries of the local raft.
+    proposer: Proposer,
     store: Arc<Store>,
     client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -131,7 +136,8 @@ impl Controller {
             .map_err(|e| ControllerError::Raft(e.to_string()))?;
 
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = server::router(raft.clone());
+        let proposer = Proposer::start(raft.clone());
+        let app = server::router(proposer.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
@@ -144,6 +150,7 @@ impl Controller {
             addr,
             dir,
             raft,
+            proposer,
             store,
             client,
             stop: Some(stop),
@@ -210,6 +217,8 @@ impl Controller {
     /// Writes `command` through the leader: the store's reply, or the [`Rejection`] the
     /// state gives (the same on every replica). Errors mean the write did not go through
     /// the log in time, or it is unknown whether it did ([`ControllerError::Unavailable`]).
+    /// A [`Command::Batch`] is refused ([`Rejection::NestedBatch`]): writes are grouped
+    /// into batches here, not by the caller.
     pub async fn write(
         &self,
         command: Command,
@@ -218,7 +227,8 @@ impl Controller {
         let body = postcard::to_allocvec(&command)
             .map_err(|e| ControllerError::Unavailable(format!("encoding the command: {e}")))?;
         loop {
-            let refused = match server::write_local(&self.raft, command.clone(), deadline).await {
+            let refused = match server::write_local(&self.proposer, command.clone(), deadline).await
+            {
                 Ok(result) => return Ok(result),
                 Err(refused @ Refused::NotLeader { .. }) => refused,
                 Err(other) => return Err(ControllerError::Unavailable(other.to_string())),

@@ -5,8 +5,9 @@
 //!   openraft's request; the answer is the postcard encoding of the `Raft` method's
 //!   `Result` (see [`super::network`]).
 //! - `POST /raft/write`: a postcard [`Command`]; the answer is a postcard
-//!   `Result<Result<Reply, Rejection>, Refused>`. It is written here only: a node that is
-//!   not the leader answers [`Refused::NotLeader`] and never forwards again.
+//!   `Result<Result<Reply, Rejection>, Refused>`. It is written here only, through this
+//!   node's [`Proposer`] (so it shares an entry with the other writes waiting here): a
+//!   node that is not the leader answers [`Refused::NotLeader`] and never forwards again.
 //! - `POST /raft/read-index` (an empty body): the leader confirms it still leads
 //!   (`ensure_linearizable`) and answers the log id a linearizable read must wait for,
 //!   as a postcard `Result<Option<LogId>, Refused>`.
@@ -16,17 +17,17 @@
 //! gets a `503`.
 
 use super::network::{APPEND, CONTENT_TYPE, SNAPSHOT, VOTE};
+use super::propose::{Proposer, Written};
 use super::{NodeId, TypeConfig};
 use crate::command::Command;
 use crate::error::Rejection;
-use crate::reply::Reply;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::post;
 use axum::Router;
-use openraft::error::{CheckIsLeaderError, ClientWriteError, ForwardToLeader, RaftError};
+use openraft::error::{CheckIsLeaderError, ForwardToLeader, RaftError};
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 use openraft::{BasicNode, LogId, Raft};
 use serde::de::DeserializeOwned;
@@ -76,7 +77,7 @@ fn leader_text(leader: Option<NodeId>, addr: Option<&str>) -> String {
 }
 
 impl Refused {
-    fn not_leader(forward: &ForwardToLeader<NodeId, BasicNode>) -> Refused {
+    pub(crate) fn not_leader(forward: &ForwardToLeader<NodeId, BasicNode>) -> Refused {
         Refused::NotLeader {
             leader: forward.leader_id,
             addr: forward.leader_node.as_ref().map(|n| n.addr.clone()),
@@ -84,8 +85,8 @@ impl Refused {
     }
 }
 
-/// The raft routes over `raft`.
-pub fn router(raft: Raft<TypeConfig>) -> Router {
+/// The raft routes over the proposer's raft; forwarded writes go through `proposer`.
+pub fn router(proposer: Proposer) -> Router {
     Router::new()
         .route(APPEND, post(append))
         .route(VOTE, post(vote))
@@ -93,41 +94,41 @@ pub fn router(raft: Raft<TypeConfig>) -> Router {
         .route(WRITE, post(write))
         .route(READ_INDEX, post(read_index))
         .layer(DefaultBodyLimit::max(BODY_MAX))
-        .with_state(raft)
+        .with_state(proposer)
 }
 
-async fn append(State(raft): State<Raft<TypeConfig>>, body: Bytes) -> HttpResponse {
+async fn append(State(proposer): State<Proposer>, body: Bytes) -> HttpResponse {
     match decode::<AppendEntriesRequest<TypeConfig>>(&body) {
-        Ok(request) => answer(raft.append_entries(request).await),
+        Ok(request) => answer(proposer.raft().append_entries(request).await),
         Err(reason) => (StatusCode::BAD_REQUEST, reason).into_response(),
     }
 }
 
-async fn vote(State(raft): State<Raft<TypeConfig>>, body: Bytes) -> HttpResponse {
+async fn vote(State(proposer): State<Proposer>, body: Bytes) -> HttpResponse {
     match decode::<VoteRequest<NodeId>>(&body) {
-        Ok(request) => answer(raft.vote(request).await),
+        Ok(request) => answer(proposer.raft().vote(request).await),
         Err(reason) => (StatusCode::BAD_REQUEST, reason).into_response(),
     }
 }
 
-async fn snapshot(State(raft): State<Raft<TypeConfig>>, body: Bytes) -> HttpResponse {
+async fn snapshot(State(proposer): State<Proposer>, body: Bytes) -> HttpResponse {
     match decode::<InstallSnapshotRequest<TypeConfig>>(&body) {
-        Ok(request) => answer(raft.install_snapshot(request).await),
+        Ok(request) => answer(proposer.raft().install_snapshot(request).await),
         Err(reason) => (StatusCode::BAD_REQUEST, reason).into_response(),
     }
 }
 
-async fn write(State(raft): State<Raft<TypeConfig>>, body: Bytes) -> HttpResponse {
+async fn write(State(proposer): State<Proposer>, body: Bytes) -> HttpResponse {
     match decode::<Command>(&body) {
         Ok(command) => {
-            encode(&write_local(&raft, command, Instant::now() + FORWARDED_TIMEOUT).await)
+            encode(&write_local(&proposer, command, Instant::now() + FORWARDED_TIMEOUT).await)
         }
         Err(reason) => (StatusCode::BAD_REQUEST, reason).into_response(),
     }
 }
 
-async fn read_index(State(raft): State<Raft<TypeConfig>>) -> HttpResponse {
-    encode(&read_index_local(&raft, Instant::now() + FORWARDED_TIMEOUT).await)
+async fn read_index(State(proposer): State<Proposer>) -> HttpResponse {
+    encode(&read_index_local(proposer.raft(), Instant::now() + FORWARDED_TIMEOUT).await)
 }
 
 /// How long a leader may go without hearing from a majority before it refuses requests
@@ -137,7 +138,7 @@ pub const QUORUM_LOST: Duration = Duration::from_millis(1000);
 /// Refuses at once, on a leader that has not heard from a majority of the voters for
 /// [`QUORUM_LOST`]: it is in a minority, and a request would only wait for its timeout.
 /// A write refused here was never proposed.
-fn quorum_heard(raft: &Raft<TypeConfig>) -> Result<(), Refused> {
+pub(crate) fn quorum_heard(raft: &Raft<TypeConfig>) -> Result<(), Refused> {
     let metrics = raft.metrics().borrow().clone();
     match metrics.millis_since_quorum_ack {
         Some(ms) if metrics.state.is_leader() && ms > QUORUM_LOST.as_millis() as u64 => {
@@ -152,27 +153,20 @@ fn quorum_heard(raft: &Raft<TypeConfig>) -> Result<(), Refused> {
     }
 }
 
-/// Writes `command` through the local `raft`, if it is the leader, by `deadline` (a
-/// leader cut off from its quorum would wait for ever).
+/// Writes `command` through the local raft, if it is the leader, by `deadline` (a
+/// leader cut off from its quorum would wait for ever), in one entry with the other
+/// writes waiting in `proposer`. A batch from a client is refused: only the proposer
+/// makes batches.
 pub(crate) async fn write_local(
-    raft: &Raft<TypeConfig>,
+    proposer: &Proposer,
     command: Command,
     deadline: Instant,
-) -> Result<Result<Reply, Rejection>, Refused> {
-    quorum_heard(raft)?;
-    let written = tokio::time::timeout_at(deadline, raft.client_write(command))
-        .await
-        .map_err(|_| Refused::TimedOut)?;
-    match written {
-        Ok(written) => written
-            .data
-            .into_result()
-            .ok_or_else(|| Refused::Failed("a command's entry answered as internal".into())),
-        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
-            Err(Refused::not_leader(&forward))
-        }
-        Err(e) => Err(Refused::Failed(e.to_string())),
+) -> Written {
+    if matches!(command, Command::Batch(_)) {
+        return Ok(Err(Rejection::NestedBatch));
     }
+    quorum_heard(proposer.raft())?;
+    proposer.write(command, deadline).await
 }
 
 /// The log id a linearizable read must see applied, if the local `raft` is the leader

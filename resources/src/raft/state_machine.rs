@@ -10,12 +10,18 @@
 //! only behind a snapshot, so building one flushes the store first (an installed one
 //! is flushed by the restore), and the store is never behind the last snapshot on disk.
 //!
+//! An entry holding a [`Command::Batch`] is unpacked into the same store batch as the
+//! other entries of the call, so its commands get exactly the revisions, replies and
+//! watch events they would get as entries of their own.
+//!
 //! The store's calls block (sled and fsync), so they run on tokio's blocking pool.
 
 use super::applied::Applied;
 use super::snapshot_file::{Meta, SnapshotFile};
 use super::{NodeId, Response, StorageError, TypeConfig};
-use crate::error::StoreError;
+use crate::command::Command;
+use crate::error::{Rejection, StoreError};
+use crate::reply::Reply;
 use crate::store::Store;
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
@@ -100,19 +106,26 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     {
         let mut applied = self.applied.clone();
         let mut commands = Vec::new();
-        // For each entry in order: whether it carried a command.
+        // For each entry in order: what it carried, so its replies can be taken back out.
         let mut carried = Vec::new();
         for entry in entries {
             applied.last_applied = Some(entry.log_id);
             match entry.payload {
-                EntryPayload::Blank => carried.push(false),
+                EntryPayload::Blank => carried.push(Carried::Nothing),
+                EntryPayload::Normal(Command::Batch(batch)) => match Command::check_batch(&batch) {
+                    Ok(()) => {
+                        carried.push(Carried::Batch(batch.len()));
+                        commands.extend(batch);
+                    }
+                    Err(rejection) => carried.push(Carried::Refused(rejection)),
+                },
                 EntryPayload::Normal(command) => {
                     commands.push(command);
-                    carried.push(true);
+                    carried.push(Carried::One);
                 }
                 EntryPayload::Membership(membership) => {
                     applied.membership = StoredMembership::new(Some(entry.log_id), membership);
-                    carried.push(false);
+                    carried.push(Carried::Nothing);
                 }
             }
         }
@@ -126,19 +139,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .map_err(write_state_machine)?
             .map_err(|e| write_state_machine(e.to_string()))?;
         self.applied = applied;
-        let mut replies = replies.into_iter();
-        let mut responses = Vec::with_capacity(carried.len());
-        for command in carried {
-            if command {
-                let reply = replies
-                    .next()
-                    .ok_or_else(|| write_state_machine("a command got no reply".into()))?;
-                responses.push(Response::Command(reply));
-            } else {
-                responses.push(Response::Internal);
-            }
-        }
-        Ok(responses)
+        responses(carried, replies).map_err(write_state_machine)
     }
 
     async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
@@ -259,6 +260,46 @@ impl Snapshots {
         *current = Some(meta);
         Ok(())
     }
+}
+
+/// What one applied entry carried, to take its replies back out of the store batch.
+enum Carried {
+    /// One command: one reply.
+    One,
+    /// A batch of this many commands: as many replies.
+    Batch(usize),
+    /// A batch of the wrong shape, refused whole: no reply.
+    Refused(Rejection),
+    /// A blank or membership entry: no reply.
+    Nothing,
+}
+
+/// Each entry's response, from the store's replies to the commands in entry order.
+fn responses(
+    carried: Vec<Carried>,
+    replies: Vec<Result<Reply, Rejection>>,
+) -> Result<Vec<Response>, String> {
+    let got = replies.len();
+    let mut replies = replies.into_iter();
+    let mut responses = Vec::with_capacity(carried.len());
+    for entry in carried {
+        responses.push(match entry {
+            Carried::One => Response::Command(replies.next().ok_or("a command got no reply")?),
+            Carried::Batch(len) => {
+                let batch: Vec<_> = replies.by_ref().take(len).collect();
+                if batch.len() != len {
+                    return Err(format!("a batch of {len} got {} replies", batch.len()));
+                }
+                Response::Batch(batch)
+            }
+            Carried::Refused(rejection) => Response::Command(Err(rejection)),
+            Carried::Nothing => Response::Internal,
+        });
+    }
+    if replies.next().is_some() {
+        return Err(format!("{got} replies is more than the entries' commands"));
+    }
+    Ok(responses)
 }
 
 /// Runs a blocking store call on tokio's blocking pool; a panic in it comes back as an

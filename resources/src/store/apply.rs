@@ -135,6 +135,8 @@ impl<'a> Work<'a> {
             Command::LeaseKeepAlive { id } => self.lease_keep_alive(*id),
             Command::LeaseExpire { now_ms } => self.lease_expire(*now_ms),
             Command::Compact { revision } => self.compact(*revision),
+            // Refused by `validate` already; the raft state machine unpacks batches.
+            Command::Batch(_) => Err(Rejection::NestedBatch.into()),
         }
     }
 
@@ -281,7 +283,7 @@ impl<'a> Work<'a> {
     fn close_revision(&mut self) -> Result<(), StoreError> {
         if let Some(open) = self.open.take() {
             self.batch
-                .insert(&rev_key(open.revision), encode(&open.keys)?);
+                .insert(rev_key(open.revision), encode(&open.keys)?);
         }
         Ok(())
     }

@@ -139,12 +139,12 @@ impl Work<'_> {
             }
         }
         self.head.leases.remove(&id);
-        self.batch.remove(&lease_key(id));
+        self.batch.remove(lease_key(id));
         Ok(deleted)
     }
 
     fn write_lease(&mut self, id: LeaseId, record: LeaseRecord) -> Result<(), StoreError> {
-        self.batch.insert(&lease_key(id), encode(&record)?);
+        self.batch.insert(lease_key(id), encode(&record)?);
         Ok(())
     }
 }

@@ -18,7 +18,7 @@ const FAILOVER: Duration = Duration::from_secs(5);
 /// How long a restarted member may take to catch up.
 const CATCH_UP: Duration = Duration::from_secs(10);
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -26,7 +26,7 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
-fn loopback() -> TcpListener {
+pub(crate) fn loopback() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0")
 }
 
@@ -47,7 +47,7 @@ async fn rebind(addr: SocketAddr) -> TcpListener {
 }
 
 /// Starts controllers 1..=n, each in its own directory, and initializes them as a group.
-async fn group(dirs: &[TempDir]) -> Vec<Controller> {
+pub(crate) async fn group(dirs: &[TempDir]) -> Vec<Controller> {
     let mut controllers = Vec::new();
     for (i, dir) in dirs.iter().enumerate() {
         let controller = Controller::start(i as NodeId + 1, &dir.0, loopback())
@@ -65,7 +65,7 @@ async fn group(dirs: &[TempDir]) -> Vec<Controller> {
 }
 
 /// Waits until every one of `controllers` names the same leader, one of them.
-async fn agreed_leader(controllers: &[&Controller], within: Duration) -> NodeId {
+pub(crate) async fn agreed_leader(controllers: &[&Controller], within: Duration) -> NodeId {
     let deadline = Instant::now() + within;
     loop {
         let leaders: Vec<_> = controllers.iter().map(|c| c.leader()).collect();
@@ -112,7 +112,7 @@ async fn caught_up(controller: &Controller, key: &str, want: &str) {
     }
 }
 
-async fn shutdown_all(controllers: Vec<Controller>) {
+pub(crate) async fn shutdown_all(controllers: Vec<Controller>) {
     for controller in controllers {
         let id = controller.id();
         controller

@@ -1,6 +1,7 @@
 //! cubestore's integration tests, one binary with a module per area, each on a real sled
 //! store in a fresh temporary directory.
 
+mod batch;
 mod cluster;
 mod history;
 mod lease;
