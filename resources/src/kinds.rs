@@ -148,11 +148,14 @@ pub fn data_prefix(handle: &str) -> Vec<u8> {
     format!("{DATA}{handle}/").into_bytes()
 }
 
+/// The pair at exactly `key`, if there is one.
+pub fn get_key(kv: &dyn Kv, key: &[u8]) -> Result<Option<KeyValue>, String> {
+    Ok(kv.range(key, Some(1))?.into_iter().find(|p| p.key == key))
+}
+
 /// The record of `program`'s resource `name`, with its mod revision.
 pub fn get(kv: &dyn Kv, program: &str, name: &str) -> Result<Option<(Record, u64)>, String> {
-    let key = record_key(program, name);
-    let found = kv.range(&key, Some(1))?;
-    match found.into_iter().find(|kv| kv.key == key) {
+    match get_key(kv, &record_key(program, name))? {
         Some(pair) => {
             let r: Record = serde_json::from_slice(&pair.value)
                 .map_err(|e| format!("the record of {program}/{name} is unreadable: {e}"))?;

@@ -195,6 +195,13 @@ pub fn post_bytes(target: &Target, path: &str, body: Vec<u8>) -> Result<Answer, 
     answer(&url, r)
 }
 
+/// The strings of the JSON array `v` (none when it is not one).
+pub fn strings(v: &serde_json::Value) -> Vec<&str> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(|n| n.as_str()).collect())
+        .unwrap_or_default()
+}
+
 /// Runs a request and turns an unreachable node or a refusal into an error exit.
 pub fn expect_ok(io: &Io, r: Result<Answer, String>) -> Result<serde_json::Value, Exit> {
     match r {

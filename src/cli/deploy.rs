@@ -94,17 +94,7 @@ fn report(io: &Io, name: &str, json: &serde_json::Value) {
         return;
     }
     print_run(io, json);
-    let names = |k: &str| -> Vec<String> {
-        json[k]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|n| n.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let resources = names("resources");
+    let resources = client::strings(&json["resources"]);
     let allocated = if resources.is_empty() {
         String::new()
     } else {
@@ -113,13 +103,19 @@ fn report(io: &Io, name: &str, json: &serde_json::Value) {
     io.error(&format!(
         "{name}: deployed version {version} (module {short}){allocated}\n"
     ));
-    let orphans = names("orphans");
-    if !orphans.is_empty() {
-        io.error(&format!(
-            "note: {name}: `main` no longer allocates {}: orphaned, kept (`weft destroy {name} --prune` releases them)\n",
-            orphans.join(", ")
-        ));
+    orphans_note(io, name, &client::strings(&json["orphans"]));
+}
+
+/// Says which resources program `name`'s `main` no longer allocates, if any.
+pub fn orphans_note(io: &Io, name: &str, orphans: &[impl AsRef<str>]) {
+    if orphans.is_empty() {
+        return;
     }
+    let names: Vec<&str> = orphans.iter().map(AsRef::as_ref).collect();
+    io.error(&format!(
+        "note: {name}: `main` no longer allocates {}: orphaned, kept (`weft destroy {name} --prune` releases them)\n",
+        names.join(", ")
+    ));
 }
 
 /// Reports each `new` whose resource the cluster holds with another kind or type, as a

@@ -30,10 +30,7 @@ pub fn main(args: &Args, io: &Io) -> Exit {
         Ok(json) => json,
         Err(exit) => return exit,
     };
-    let released: Vec<&str> = json["released"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|n| n.as_str()).collect())
-        .unwrap_or_default();
+    let released = client::strings(&json["released"]);
     let program = &args.program;
     if released.is_empty() {
         io.say(&format!("{program}: no resources released"));

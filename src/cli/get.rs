@@ -102,10 +102,7 @@ pub fn main(args: &Args, io: &Io) -> Exit {
             &["NAME", "VERSION", "MODULE", "RESOURCES", "DEPLOYED"],
             &rows(&json, |r, s| {
                 let module = s("module");
-                let resources: Vec<&str> = r["resources"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|n| n.as_str()).collect())
-                    .unwrap_or_default();
+                let resources = client::strings(&r["resources"]);
                 let age = r["deployed_ms"]
                     .as_u64()
                     .map(|ms| age_text(weft_resources::kinds::now_ms().saturating_sub(ms)))

@@ -183,14 +183,6 @@ fn run_on(
         ))
     });
     if let (Some(kv), Some(cluster)) = (&kv, &cluster) {
-        // The program's Cells run its module from the store.
-        if let Err(e) = programs::store_module(&**kv, artifact) {
-            io.error(&format!("error: cannot store the program's module: {e}\n"));
-            return Exit::Error;
-        }
-        cluster.set_module(artifact.id.to_string());
-    }
-    if let Some(cluster) = &cluster {
         // Every `new` must fit what the cluster holds under its name before anything runs.
         let refused = match cluster.check(sites) {
             Ok(conflicts) => super::deploy::resource_conflicts(checked, &conflicts, "run", io),
@@ -204,6 +196,12 @@ fn run_on(
         if refused {
             return Exit::Error;
         }
+        // The program's Cells run its module from the store.
+        if let Err(e) = programs::store_module(&**kv, artifact) {
+            io.error(&format!("error: cannot store the program's module: {e}\n"));
+            return Exit::Error;
+        }
+        cluster.set_module(artifact.id.to_string());
     }
     let node = match node::start(artifact, data, turn_limits, limits, program, io) {
         Ok(node) => node,
@@ -252,11 +250,7 @@ fn run_on(
     if let (Ok(()), Some(cluster), Some(kv)) = (&r, &cluster, &kv) {
         let allocated = cluster.allocated();
         match cluster.finish_main() {
-            Ok(orphans) if !orphans.is_empty() => io.error(&format!(
-                "note: {program}: `main` no longer allocates {}: orphaned, kept (`weft destroy {program} --prune` releases them)\n",
-                orphans.join(", ")
-            )),
-            Ok(_) => {}
+            Ok(orphans) => super::deploy::orphans_note(io, program, &orphans),
             Err(e) => io.error(&format!("warning: cannot mark orphaned resources: {e}\n")),
         }
         // The embedded cluster records the program as a deploy would.

@@ -40,6 +40,17 @@ impl Cluster {
         weft(&all)
     }
 
+    /// `weft cluster down`, and every process it recorded gone.
+    pub(crate) fn down(&self) {
+        let pids = self.pids();
+        let down = weft(&["cluster", "down", "--dir", path(&self.dir)]);
+        assert!(down.status.success(), "{}", text(&down.stderr));
+        assert!(
+            wait_dead(&pids, Duration::from_secs(15)),
+            "{pids:?} still run"
+        );
+    }
+
     fn pids(&self) -> Vec<i32> {
         (1..=9)
             .filter_map(|id| {
@@ -186,13 +197,7 @@ fn a_three_node_cluster_survives_its_leader() {
     assert_eq!(after.iter().filter(|m| m.1 == "leader").count(), 1);
 
     // Down ends every process.
-    let pids = cluster.pids();
-    let down = weft(&["cluster", "down", "--dir", path(&dir)]);
-    assert!(down.status.success(), "{}", text(&down.stderr));
-    assert!(
-        wait_dead(&pids, Duration::from_secs(15)),
-        "{pids:?} still run"
-    );
+    cluster.down();
     assert!(cluster.pids().is_empty());
 
     // Up again in the same directory: the same group, with its data.
@@ -200,13 +205,7 @@ fn a_three_node_cluster_survives_its_leader() {
     assert!(again.status.success(), "{}", text(&again.stderr));
     let got = store(&cluster, survivors[0], &["get", "a"]);
     assert_eq!(text(&got.stdout), "2\n", "{}", text(&got.stderr));
-    let pids = cluster.pids();
-    let down = weft(&["cluster", "down", "--dir", path(&dir)]);
-    assert!(down.status.success(), "{}", text(&down.stderr));
-    assert!(
-        wait_dead(&pids, Duration::from_secs(15)),
-        "{pids:?} still run"
-    );
+    cluster.down();
 }
 
 #[test]
@@ -473,11 +472,5 @@ fn controllers_and_workers_join_lease_and_leave() {
     let lost = store(&cluster, 1, &["get", "lost"]);
     assert_eq!(lost.status.code(), Some(2), "{}", text(&lost.stdout));
 
-    let pids = cluster.pids();
-    let down = weft(&["cluster", "down", "--dir", path(&dir)]);
-    assert!(down.status.success(), "{}", text(&down.stderr));
-    assert!(
-        wait_dead(&pids, Duration::from_secs(15)),
-        "{pids:?} still run"
-    );
+    cluster.down();
 }

@@ -191,8 +191,7 @@ fn deploy_runs_main_on_the_cluster_and_destroy_releases() {
         .expect("an answer");
     assert_eq!(r.status().as_u16(), 400);
 
-    let down = weft(&["cluster", "down", "--dir", path(&cluster.dir)]);
-    assert!(down.status.success(), "{}", text(&down.stderr));
+    cluster.down();
 }
 
 const WORKERS: &str = r#"
@@ -343,6 +342,5 @@ fn cells_handle_every_message_spread_and_move_off_a_dead_node() {
     assert!(out.contains("Size:      5/5 running"), "{out}");
     assert!(out.contains("replicas: 5"), "{out}");
 
-    let down = weft(&["cluster", "down", "--dir", path(&cluster.dir)]);
-    assert!(down.status.success(), "{}", text(&down.stderr));
+    cluster.down();
 }

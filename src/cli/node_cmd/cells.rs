@@ -48,13 +48,9 @@ const MEMORY_MAX: i64 = 256 << 20;
 /// How often an instance reports its counters when they change.
 const REPORT_EVERY: Duration = Duration::from_secs(1);
 
-fn replicas(r: &Record) -> u32 {
-    let n = r
-        .settings
-        .iter()
-        .find(|(n, _)| n == "replicas")
-        .map_or(1, |(_, v)| *v);
-    n.clamp(0, REPLICAS_MAX) as u32
+/// How many replicas a Cell asks for.
+pub fn replicas(r: &Record) -> u32 {
+    setting(r, "replicas", 1).clamp(0, REPLICAS_MAX) as u32
 }
 
 fn setting(r: &Record, name: &str, default: i64) -> i64 {

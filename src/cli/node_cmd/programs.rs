@@ -87,9 +87,7 @@ pub fn name_problem(name: &str) -> Option<String> {
 
 /// The record of program `name`, with its mod revision.
 pub fn get(kv: &dyn Kv, name: &str) -> Result<Option<(Program, u64)>, String> {
-    let key = program_key(name);
-    let found = kv.range(&key, Some(1))?;
-    let Some(pair) = found.into_iter().find(|p| p.key == key) else {
+    let Some(pair) = kinds::get_key(kv, &program_key(name))? else {
         return Ok(None);
     };
     let program = serde_json::from_slice(&pair.value)
@@ -108,7 +106,8 @@ pub fn list(kv: &dyn Kv) -> Result<Vec<Program>, String> {
 
 /// Records `artifact` as program `name`'s current version (a new version unless it is
 /// the module already recorded), with the resources its `main` allocated. Refused when
-/// the record changed since `before` was read (another deploy got there first).
+/// the record changed since `before` was read (another deploy got there first). The
+/// module is stored already ([`store_module`], before `main` ran).
 pub fn record(
     kv: &dyn Kv,
     name: &str,
@@ -149,7 +148,6 @@ pub fn record(
         ),
     };
     let value = serde_json::to_vec(&program).map_err(|e| e.to_string())?;
-    store_module(kv, artifact)?;
     let reply = kv.write(Command::Txn {
         compare: vec![Compare::mod_revision(
             program_key(name),
@@ -191,11 +189,7 @@ pub fn store_module(kv: &dyn Kv, artifact: &Artifact) -> Result<(), String> {
 
 /// The module stored under `id`.
 pub fn load_module(kv: &dyn Kv, id: &str) -> Result<Artifact, String> {
-    let key = module_key(id);
-    let found = kv.range(&key, Some(1))?;
-    let pair = found
-        .into_iter()
-        .find(|p| p.key == key)
+    let pair = kinds::get_key(kv, &module_key(id))?
         .ok_or_else(|| format!("no module {id} in the cluster"))?;
     Artifact::from_wasm(pair.value)
 }
@@ -211,6 +205,8 @@ fn root_file(artifact: &Artifact) -> String {
 /// What [`destroy`] released.
 #[derive(Debug, Default, Serialize)]
 pub struct Released {
+    /// Whether the program has a record.
+    pub known: bool,
     /// The resources released, by name.
     pub resources: Vec<String>,
     /// Whether the program's record went (not with `prune`).
@@ -220,18 +216,14 @@ pub struct Released {
 /// Releases program `name`'s resources and record, or with `prune` only its orphaned
 /// resources; a module no program's history names any more goes too.
 pub fn destroy(kv: &dyn Kv, name: &str, prune: bool) -> Result<Released, String> {
-    let resources = kinds::release(kv, name, prune)?;
-    if prune {
-        return Ok(Released {
-            resources,
-            program: false,
-        });
-    }
-    let Some((program, revision)) = get(kv, name)? else {
-        return Ok(Released {
-            resources,
-            program: false,
-        });
+    let found = get(kv, name)?;
+    let mut released = Released {
+        known: found.is_some(),
+        resources: kinds::release(kv, name, prune)?,
+        program: false,
+    };
+    let (Some((program, revision)), false) = (found, prune) else {
+        return Ok(released);
     };
     let kept: std::collections::HashSet<String> = list(kv)?
         .into_iter()
@@ -267,10 +259,8 @@ pub fn destroy(kv: &dyn Kv, name: &str, prune: bool) -> Result<Released, String>
         success,
         failure: vec![],
     })?;
-    Ok(Released {
-        resources,
-        program: true,
-    })
+    released.program = true;
+    Ok(released)
 }
 
 /// The runtime deployed programs' `main`s and Cells run on: one per process, made on
@@ -543,12 +533,9 @@ pub async fn destroy_route(
     let _one = DEPLOYING.lock().await;
     answer(
         blocking(&node, move |kv| {
-            let known = get(&*kv, &name)
-                .map_err(|e| refused(StatusCode::SERVICE_UNAVAILABLE, e.clone()))?
-                .is_some();
             let released = destroy(&*kv, &name, prune)
                 .map_err(|e| refused(StatusCode::SERVICE_UNAVAILABLE, e))?;
-            if !known && released.resources.is_empty() {
+            if !released.known && released.resources.is_empty() {
                 return Err(refused(
                     StatusCode::NOT_FOUND,
                     format!("no program `{name}` and no resources of it"),

@@ -329,11 +329,7 @@ async fn described(
                         })
                         .filter(|st| st.state == "running")
                         .count();
-                    let want = r
-                        .settings
-                        .iter()
-                        .find(|(n, _)| n == "replicas")
-                        .map_or(1, |(_, v)| *v);
+                    let want = super::cells::replicas(&r);
                     serde_json::json!({ "replicas": want, "running": running })
                 }
                 _ => serde_json::json!({ "rows": s.count(&table::rows(&h))? }),
