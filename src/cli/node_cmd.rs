@@ -14,8 +14,10 @@
 mod api;
 pub mod cells;
 pub mod embedded;
+mod kv_route;
 pub mod programs;
 mod registry;
+mod remote_kv;
 pub mod resources;
 mod watch;
 mod worker;
@@ -470,9 +472,17 @@ async fn worker_node(args: &Args, io: &Io) -> Result<(), String> {
             }
         }),
     ];
+    // The Cells placed here run over the controllers' Kv route.
+    let kv: Arc<dyn weft_resources::kinds::Kv> = Arc::new(remote_kv::Remote {
+        upstream: upstream.clone(),
+        handle: tokio::runtime::Handle::current(),
+    });
+    let agent = cells::start_agent(kv, registry::name(id), weft_runtime::Output::stdout());
     let worker = Arc::new(worker::Worker { id, upstream });
     io.error(&format!("node {id}: worker, api: {url}\n"));
     serve(listener, worker::router(worker), background, io).await?;
+    // The agent blocks on the controllers: end it off the runtime's threads.
+    let _ = tokio::task::spawn_blocking(move || drop(agent)).await;
     io.error(&format!("node {id}: stopped\n"));
     Ok(())
 }

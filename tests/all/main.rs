@@ -3,6 +3,7 @@
 //! binary's exit codes, and the repository's tidy rules.
 
 mod agents;
+mod cells_workers;
 mod cli;
 mod cluster_cli;
 mod data;

@@ -69,6 +69,7 @@ pub fn routes(node: Arc<Node>) -> Router {
         )
         .route("/api/v1/leases", post(grant))
         .route("/api/v1/leases/{id}/keepalive", post(keepalive))
+        .route("/api/v1/kv", post(super::kv_route::route))
         .route("/api/v1/watch", get(watch::route))
         .route("/api/v1/resources", get(super::resources::list_route))
         .route(

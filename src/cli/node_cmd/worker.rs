@@ -56,6 +56,19 @@ impl Upstream {
         path_and_query: &str,
         body: Bytes,
     ) -> Result<reqwest::Response, String> {
+        self.send_within(method, path_and_query, body, UPSTREAM_TIMEOUT)
+            .await
+    }
+
+    /// As [`Upstream::send`], each attempt given at most `timeout` (its answer's body
+    /// included).
+    pub async fn send_within(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, String> {
         let controllers = self.controllers();
         if controllers.is_empty() {
             return Err("no controller is known".into());
@@ -71,6 +84,7 @@ impl Upstream {
                     format!("{}{path_and_query}", controllers[k]),
                 )
                 .header("content-type", "application/json")
+                .timeout(timeout)
                 .body(body.clone())
                 .send()
                 .await;
