@@ -118,14 +118,28 @@ pub struct HandlerDesc {
     /// The exported entry (`cell workers.on 0`): its arguments are the captures, then
     /// the message.
     pub export: String,
-    /// The source as written (`jobs`).
+    /// What it handles: `queue`, `http` or `tick`.
+    #[serde(default = "queue_event")]
+    pub event: String,
+    /// The source as written (`jobs`; `request`, `every`).
     pub source: String,
-    /// The message's type.
+    /// The message's type (`Unit` for a tick).
     pub msg: TypeDesc,
     /// The types of the values the handler captured, in order.
     pub captures: Vec<TypeDesc>,
+    /// What it gives back (an HTTP handler's `Response`; else `Unit`).
+    #[serde(default = "unit_desc")]
+    pub reply: TypeDesc,
     /// Where: `file:line:col`.
     pub at: String,
+}
+
+fn queue_event() -> String {
+    "queue".into()
+}
+
+fn unit_desc() -> TypeDesc {
+    TypeDesc::Unit
 }
 
 /// The export of handler `k` of the Cell named `cell`.
@@ -496,10 +510,11 @@ pub fn build(prog: &Program, sources: &SourceMap, entries: Entries) -> Manifest 
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let handler_tys = s
-                .handlers
-                .iter()
-                .flat_map(|h| std::iter::once(&h.msg).chain(&h.captures));
+            let handler_tys = s.handlers.iter().flat_map(|h| {
+                std::iter::once(&h.msg)
+                    .chain(&h.captures)
+                    .chain(std::iter::once(&h.reply))
+            });
             let roots = s.args.iter().chain(handler_tys);
             (i, roots.map(|t| b.desc(t)).collect())
         })
@@ -517,9 +532,11 @@ pub fn build(prog: &Program, sources: &SourceMap, entries: Entries) -> Manifest 
                 .enumerate()
                 .map(|(k, h)| HandlerDesc {
                     export: handler_export(&s.name, k),
+                    event: h.event.name().to_string(),
                     source: h.source.clone(),
                     msg: rest.next().unwrap_or(TypeDesc::Unit),
                     captures: rest.by_ref().take(h.captures.len()).collect(),
+                    reply: rest.next().unwrap_or(TypeDesc::Unit),
                     at: place(sources, h.span),
                 })
                 .collect();

@@ -386,6 +386,8 @@ pub enum ExprKind {
         args: Vec<Arg>,
         /// A trailing block (a Cell's or Timer's body).
         body: Option<Block>,
+        /// A trailing lambda (an HttpService's `|req| { }`).
+        handler: Option<Box<Expr>>,
     },
 }
 

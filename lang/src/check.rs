@@ -213,6 +213,7 @@ impl<'l> Checker<'l> {
         }
         self.root = self.load_module("main".into(), name, text);
         self.resolve_uses();
+        self.load_http_if_used();
         for m in 0..self.modules.len() {
             self.lower_adts(m);
         }
@@ -344,6 +345,28 @@ impl<'l> Checker<'l> {
     }
 
     /// Loads every module named by `use` (transitively) and binds imported names.
+    /// An HttpService's handler takes `std::http`'s `Request` and gives its `Response`,
+    /// so a program that names the kind gets that module, imported or not.
+    fn load_http_if_used(&mut self) {
+        let used = self.modules.iter().any(|m| {
+            m.name != "std::http" && self.sources.file(m.file).text.contains("HttpService")
+        });
+        if used {
+            let span = Span::new(self.modules[self.root].file, 0, 0);
+            let path = ["std".to_string(), "http".to_string()];
+            self.find_or_load(self.root, &path, span);
+        }
+    }
+
+    /// The type `name` of `std::http`, when the module is loaded.
+    pub fn http_type(&self, name: &str) -> Option<Ty> {
+        let m = self.modules.iter().find(|m| m.name == "std::http")?;
+        match m.items.get(name)? {
+            Item::Adt(id) => Some(Ty::Adt(*id, vec![])),
+            _ => None,
+        }
+    }
+
     fn resolve_uses(&mut self) {
         let mut m = 0;
         while m < self.modules.len() {

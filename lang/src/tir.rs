@@ -58,13 +58,40 @@ pub struct ResourceSite {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CellHandler {
     pub func: FuncId,
+    /// What it handles.
+    pub event: HandlerEvent,
     /// The captured values' types, in the function's parameter order.
     pub captures: Vec<Ty>,
-    /// The message's type (the queue's element type).
+    /// The message's type (the queue's element type, `std::http`'s `Request`; `Unit`
+    /// for a tick, which has none).
     pub msg: Ty,
-    /// The source's name as written (`jobs`).
+    /// What it gives back: `std::http`'s `Response` for a request, else `Unit`.
+    pub reply: Ty,
+    /// The source's name as written (`jobs`; `request`, `every`).
     pub source: String,
     pub span: Span,
+}
+
+/// The events a resource's code handles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandlerEvent {
+    /// A message of a queue (`on jobs |job| { }` in a Cell).
+    Queue,
+    /// An HTTP request (an HttpService's `|req| { }`).
+    Http,
+    /// A tick of a Timer (its body).
+    Tick,
+}
+
+impl HandlerEvent {
+    /// As the manifest writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            HandlerEvent::Queue => "queue",
+            HandlerEvent::Http => "http",
+            HandlerEvent::Tick => "tick",
+        }
+    }
 }
 
 /// An operation on a resource handle; each is a method of the handle's type.

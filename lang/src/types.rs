@@ -19,12 +19,21 @@ pub enum ResourceKind {
     Table,
     /// `Cell`: replicated compute that handles events (`on queue |msg| { }`).
     Cell,
+    /// `HttpService`: replicated compute that answers HTTP requests (`|req| { }`).
+    HttpService,
+    /// `Timer`: a body run once every period, somewhere on the cluster.
+    Timer,
 }
 
 impl ResourceKind {
     /// Every kind, by its type name.
-    pub const ALL: [ResourceKind; 3] =
-        [ResourceKind::Queue, ResourceKind::Table, ResourceKind::Cell];
+    pub const ALL: [ResourceKind; 5] = [
+        ResourceKind::Queue,
+        ResourceKind::Table,
+        ResourceKind::Cell,
+        ResourceKind::HttpService,
+        ResourceKind::Timer,
+    ];
 
     /// The type's name as a program writes it.
     pub fn type_name(self) -> &'static str {
@@ -32,6 +41,8 @@ impl ResourceKind {
             ResourceKind::Queue => "QueueService",
             ResourceKind::Table => "Table",
             ResourceKind::Cell => "Cell",
+            ResourceKind::HttpService => "HttpService",
+            ResourceKind::Timer => "Timer",
         }
     }
 
@@ -40,8 +51,16 @@ impl ResourceKind {
         match self {
             ResourceKind::Queue => 1,
             ResourceKind::Table => 2,
-            ResourceKind::Cell => 0,
+            ResourceKind::Cell | ResourceKind::HttpService | ResourceKind::Timer => 0,
         }
+    }
+
+    /// Whether it runs code of the program on the cluster's nodes (its handlers).
+    pub fn runs_code(self) -> bool {
+        matches!(
+            self,
+            ResourceKind::Cell | ResourceKind::HttpService | ResourceKind::Timer
+        )
     }
 
     pub fn from_type_name(name: &str) -> Option<ResourceKind> {

@@ -63,12 +63,13 @@ pub struct Record {
     pub created_ms: u64,
     /// What happened to it, oldest first: (ms since the epoch, what).
     pub events: Vec<(u64, String)>,
-    /// A Cell's code: what its instances run.
+    /// The code a Cell, an HttpService or a Timer runs: what its instances run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cell: Option<CellSpec>,
 }
 
-/// What a Cell's instances run: the module (by id) and each event handler.
+/// What the instances of a Cell, an HttpService or a Timer run: the module (by id)
+/// and each event handler.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CellSpec {
     /// The module's id: its bytes are at `/modules/ID`.
@@ -77,15 +78,23 @@ pub struct CellSpec {
     pub handlers: Vec<HandlerSpec>,
 }
 
-/// One `on SOURCE |msg| { }` of a Cell.
+/// One handler: a Cell's `on SOURCE |msg| { }`, an HttpService's `|req| { }`, a
+/// Timer's body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HandlerSpec {
-    /// The module's export that handles one message.
+    /// The module's export that handles one event.
     pub export: String,
-    /// The queue's handle (`PROGRAM/NAME`).
+    /// What it handles: `queue`, `http` or `tick`.
+    #[serde(default = "queue_event")]
+    pub event: String,
+    /// The queue's handle (`PROGRAM/NAME`) for a queue's messages; empty otherwise.
     pub source: String,
     /// The values the handler captured, wire-encoded: its first arguments.
     pub captures: Vec<u8>,
+}
+
+fn queue_event() -> String {
+    "queue".into()
 }
 
 impl Record {

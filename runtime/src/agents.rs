@@ -357,17 +357,19 @@ impl Node {
         ))
     }
 
-    /// Handles one event of a Cell: runs entry `export` of the current version with
-    /// `args` (the handler's captures, then the message) as a turn whose resource writes
-    /// are held, then commits them with `ack` as one transaction. A trap commits nothing,
-    /// so the message is delivered again. The error is the trap with its stack trace, or
-    /// why the commit failed.
+    /// Handles one event of a Cell, an HttpService or a Timer: runs entry `export` of
+    /// the current version with `args` (the handler's captures, then the message, if
+    /// any) as a turn whose resource writes are held, then commits them with `ack` (a
+    /// queue message's acknowledgement) as one transaction; what the entry gave back
+    /// (wire bytes; empty for `Unit`). A trap commits nothing, so a message is
+    /// delivered again. The error is the trap with its stack trace, or why the commit
+    /// failed.
     pub fn handle_event(
         &self,
         export: &str,
         args: Vec<u8>,
-        ack: crate::resources::ResourceWrite,
-    ) -> Result<(), String> {
+        ack: Option<crate::resources::ResourceWrite>,
+    ) -> Result<Vec<u8>, String> {
         let version = self.current();
         let mut turn = self.outside_turn(&version);
         turn.hold = true;
@@ -382,10 +384,14 @@ impl Node {
             Some(len),
         );
         r.map_err(|e| e.to_string())?;
-        let mut held = turn.held;
-        held.push(ack);
-        let resources = self.resources().ok_or("a Cell needs a cluster")?;
-        resources.commit(held)
+        let mut turn = turn;
+        let mut held = std::mem::take(&mut turn.held);
+        held.extend(ack);
+        if !held.is_empty() {
+            let resources = self.resources().ok_or("a Cell needs a cluster")?;
+            resources.commit(held)?;
+        }
+        Ok(turn.result.take().unwrap_or_default())
     }
 
     /// Runs the `() -> ()` export `export` (`main`, a test) of the current version with

@@ -163,6 +163,21 @@ fn resource(name: &str, target: &Target, io: &Io) -> Exit {
     for (k, v) in out {
         io.say(&format!("{:<10} {v}", format!("{k}:")));
     }
+    if let Some(endpoints) = row.pointer("/size/endpoints").and_then(|e| e.as_array()) {
+        io.say("Endpoints:");
+        for e in endpoints {
+            let ready = if e["ready"].as_bool() == Some(true) {
+                "ready"
+            } else {
+                "not ready"
+            };
+            io.say(&format!(
+                "  http://{}  on {}  {ready}",
+                s(e, "address"),
+                s(e, "node")
+            ));
+        }
+    }
     io.say("Events:");
     for e in row
         .get("events")

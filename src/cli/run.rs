@@ -241,8 +241,9 @@ fn run_on(
             return exit;
         }
     };
-    // Cells run on the embedded node, placed by its scheduler, while `weft run` serves.
-    let cells = sites.iter().any(|s| s.kind == "Cell");
+    // Cells, services and timers run on the embedded node, placed by its scheduler,
+    // while `weft run` serves.
+    let cells = sites.iter().any(|s| !s.handlers.is_empty());
     if let (true, Some(control)) = (cells && api.is_some(), control) {
         control.start_cells(io.out.clone());
     }

@@ -16,6 +16,7 @@ mod node;
 mod patch;
 mod repl;
 mod resources;
+mod services;
 mod support;
 mod swim;
 mod tidy;

@@ -39,7 +39,12 @@ impl Body<'_, '_> {
             A::Str(parts) => self.string(parts, span),
             A::Name { path, name } => self.name(path, name, span, hint),
             A::Call { callee, args } => self.call(callee, args, span, hint),
-            A::New { ty, args, body } => self.new_resource(ty, args, body.as_ref(), span),
+            A::New {
+                ty,
+                args,
+                body,
+                handler,
+            } => self.new_resource(ty, args, body.as_ref(), handler.as_deref(), span),
             A::MethodCall {
                 receiver,
                 method,

@@ -6,14 +6,41 @@ use super::expr::mk;
 use crate::ast::{self, ExprKind as A, StrPart};
 use crate::diagnostic::Diagnostic;
 use crate::source::Span;
-use crate::tir::{Expr, ExprKind as K, Intrinsic, ResourceSite};
+use crate::tir::{CellHandler, Expr, ExprKind as K, HandlerEvent, Intrinsic, ResourceSite};
 use crate::types::{ResourceKind, Ty};
 
 /// One named setting of a kind: its name, type and the value it has when left out.
 struct Setting {
     name: &'static str,
     ty: Ty,
-    default: i64,
+    /// Its value when left out; `None` when it must be given.
+    default: Option<i64>,
+}
+
+fn setting(name: &'static str, ty: Ty, default: i64) -> Setting {
+    Setting {
+        name,
+        ty,
+        default: Some(default),
+    }
+}
+
+fn required(name: &'static str, ty: Ty) -> Setting {
+    Setting {
+        name,
+        ty,
+        default: None,
+    }
+}
+
+/// The settings of every kind that runs code: how many instances, each one's memory
+/// (bytes, `64 * MiB`) and CPU (thousandths of a core, `100 * milli`).
+fn compute() -> [Setting; 3] {
+    [
+        setting("replicas", Ty::Int, 1),
+        setting("memory", Ty::Int, 64 << 20),
+        setting("cpu", Ty::Int, 100),
+    ]
 }
 
 /// The settings a kind takes after its name, in the order they are passed to the host.
@@ -22,39 +49,21 @@ fn settings(kind: ResourceKind) -> Vec<Setting> {
         ResourceKind::Queue => vec![
             // A message taken this many times without an acknowledgement goes to the
             // dead-letter queue.
-            Setting {
-                name: "attempts",
-                ty: Ty::Int,
-                default: 5,
-            },
+            setting("attempts", Ty::Int, 5),
             // How long a taken message stays hidden before it is delivered again.
-            Setting {
-                name: "visibility",
-                ty: Ty::Duration,
-                default: 30_000_000_000,
-            },
+            setting("visibility", Ty::Duration, 30_000_000_000),
         ],
         ResourceKind::Table => vec![],
-        ResourceKind::Cell => vec![
-            // How many instances run, spread across the nodes.
-            Setting {
-                name: "replicas",
-                ty: Ty::Int,
-                default: 1,
-            },
-            // The most memory each instance may use, in bytes (`64 * MiB`).
-            Setting {
-                name: "memory",
-                ty: Ty::Int,
-                default: 64 << 20,
-            },
-            // The CPU each instance is given, in thousandths of a core (`100 * milli`).
-            Setting {
-                name: "cpu",
-                ty: Ty::Int,
-                default: 100,
-            },
-        ],
+        ResourceKind::Cell => compute().into(),
+        ResourceKind::HttpService => {
+            // The port its load balancer listens on; `expose: lb("nginx")` (passed as
+            // 1, else 0) puts it behind that provider.
+            let mut v = vec![required("port", Ty::Int), setting("expose", Ty::Int, 0)];
+            v.extend(compute());
+            v
+        }
+        // How often its body runs.
+        ResourceKind::Timer => vec![required("every", Ty::Duration)],
     }
 }
 
@@ -99,6 +108,7 @@ impl Body<'_, '_> {
         ty: &ast::TypeExpr,
         args: &[ast::Arg],
         body: Option<&ast::Block>,
+        handler: Option<&ast::Expr>,
         span: Span,
     ) -> Expr {
         let never = |span| mk(K::Unit, Ty::Never, span);
@@ -144,6 +154,12 @@ impl Body<'_, '_> {
                 ResourceKind::Cell => {
                     "a Cell takes no type arguments: `new Cell(\"workers\") { ... }`"
                 }
+                ResourceKind::HttpService => {
+                    "an HttpService takes no type arguments: `new HttpService(\"api\", port: 8080) |req| { ... }`"
+                }
+                ResourceKind::Timer => {
+                    "a Timer takes no type arguments: `new Timer(\"sweep\", every: 10m) { ... }`"
+                }
             });
             self.error(d);
             return never(span);
@@ -165,20 +181,7 @@ impl Body<'_, '_> {
             self.ck
                 .require_serializable(t, te.span, "a resource's element type");
         }
-        match (kind, body) {
-            (ResourceKind::Cell, None) => {
-                let d = Diagnostic::error(span, "a `Cell` needs a body with its event handlers")
-                    .with_hint("write `new Cell(\"workers\") { on jobs |job| { ... } }`");
-                self.error(d);
-            }
-            (ResourceKind::Cell, Some(_)) => {}
-            (_, Some(b)) => {
-                let d =
-                    Diagnostic::error(b.span, format!("a `{}` takes no body", kind.type_name()));
-                self.error(d);
-            }
-            (_, None) => {}
-        }
+        self.check_shape(kind, body, handler, span);
         // The name: a string literal, first.
         let mut rest = args.iter();
         let name = match rest.next() {
@@ -247,7 +250,11 @@ impl Body<'_, '_> {
                 self.infer_expr(&a.value);
                 continue;
             };
-            let value = self.check(&a.value, &table[i].ty);
+            let value = if n.name == "expose" {
+                self.expose(&a.value)
+            } else {
+                self.check(&a.value, &table[i].ty)
+            };
             if given[i].is_some() {
                 let d = Diagnostic::error(n.span, format!("`{}` is given twice", n.name));
                 self.error(d);
@@ -256,14 +263,28 @@ impl Body<'_, '_> {
         }
         let mut call_args = vec![mk(K::Str(name.clone()), Ty::String, name_span)];
         for (s, g) in table.iter().zip(given) {
-            call_args.push(g.unwrap_or_else(|| mk(K::Int(s.default), s.ty.clone(), span)));
+            let value = g.or_else(|| Some(mk(K::Int(s.default?), s.ty.clone(), span)));
+            call_args.push(value.unwrap_or_else(|| {
+                let d = Diagnostic::error(span, format!("{} needs `{}:`", article(kind), s.name))
+                    .with_hint(match kind {
+                        ResourceKind::Timer => "write `new Timer(\"sweep\", every: 10m) { ... }`",
+                        _ => "write `new HttpService(\"api\", port: 8080) |req| { ... }`",
+                    });
+                self.error(d);
+                mk(K::Int(0), s.ty.clone(), span)
+            }));
         }
         let mut handlers = vec![];
-        if let (ResourceKind::Cell, Some(b)) = (kind, body) {
-            let (sources, captures) = self.cell_body(b, &mut handlers);
-            call_args.extend(sources);
-            call_args.extend(captures);
-        }
+        let (sources, captures) = match (kind, body, handler) {
+            (ResourceKind::Cell, Some(b), _) => self.cell_body(b, &mut handlers),
+            (ResourceKind::HttpService, _, Some(h)) => {
+                (vec![], self.http_handler(h, &mut handlers))
+            }
+            (ResourceKind::Timer, Some(b), _) => (vec![], self.timer_body(b, &mut handlers)),
+            _ => (vec![], vec![]),
+        };
+        call_args.extend(sources);
+        call_args.extend(captures);
         let site = self.ck.resource_site(ResourceSite {
             kind,
             name,
@@ -272,12 +293,19 @@ impl Body<'_, '_> {
             handlers,
             span,
         });
+        // Code on the cluster has no methods: its `new` is a statement, so it may end
+        // `main`.
+        let ty = if kind.runs_code() {
+            Ty::Unit
+        } else {
+            Ty::Resource(kind, elems)
+        };
         mk(
             K::Intrinsic {
                 op: Intrinsic::ResourceNew(site),
                 args: call_args,
             },
-            Ty::Resource(kind, elems),
+            ty,
             span,
         )
     }
@@ -290,7 +318,7 @@ impl Body<'_, '_> {
     fn cell_body(
         &mut self,
         body: &ast::Block,
-        handlers: &mut Vec<crate::tir::CellHandler>,
+        handlers: &mut Vec<CellHandler>,
     ) -> (Vec<Expr>, Vec<Expr>) {
         let (mut sources, mut captured) = (vec![], vec![]);
         if let Some(tail) = &body.tail {
@@ -334,13 +362,7 @@ impl Body<'_, '_> {
                     continue;
                 }
             };
-            let hint = Ty::Fn(vec![msg.clone()], Box::new(Ty::Unit));
-            let ast::ExprKind::Lambda {
-                params,
-                ret,
-                body: hbody,
-            } = &handler.kind
-            else {
+            let ast::ExprKind::Lambda { params, .. } = &handler.kind else {
                 continue;
             };
             if params.len() != 1 {
@@ -350,30 +372,17 @@ impl Body<'_, '_> {
                 self.error(d);
                 continue;
             }
-            let closure = self.lambda(params, ret.as_ref(), hbody, handler.span, Some(&hint));
-            let K::Closure { func, captures, .. } = closure.kind else {
-                continue;
-            };
-            self.expect_ty(&closure.ty, &hint, handler.span);
-            let mut tys = vec![];
-            for c in &captures {
-                let t = self.infer.zonk(&c.ty);
-                self.ck.require_serializable(
-                    &t,
-                    handler.span,
-                    "a value a Cell's handler uses from outside it (it is sent to the cluster)",
-                );
-                tys.push(t);
-            }
-            handlers.push(crate::tir::CellHandler {
-                func,
-                captures: tys,
+            let lifted = Handler {
+                event: HandlerEvent::Queue,
                 msg,
+                reply: Ty::Unit,
                 source: source.name.clone(),
                 span: s.span,
-            });
-            sources.push(src);
-            captured.extend(captures);
+            };
+            if let Some(captures) = self.lift_handler(handler, lifted, handlers) {
+                sources.push(src);
+                captured.extend(captures);
+            }
         }
         if body.stmts.is_empty() && body.tail.is_none() {
             let d = Diagnostic::error(body.span, "a Cell needs at least one event handler")
@@ -382,6 +391,204 @@ impl Body<'_, '_> {
         }
         (sources, captured)
     }
+}
+
+/// A handler about to be lifted: what it handles and gives back.
+struct Handler {
+    event: HandlerEvent,
+    msg: Ty,
+    reply: Ty,
+    source: String,
+    span: Span,
+}
+
+impl Body<'_, '_> {
+    /// Lifts `lambda` (`|msg| { }`, or `|| { }` for a tick) to a function of its captures
+    /// and the message, and records it; the captures' expressions.
+    fn lift_handler(
+        &mut self,
+        lambda: &ast::Expr,
+        h: Handler,
+        handlers: &mut Vec<CellHandler>,
+    ) -> Option<Vec<Expr>> {
+        let ast::ExprKind::Lambda { params, ret, body } = &lambda.kind else {
+            return None;
+        };
+        let ps = if h.event == HandlerEvent::Tick {
+            vec![]
+        } else {
+            vec![h.msg.clone()]
+        };
+        let hint = Ty::Fn(ps, Box::new(h.reply.clone()));
+        let closure = self.lambda(params, ret.as_ref(), body, lambda.span, Some(&hint));
+        let K::Closure { func, captures, .. } = closure.kind else {
+            return None;
+        };
+        self.expect_ty(&closure.ty, &hint, lambda.span);
+        let mut tys = vec![];
+        for c in &captures {
+            let t = self.infer.zonk(&c.ty);
+            self.ck.require_serializable(
+                &t,
+                lambda.span,
+                "a value a handler uses from outside it (it is sent to the cluster)",
+            );
+            tys.push(t);
+        }
+        handlers.push(CellHandler {
+            func,
+            event: h.event,
+            captures: tys,
+            msg: h.msg,
+            reply: h.reply,
+            source: h.source,
+            span: h.span,
+        });
+        Some(captures)
+    }
+
+    /// Which kinds take a body or a trailing handler, and which need one.
+    fn check_shape(
+        &mut self,
+        kind: ResourceKind,
+        body: Option<&ast::Block>,
+        handler: Option<&ast::Expr>,
+        span: Span,
+    ) {
+        let (wants, example) = match kind {
+            ResourceKind::Cell => ("a body", "new Cell(\"workers\") { on jobs |job| { ... } }"),
+            ResourceKind::Timer => ("a body", "new Timer(\"sweep\", every: 10m) { ... }"),
+            ResourceKind::HttpService => (
+                "a handler",
+                "new HttpService(\"api\", port: 8080) |req| { ok(text(\"hi\")) }",
+            ),
+            _ => ("nothing", ""),
+        };
+        let found = match (body, handler) {
+            (Some(b), _) => Some(("a body", b.span)),
+            (None, Some(h)) => Some(("a handler", h.span)),
+            (None, None) => None,
+        };
+        match found {
+            Some((what, _)) if what == wants => {}
+            Some((what, at)) => {
+                let mut d =
+                    Diagnostic::error(at, format!("{} takes no {}", article(kind), &what[2..]));
+                if !example.is_empty() {
+                    d = d.with_hint(format!("write `{example}`"));
+                }
+                self.error(d);
+            }
+            None if wants != "nothing" => {
+                let what = match kind {
+                    ResourceKind::Cell => "a body with its event handlers",
+                    ResourceKind::Timer => "a body: what it does at each tick",
+                    _ => "a handler for its requests",
+                };
+                let d = Diagnostic::error(span, format!("{} needs {what}", article(kind)))
+                    .with_hint(format!("write `{example}`"));
+                self.error(d);
+            }
+            None => {}
+        }
+    }
+
+    /// `expose: lb("nginx")`: 1 for the nginx provider, the only one there is.
+    fn expose(&mut self, value: &ast::Expr) -> Expr {
+        let provider = match &value.kind {
+            A::Call { callee, args } => match (&callee.kind, args.as_slice()) {
+                (A::Name { name, .. }, [arg]) if name.name == "lb" => match &arg.value.kind {
+                    A::Str(parts) => match parts.as_slice() {
+                        [StrPart::Lit(p)] => Some(p.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        match provider.as_deref() {
+            Some("nginx") => {}
+            Some(other) => {
+                let d = Diagnostic::error(
+                    value.span,
+                    format!("no load balancer provider is called `{other}`"),
+                )
+                .with_hint("the provider there is: `lb(\"nginx\")`");
+                self.error(d);
+            }
+            None => {
+                let d = Diagnostic::error(value.span, "expected `lb(\"PROVIDER\")`")
+                    .with_hint("write `expose: lb(\"nginx\")`, with `use std::http::lb`");
+                self.error(d);
+            }
+        }
+        mk(K::Int(1), Ty::Int, value.span)
+    }
+
+    /// An HttpService's `|req| { ... }`: a `std::http::Request` in, a `Response` out.
+    fn http_handler(&mut self, h: &ast::Expr, handlers: &mut Vec<CellHandler>) -> Vec<Expr> {
+        let (Some(req), Some(resp)) = (self.ck.http_type("Request"), self.ck.http_type("Response"))
+        else {
+            return vec![];
+        };
+        if let ast::ExprKind::Lambda { params, .. } = &h.kind {
+            if params.len() != 1 {
+                let d = Diagnostic::error(
+                    h.span,
+                    "a service's handler takes one parameter: the request",
+                )
+                .with_hint("write `|req| { ... }`");
+                self.error(d);
+                return vec![];
+            }
+        }
+        let lifted = Handler {
+            event: HandlerEvent::Http,
+            msg: req,
+            reply: resp,
+            source: "request".into(),
+            span: h.span,
+        };
+        self.lift_handler(h, lifted, handlers).unwrap_or_default()
+    }
+
+    /// A Timer's body: lifted as a function of its captures alone.
+    fn timer_body(&mut self, b: &ast::Block, handlers: &mut Vec<CellHandler>) -> Vec<Expr> {
+        let body = ast::Expr {
+            kind: A::Block(b.clone()),
+            span: b.span,
+        };
+        let lambda = ast::Expr {
+            kind: A::Lambda {
+                params: vec![],
+                ret: None,
+                body: Box::new(body),
+            },
+            span: b.span,
+        };
+        let lifted = Handler {
+            event: HandlerEvent::Tick,
+            msg: Ty::Unit,
+            reply: Ty::Unit,
+            source: "every".into(),
+            span: b.span,
+        };
+        self.lift_handler(&lambda, lifted, handlers)
+            .unwrap_or_default()
+    }
+}
+
+/// "a `Cell`", "an `HttpService`".
+fn article(kind: ResourceKind) -> String {
+    let name = kind.type_name();
+    let a = if name.starts_with(['A', 'E', 'H', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{a} `{name}`")
 }
 
 fn mk_name(id: &ast::Ident) -> ast::Expr {

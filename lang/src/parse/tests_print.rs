@@ -296,9 +296,11 @@ pub(super) fn expr(e: &Expr) -> String {
             ty: t,
             args: a,
             body,
-        } => match body {
-            Some(b) => format!("(new {}{} {})", ty(t), args(a), block(b)),
-            None => format!("(new {}{})", ty(t), args(a)),
+            handler,
+        } => match (body, handler) {
+            (Some(b), _) => format!("(new {}{} {})", ty(t), args(a), block(b)),
+            (None, Some(h)) => format!("(new {}{} {})", ty(t), args(a), expr(h)),
+            (None, None) => format!("(new {}{})", ty(t), args(a)),
         },
         Lambda { params, ret, body } => {
             let ps: String = params

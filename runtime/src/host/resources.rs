@@ -41,7 +41,8 @@ fn resource_new(
 }
 
 /// A site's arguments: the name (which the site already knows), one 8-byte setting
-/// each, then for a Cell each handler's source (a handle) and each handler's captures.
+/// each, then for a Cell each queue handler's source (a handle), and each handler's
+/// captures.
 fn site_args(
     desc: &weft_compiler::manifest::ResourceDesc,
     args: &[u8],
@@ -57,7 +58,12 @@ fn site_args(
         pos += 8;
     }
     let mut sources = vec![];
-    for _ in &desc.handlers {
+    for h in &desc.handlers {
+        if h.event != "queue" {
+            // Requests and ticks come from the handler's own resource.
+            sources.push(String::new());
+            continue;
+        }
         let rest = args.get(pos..).ok_or(SHORT)?;
         match crate::value::decode_prefix(rest, &TypeDesc::String, &[]) {
             Ok((crate::value::Value::Str(s), n)) => {

@@ -1,27 +1,28 @@
-//! Cells: the scheduler that places each Cell's replicas on the Ready nodes, and the
-//! node agent that runs the replicas placed on its node.
+//! Code on the cluster: the scheduler that places the replicas of each Cell,
+//! HttpService and Timer on the Ready nodes, and the node agent that runs the replicas
+//! placed on its node (`cells/instance.rs`; an HttpService's endpoint in
+//! `cells/http.rs`).
 //!
 //! # Keys
-//! - `/cells/assign/PROGRAM/NAME/R`: the node replica `R` of Cell `PROGRAM/NAME` runs on.
+//! - `/cells/assign/PROGRAM/NAME/R`: the node replica `R` of `PROGRAM/NAME` runs on.
 //!   Written by the scheduler, which runs on the leader: a replica without a node, or
 //!   whose node's heartbeat lease is gone, goes to the Ready node with the fewest
-//!   replicas of this Cell, then the fewest of all (spread); replicas beyond `replicas`
-//!   go (scale in), and so do a released Cell's.
+//!   replicas of this resource, then the fewest of all (spread); replicas beyond
+//!   `replicas` go (scale in), and so do a released resource's.
 //! - `/cells/status/PROGRAM/NAME/R/NODE`: that replica's instance on `NODE` as its node
 //!   agent reports it: state (created, running, stopping, dead), events handled and
 //!   failed, restarts, the last error.
+//! - `/endpoints/PROGRAM/NAME/R`: an HttpService replica's endpoint, `{node, address,
+//!   ready}`, written by its instance once it serves and removed when it stops (or by
+//!   the scheduler with its replica). The load balancer provider (`lb.rs`) reads them.
 //!
-//! An instance is a node of its own for the Cell's module (fetched from `/modules/ID`)
-//! with the program's resources. It takes a message from each handler's queue in turn
-//! and handles it as a turn (`Node::handle_event`): the turn's writes commit with the
-//! message's acknowledgement; a trap commits nothing, so the message comes again after
-//! the queue's visibility timeout, and the instance restarts after a back-off (100 ms,
-//! doubling to 5 s). An idle instance polls its queues, from every 2 ms up to every
-//! 100 ms.
+//! An instance is a node of its own for the module (fetched from `/modules/ID`) with the
+//! program's resources; each event is a turn (`Node::handle_event`).
 
-use super::programs;
+mod http;
+pub mod instance;
+
 use super::registry;
-use super::resources::Cluster;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,9 +31,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use weft_resources::kinds::{self, CellSpec, Kv, Record};
 use weft_resources::{Command, Compare, CompareOp, Keys, Op};
-use weft_runtime::agents::{Node as ProgramNode, NodeSettings};
-use weft_runtime::resources::ResourceWrite;
-use weft_runtime::{Output, RunLimits};
+use weft_runtime::Output;
 
 pub const ASSIGN: &str = "/cells/assign/";
 pub const STATUS: &str = "/cells/status/";
@@ -41,19 +40,13 @@ pub const STATUS: &str = "/cells/status/";
 const TICK: Duration = Duration::from_millis(100);
 /// The most replicas a Cell may ask for.
 const REPLICAS_MAX: i64 = 1000;
-/// How long one event may take.
-const EVENT_TIME_LIMIT_MS: u64 = 1000;
-/// The most memory an instance gets, whatever its Cell asks (the runtime's slot size).
-const MEMORY_MAX: i64 = 256 << 20;
-/// How often an instance reports its counters when they change.
-const REPORT_EVERY: Duration = Duration::from_secs(1);
 
 /// How many replicas a Cell asks for.
 pub fn replicas(r: &Record) -> u32 {
     setting(r, "replicas", 1).clamp(0, REPLICAS_MAX) as u32
 }
 
-fn setting(r: &Record, name: &str, default: i64) -> i64 {
+pub(super) fn setting(r: &Record, name: &str, default: i64) -> i64 {
     r.settings
         .iter()
         .find(|(n, _)| n == name)
@@ -105,7 +98,7 @@ fn assign_key(handle: &str, r: u32) -> Vec<u8> {
 pub fn schedule(kv: &dyn Kv) -> Result<(), String> {
     let cells: Vec<Record> = kinds::list(kv, None)?
         .into_iter()
-        .filter(|r| r.kind == "Cell")
+        .filter(|r| r.cell.is_some())
         .collect();
     let ready = ready_nodes(kv)?;
     let mut current = assignments(kv)?;
@@ -117,10 +110,12 @@ pub fn schedule(kv: &dyn Kv) -> Result<(), String> {
         .cloned()
         .collect();
     for (h, r) in gone {
-        kv.write(Command::Delete {
-            keys: Keys::One(assign_key(&h, r)),
-            prev_kv: false,
-        })?;
+        for key in [assign_key(&h, r), instance::endpoint_key(&h, r)] {
+            kv.write(Command::Delete {
+                keys: Keys::One(key),
+                prev_kv: false,
+            })?;
+        }
         current.remove(&(h, r));
     }
     // Statuses of instances that ended, or whose node is gone, once their replica runs
@@ -261,7 +256,7 @@ fn status_key(handle: &str, r: u32, node: &str) -> Vec<u8> {
     format!("{STATUS}{handle}/{r}/{node}").into_bytes()
 }
 
-fn report(kv: &dyn Kv, s: &Status) {
+pub(super) fn report(kv: &dyn Kv, s: &Status) {
     let Ok(value) = serde_json::to_vec(s) else {
         return;
     };
@@ -275,6 +270,7 @@ fn report(kv: &dyn Kv, s: &Status) {
 
 struct Instance {
     spec: CellSpec,
+    settings: Vec<(String, i64)>,
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
@@ -343,8 +339,7 @@ fn reconcile(
         .filter(|(k, i)| {
             wanted
                 .get(*k)
-                .and_then(|r| r.cell.as_ref())
-                .is_none_or(|spec| *spec != i.spec)
+                .is_none_or(|r| r.cell.as_ref() != Some(&i.spec) || r.settings != i.settings)
         })
         .map(|(k, _)| k.clone())
         .collect();
@@ -362,144 +357,52 @@ fn reconcile(
             continue;
         };
         let stop = Arc::new(AtomicBool::new(false));
-        let (kv, me, output, flag) = (kv.clone(), me.to_string(), output.clone(), stop.clone());
-        let (handle, r) = k.clone();
-        let memory = setting(&record, "memory", 64 << 20).clamp(1 << 20, MEMORY_MAX);
-        let spec2 = spec.clone();
+        let flag = stop.clone();
+        let (handle, replica) = k.clone();
+        let settings = record.settings.clone();
+        let placed = instance::Placed {
+            kv: kv.clone(),
+            handle,
+            replica,
+            spec: spec.clone(),
+            record,
+            me: me.to_string(),
+            host: endpoint_host(),
+            output: output.clone(),
+        };
         let thread = std::thread::Builder::new()
-            .name(format!("cell {handle}/{r}"))
-            .spawn(move || instance(kv, handle, r, spec2, memory, me, output, flag));
+            .name(format!("cell {}/{replica}", placed.handle))
+            .spawn(move || instance::run(placed, flag));
         if let Ok(thread) = thread {
-            running.insert(k, Instance { spec, stop, thread });
+            running.insert(
+                k,
+                Instance {
+                    spec,
+                    settings,
+                    stop,
+                    thread,
+                },
+            );
         }
     }
 }
 
-/// One replica's instance, until `stop` (see the module's description).
-#[allow(clippy::too_many_arguments)]
-fn instance(
-    kv: Arc<dyn Kv>,
-    handle: String,
-    r: u32,
-    spec: CellSpec,
-    memory: i64,
-    me: String,
-    output: Output,
-    stop: Arc<AtomicBool>,
-) {
-    let mut status = Status {
-        cell: handle.clone(),
-        replica: r,
-        node: me.clone(),
-        state: "created".into(),
-        since_ms: kinds::now_ms(),
-        ..Status::default()
-    };
-    report(&*kv, &status);
-    let program = handle.split('/').next().unwrap_or_default().to_string();
-    // The module and a runtime, tried again (with back-off) until they come.
-    let mut backoff = Duration::from_millis(100);
-    let node = loop {
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let made = programs::load_module(&*kv, &spec.module).and_then(|artifact| {
-            let rt = programs::runtime()?;
-            let mut settings = NodeSettings::new(std::env::temp_dir().join("weft-cells"));
-            settings.program = program.clone();
-            settings.turn_limits = RunLimits {
-                deadline_ms: Some(EVENT_TIME_LIMIT_MS),
-                memory_max_bytes: memory as usize,
-                ..RunLimits::default()
-            };
-            Ok(ProgramNode::new(
-                rt,
-                Arc::new(artifact),
-                output.clone(),
-                output.clone(),
-                settings,
-            ))
-        });
-        match made {
-            Ok(node) => break node,
-            Err(e) => {
-                status.last_error = e;
-                report(&*kv, &status);
-                sleep_unless(&stop, backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-        }
-    };
-    let cluster = Arc::new(Cluster::new(kv.clone(), &program));
-    node.set_resources(cluster.clone());
-    status.state = "running".into();
-    status.since_ms = kinds::now_ms();
-    report(&*kv, &status);
-    let mut reported = status.clone();
-    let mut last_report = Instant::now();
-    let mut idle = Duration::from_millis(2);
-    let mut backoff = Duration::from_millis(100);
-    use weft_runtime::resources::Resources;
-    while !stop.load(Ordering::Relaxed) {
-        let mut any = false;
-        for h in &spec.handlers {
-            let taken = match cluster.receive(&h.source) {
-                Ok(Some(t)) => t,
-                Ok(None) => continue,
-                Err(e) => {
-                    status.last_error = e;
-                    continue;
-                }
-            };
-            any = true;
-            let (msg, receipt) = taken;
-            let mut args = h.captures.clone();
-            args.extend_from_slice(&msg);
-            let ack = ResourceWrite::Ack {
-                handle: h.source.clone(),
-                receipt,
-            };
-            match node.handle_event(&h.export, args, ack) {
-                Ok(()) => {
-                    status.handled += 1;
-                    backoff = Duration::from_millis(100);
-                }
-                Err(e) => {
-                    status.failed += 1;
-                    status.restarts += 1;
-                    status.last_error = e.lines().next().unwrap_or("").to_string();
-                    let _ = output.write_str(&format!(
-                        "error: in cell {handle} replica {r} on {}: {e}\n",
-                        h.source
-                    ));
-                    report(&*kv, &status);
-                    reported = status.clone();
-                    sleep_unless(&stop, backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
-        if status != reported && last_report.elapsed() >= REPORT_EVERY {
-            report(&*kv, &status);
-            reported = status.clone();
-            last_report = Instant::now();
-        }
-        if any {
-            idle = Duration::from_millis(2);
-        } else {
-            sleep_unless(&stop, idle);
-            idle = (idle * 2).min(Duration::from_millis(100));
-        }
-    }
-    status.state = "stopping".into();
-    report(&*kv, &status);
-    node.stop(Duration::from_secs(5));
-    status.state = "dead".into();
-    status.since_ms = kinds::now_ms();
-    report(&*kv, &status);
+/// The host endpoints listen on (`127.0.0.1` unless set).
+static ENDPOINT_HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets the host this process's endpoints listen on, once.
+pub fn set_endpoint_host(host: String) {
+    let _ = ENDPOINT_HOST.set(host);
 }
 
-fn sleep_unless(stop: &AtomicBool, d: Duration) {
+fn endpoint_host() -> String {
+    ENDPOINT_HOST
+        .get()
+        .cloned()
+        .unwrap_or_else(|| "127.0.0.1".into())
+}
+
+pub(super) fn sleep_unless(stop: &AtomicBool, d: Duration) {
     let until = Instant::now() + d;
     while !stop.load(Ordering::Relaxed) {
         let left = until.saturating_duration_since(Instant::now());

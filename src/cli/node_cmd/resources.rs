@@ -134,16 +134,20 @@ impl Resources for Cluster {
         settings: &[i64],
         handlers: &[(String, Vec<u8>)],
     ) -> Result<String, String> {
-        let cell = if site.kind == "Cell" {
-            let module = lock(&self.module)
-                .clone()
-                .ok_or("a Cell needs its program's module stored in the cluster")?;
+        let cell = if !site.handlers.is_empty() {
+            let module = lock(&self.module).clone().ok_or_else(|| {
+                format!(
+                    "a {} needs its program's module stored in the cluster",
+                    site.kind
+                )
+            })?;
             let handlers = site
                 .handlers
                 .iter()
                 .zip(handlers)
                 .map(|(h, (source, captures))| kinds::HandlerSpec {
                     export: h.export.clone(),
+                    event: h.event.clone(),
                     source: source.clone(),
                     captures: captures.clone(),
                 })
@@ -318,7 +322,7 @@ async fn described(
                     "messages": s.count(&queue::messages(&h))?,
                     "dead": s.count(&queue::dead(&h))?,
                 }),
-                "Cell" => {
+                "Cell" | "HttpService" | "Timer" => {
                     let prefix = format!("{}{h}/", super::cells::STATUS).into_bytes();
                     let running = s
                         .range(&prefix, None, None)?
@@ -330,7 +334,18 @@ async fn described(
                         .filter(|st| st.state == "running")
                         .count();
                     let want = super::cells::replicas(&r);
-                    serde_json::json!({ "replicas": want, "running": running })
+                    let mut size = serde_json::json!({ "replicas": want, "running": running });
+                    if r.kind == "HttpService" {
+                        let prefix = super::cells::instance::endpoints_prefix(&h);
+                        let endpoints: Vec<serde_json::Value> = s
+                            .range(&prefix, None, None)?
+                            .kvs
+                            .iter()
+                            .filter_map(|p| serde_json::from_slice(&p.value).ok())
+                            .collect();
+                        size["endpoints"] = serde_json::Value::from(endpoints);
+                    }
+                    size
                 }
                 _ => serde_json::json!({ "rows": s.count(&table::rows(&h))? }),
             };

@@ -1,0 +1,107 @@
+//! HttpService and Timer on `weft run`'s embedded cluster: the service answers at the
+//! endpoint `weft describe resource` lists (a trap answers 500 and it keeps serving),
+//! and the Timer's body runs every period.
+
+use super::support::{scratch_dir, text, write, Served};
+use std::time::{Duration, Instant};
+
+const PROGRAM: &str = r#"use std::http::{ok, text, not_found, respond, json}
+
+fn main() {
+  let hits = new Table<String, Int>("hits")
+  let greeting = "hello"
+  new HttpService("api", port: 18080, replicas: 2) |req| {
+    match req.path {
+      "/hello" => ok(text("{greeting} {req.method} {req.query} {req.body}")),
+      "/ticks" => ok(json("{hits.len()}")),
+      "/boom" => { let x = [1][3]; ok(text("never")) },
+      "/teapot" => respond(418, text("short and stout")).with_header("x-kind", "teapot"),
+      _ => not_found(),
+    }
+  }
+  new Timer("tick", every: 200ms) { hits.put("t{now() / 200}", 1) }
+}
+"#;
+
+/// Waits (at most `max`) until `f` gives something.
+fn until<T>(max: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    while start.elapsed() < max {
+        if let Some(t) = f() {
+            return Some(t);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// The ready endpoints `weft describe resource api` lists.
+fn endpoints(node: &Served) -> Vec<String> {
+    let out = node.weft(&["describe", "resource", "api"]);
+    text(&out.stdout)
+        .lines()
+        .filter(|l| l.trim_end().ends_with(" ready"))
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .collect()
+}
+
+#[test]
+fn a_service_answers_at_its_endpoints_and_a_timer_ticks() {
+    let dir = scratch_dir("services", "run");
+    let file = write(&dir, "svc.weft", PROGRAM);
+    let node = Served::start(&file, &dir.join("data"), &[]);
+    let found = until(Duration::from_secs(30), || {
+        let e = endpoints(&node);
+        (e.len() == 2).then_some(e)
+    });
+    let Some(endpoints) = found else {
+        panic!("no two ready endpoints: {}", node.stderr_so_far());
+    };
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    for e in &endpoints {
+        let r = client
+            .post(format!("{e}/hello?a=1"))
+            .body("hi there")
+            .send()
+            .expect("a request");
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(
+            r.headers()["content-type"].to_str().ok(),
+            Some("text/plain; charset=utf-8")
+        );
+        assert_eq!(r.text().ok().as_deref(), Some("hello POST a=1 hi there"));
+    }
+    let e = &endpoints[0];
+    let boom = client.get(format!("{e}/boom")).send().expect("a request");
+    assert_eq!(boom.status().as_u16(), 500);
+    assert!(boom.text().unwrap_or_default().contains("out of bounds"));
+    let teapot = client.get(format!("{e}/teapot")).send().expect("a request");
+    assert_eq!(teapot.status().as_u16(), 418);
+    assert_eq!(teapot.headers()["x-kind"].to_str().ok(), Some("teapot"));
+    let missing = client.get(format!("{e}/nope")).send().expect("a request");
+    assert_eq!(missing.status().as_u16(), 404);
+    // The Timer keeps ticking: every 200 ms a new row.
+    let ticks = |c: &reqwest::blocking::Client| -> i64 {
+        c.get(format!("{e}/ticks"))
+            .send()
+            .ok()
+            .and_then(|r| r.text().ok())
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let first = until(Duration::from_secs(10), || {
+        let n = ticks(&client);
+        (n >= 1).then_some(n)
+    })
+    .expect("the timer never ran");
+    let later = until(Duration::from_secs(10), || {
+        let n = ticks(&client);
+        (n >= first + 3).then_some(n)
+    });
+    assert!(later.is_some(), "the timer stopped at {first} ticks");
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+}
