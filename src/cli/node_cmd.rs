@@ -478,7 +478,11 @@ async fn worker_node(args: &Args, io: &Io) -> Result<(), String> {
         handle: tokio::runtime::Handle::current(),
     });
     let agent = cells::start_agent(kv, registry::name(id), weft_runtime::Output::stdout());
-    let worker = Arc::new(worker::Worker { id, upstream });
+    let worker = Arc::new(worker::Worker {
+        id,
+        upstream,
+        watches: Default::default(),
+    });
     io.error(&format!("node {id}: worker, api: {url}\n"));
     serve(listener, worker::router(worker), background, io).await?;
     // The agent blocks on the controllers: end it off the runtime's threads.

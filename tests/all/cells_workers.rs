@@ -2,10 +2,11 @@
 //! on all three nodes (the workers over the controllers' `POST /api/v1/kv`), moves the
 //! replica of a worker killed with -9 to a live node within the lease TTL and 5 s, and
 //! handles every message sent before and after the kill. The Kv route itself answers
-//! writes, ranges and counts and refuses bad bodies with a reason.
+//! writes, ranges and counts and refuses bad bodies with a reason. A watch through a
+//! worker is a controller's watch, passed through.
 
 use super::cluster_cli::{path, Cluster};
-use super::support::{scratch_dir, text, weft, write};
+use super::support::{scratch_dir, text, wait_output, weft, write};
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -252,5 +253,91 @@ fn workers_run_cells_and_their_replicas_move_off_a_killed_worker() {
     let log = std::fs::read_to_string(cluster.dir.join("node-2/stderr")).expect("its log");
     assert!(log.contains("node 2: stopped"), "{log}");
     drop(_third);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `weft store watch w/ --prefix --events N [--from R]` through node `id`.
+fn watch(cluster: &Cluster, id: u64, events: u64, from: Option<u64>) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    command.args([
+        "store",
+        "watch",
+        "w/",
+        "--prefix",
+        "--events",
+        &events.to_string(),
+    ]);
+    if let Some(from) = from {
+        command.args(["--from", &from.to_string()]);
+    }
+    command
+        .args(["--cluster", &cluster.url(id)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("weft store watch")
+}
+
+/// The watch's lines without their revisions, and the first revision seen.
+fn watched(child: Child) -> (Vec<String>, Option<u64>) {
+    let out = wait_output(child, Duration::from_secs(10));
+    let stdout = text(&out.stdout);
+    let lines = stdout
+        .lines()
+        .map(|l| l.split(" (revision").next().unwrap_or("").to_string())
+        .collect();
+    let first = stdout
+        .lines()
+        .next()
+        .and_then(|l| l.split("(revision ").nth(1))
+        .and_then(|r| r.trim_end_matches(')').parse().ok());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    (lines, first)
+}
+
+#[test]
+fn a_watch_through_a_worker_is_a_controllers_watch() {
+    let dir = scratch_dir("weft-cells-workers", "watch");
+    let cluster = Cluster { dir: dir.join("c") };
+    let up = weft(&["cluster", "up", "--nodes", "2", "--dir", path(&cluster.dir)]);
+    assert!(up.status.success(), "{}", text(&up.stderr));
+
+    // Changes made through the controller, seen in order through the worker.
+    let live = watch(&cluster, 2, 3, None);
+    std::thread::sleep(Duration::from_millis(500));
+    for args in [["put", "w/a", "1"], ["put", "w/b", "2"]] {
+        let put = cluster.weft(1, &[&["store"][..], &args].concat());
+        assert!(put.status.success(), "{}", text(&put.stderr));
+    }
+    let del = cluster.weft(1, &["store", "delete", "w/a"]);
+    assert!(del.status.success(), "{}", text(&del.stderr));
+    let (lines, first) = watched(live);
+    assert_eq!(lines, ["PUT w/a 1", "PUT w/b 2", "DELETE w/a"]);
+
+    // From a past revision: the history first, as the controller replays it.
+    let from = first.expect("a revision");
+    let (lines, _) = watched(watch(&cluster, 2, 2, Some(from)));
+    assert_eq!(lines, ["PUT w/a 1", "PUT w/b 2"]);
+
+    // A refusal is the controller's own answer, passed back.
+    let authority = cluster.url(2).trim_start_matches("http://").to_string();
+    let stream = std::net::TcpStream::connect(&authority).expect("the worker");
+    let url = format!("ws://{authority}/api/v1/watch?nope=1");
+    match tungstenite::client(url, stream) {
+        Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(answer))) => {
+            assert_eq!(answer.status().as_u16(), 400);
+            let body = text(answer.body().as_deref().unwrap_or_default());
+            assert!(body.contains("a watch takes prefix and from"), "{body}");
+        }
+        other => panic!("not refused: {:?}", other.map(|(_, r)| r.status())),
+    }
+    // A watch that is no WebSocket is refused by the worker itself.
+    let plain =
+        reqwest::blocking::get(format!("{}/api/v1/watch", cluster.url(2))).expect("an answer");
+    assert_eq!(plain.status().as_u16(), 400);
+    let body = plain.text().unwrap_or_default();
+    assert!(body.contains("a watch is a WebSocket"), "{body}");
+
+    cluster.down();
     let _ = std::fs::remove_dir_all(&dir);
 }

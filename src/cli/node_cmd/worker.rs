@@ -1,7 +1,10 @@
 //! A worker node: it joins with the bootstrap token, holds a heartbeat lease through the
-//! controllers' API, and serves an API of its own on `--listen`: its status, and every
-//! other `/api/v1/` request passed on to a controller (the next one when a controller
-//! cannot be reached), so a client may talk to any node.
+//! controllers' API, and serves an API of its own on `--listen`: its status, watches
+//! passed through to a controller (`watch`), and every other `/api/v1/` request passed
+//! on to a controller (the next one when a controller cannot be reached), so a client
+//! may talk to any node.
+
+mod watch;
 
 use super::api::error;
 use super::registry::Heart;
@@ -195,12 +198,14 @@ impl Heart for Arc<Upstream> {
 pub struct Worker {
     pub id: u64,
     pub upstream: Arc<Upstream>,
+    /// How many watches it passes on now (at most `watch::WATCHES_MAX`).
+    pub watches: AtomicUsize,
 }
 
 pub fn router(worker: Arc<Worker>) -> Router {
     Router::new()
         .route("/api/v1/status", get(status))
-        .route("/api/v1/watch", get(no_watch))
+        .route("/api/v1/watch", get(watch::route))
         .fallback(pass_on)
         .with_state(worker)
 }
@@ -214,19 +219,6 @@ async fn status(State(worker): State<Arc<Worker>>) -> Response {
         "ready": true,
     }))
     .into_response()
-}
-
-async fn no_watch(State(worker): State<Arc<Worker>>) -> Response {
-    let to = worker
-        .upstream
-        .controllers()
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    error(
-        StatusCode::BAD_REQUEST,
-        format!("watches are served by controllers: watch through {to}"),
-    )
 }
 
 /// Any other request goes to a controller as it came.
