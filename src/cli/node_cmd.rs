@@ -15,6 +15,7 @@ mod api;
 pub mod cells;
 pub mod embedded;
 mod kv_route;
+#[allow(dead_code)] mod lb; // nothing starts the nginx provider yet
 pub mod programs;
 mod registry;
 mod remote_kv;
