@@ -15,7 +15,7 @@ mod api;
 pub mod cells;
 pub mod embedded;
 mod kv_route;
-#[allow(dead_code)] mod lb; // nothing starts the nginx provider yet
+pub mod lb;
 pub mod programs;
 mod registry;
 mod remote_kv;
@@ -68,6 +68,13 @@ pub struct Args {
     /// NotReady.
     #[arg(long, value_name = "MS", default_value_t = 3000)]
     pub lease_ttl_ms: u64,
+    /// Run a load balancer provider here, in front of every exposed HttpService's ready
+    /// endpoints: `nginx` (found on PATH; its files under `DATA/lb/`).
+    #[arg(long, value_name = "PROVIDER")]
+    pub lb: Option<String>,
+    /// The address the load balancer listens on, at each service's `port`.
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub lb_host: String,
 }
 
 /// One member as `--members` names it.
@@ -381,7 +388,12 @@ async fn controller(args: &Args, io: &Io) -> Result<(), String> {
                 .upgrade()
                 .is_some_and(|c| c.metrics().state.is_leader())
         }),
-        cells::start_agent(kv, registry::name(id), weft_runtime::Output::stdout()),
+        cells::start_agent(
+            kv.clone(),
+            registry::name(id),
+            weft_runtime::Output::stdout(),
+        ),
+        start_lb(args, kv)?,
     );
     serve(api, api::router(node.clone()), background, io).await?;
     // The loops block on the store: end them off the runtime's threads.
@@ -478,7 +490,14 @@ async fn worker_node(args: &Args, io: &Io) -> Result<(), String> {
         upstream: upstream.clone(),
         handle: tokio::runtime::Handle::current(),
     });
-    let agent = cells::start_agent(kv, registry::name(id), weft_runtime::Output::stdout());
+    let agent = (
+        cells::start_agent(
+            kv.clone(),
+            registry::name(id),
+            weft_runtime::Output::stdout(),
+        ),
+        start_lb(args, kv)?,
+    );
     let worker = Arc::new(worker::Worker {
         id,
         upstream,
@@ -490,6 +509,25 @@ async fn worker_node(args: &Args, io: &Io) -> Result<(), String> {
     let _ = tokio::task::spawn_blocking(move || drop(agent)).await;
     io.error(&format!("node {id}: stopped\n"));
     Ok(())
+}
+
+/// The load balancer provider `--lb` names, started.
+fn start_lb(args: &Args, kv: Arc<dyn weft_resources::kinds::Kv>) -> Result<Option<lb::Lb>, String> {
+    match args.lb.as_deref() {
+        None => Ok(None),
+        Some("nginx") => lb::start(
+            kv,
+            args.data.join("lb"),
+            PathBuf::from("nginx"),
+            args.lb_host.clone(),
+            weft_runtime::Output::stdout(),
+        )
+        .map(Some)
+        .map_err(|e| format!("--lb nginx: {e}")),
+        Some(other) => Err(format!(
+            "--lb {other}: no such load balancer provider (there is: nginx)"
+        )),
+    }
 }
 
 /// Serves `router` on `listener` until Ctrl-C or SIGTERM, then ends the node's

@@ -36,7 +36,7 @@ fn main() {
 const LEASE_TTL: Duration = Duration::from_secs(3);
 
 /// A child process killed and reaped when dropped.
-struct Killed(Child);
+pub(crate) struct Killed(pub(crate) Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -45,13 +45,18 @@ impl Drop for Killed {
     }
 }
 
-fn json_of(out: &std::process::Output) -> Value {
+pub(crate) fn json_of(out: &std::process::Output) -> Value {
     assert!(out.status.success(), "{}", text(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
 /// Polls `weft get WHAT -o json` through node 1 until `done` holds (at most `max`).
-fn wait_json(cluster: &Cluster, what: &str, max: Duration, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) fn wait_json(
+    cluster: &Cluster,
+    what: &str,
+    max: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let until = Instant::now() + max;
     loop {
         let now = json_of(&cluster.weft(1, &["get", what, "-o", "json"]));
@@ -91,9 +96,9 @@ fn running(cells: &Value) -> Vec<(u64, String, u64)> {
     out
 }
 
-/// Starts one more worker of `cluster` as `node-ID`, its pid recorded where `weft cluster
-/// down` and the cluster's drop find it.
-fn start_worker(cluster: &Cluster, id: u64) -> Killed {
+/// Starts one more worker of `cluster` as `node-ID` (with `extra` arguments), its pid
+/// recorded where `weft cluster down` and the cluster's drop find it.
+pub(crate) fn start_worker(cluster: &Cluster, id: u64, extra: &[&str]) -> Killed {
     let node_dir = cluster.dir.join(format!("node-{id}"));
     std::fs::create_dir_all(&node_dir).expect("the node's directory");
     let token = std::fs::read_to_string(cluster.dir.join("token")).expect("the token");
@@ -102,6 +107,7 @@ fn start_worker(cluster: &Cluster, id: u64) -> Killed {
         .args(["node", "--listen", "127.0.0.1:0", "--data"])
         .arg(node_dir.join("data"))
         .args(["--join", &cluster.url(1), "--token", token.trim()])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(log("stdout"))
         .stderr(log("stderr"))
@@ -178,7 +184,7 @@ fn workers_run_cells_and_their_replicas_move_off_a_killed_worker() {
     // One controller and one worker, then a second worker.
     let up = weft(&["cluster", "up", "--nodes", "2", "--dir", path(&cluster.dir)]);
     assert!(up.status.success(), "{}", text(&up.stderr));
-    let _third = start_worker(&cluster, 3);
+    let _third = start_worker(&cluster, 3, &[]);
     let nodes = wait_json(&cluster, "nodes", Duration::from_secs(20), |n| {
         list(n).len() == 3 && list(n).iter().all(|n| n["state"] == "Ready")
     });

@@ -10,6 +10,7 @@ mod data;
 mod defaults;
 mod deploy;
 mod diff;
+mod e2e;
 mod examples;
 mod linearizable;
 mod node;

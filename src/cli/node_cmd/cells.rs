@@ -21,6 +21,7 @@
 
 mod http;
 pub mod instance;
+pub mod kick;
 
 use super::registry;
 use serde::{Deserialize, Serialize};
@@ -30,7 +31,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use weft_resources::kinds::{self, CellSpec, Kv, Record};
-use weft_resources::{Command, Compare, CompareOp, Keys, Op};
+use weft_resources::{Command, Compare, CompareOp, Keys, Op, Outcome};
 use weft_runtime::Output;
 
 pub const ASSIGN: &str = "/cells/assign/";
@@ -109,6 +110,9 @@ pub fn schedule(kv: &dyn Kv) -> Result<(), String> {
         .filter(|(h, r)| wanted.get(h).is_none_or(|n| r >= n))
         .cloned()
         .collect();
+    if !gone.is_empty() {
+        kick::PLACED.kick();
+    }
     for (h, r) in gone {
         for key in [assign_key(&h, r), instance::endpoint_key(&h, r)] {
             kv.write(Command::Delete {
@@ -118,23 +122,20 @@ pub fn schedule(kv: &dyn Kv) -> Result<(), String> {
         }
         current.remove(&(h, r));
     }
-    // Statuses of instances that ended, or whose node is gone, once their replica runs
-    // elsewhere (or not at all).
-    for s in statuses(kv)? {
-        let here = current
-            .get(&(s.cell.clone(), s.replica))
-            .map(|(n, _)| n.as_str());
-        if here != Some(s.node.as_str()) && (s.state == "dead" || !ready.contains(&s.node)) {
-            kv.write(Command::Delete {
-                keys: Keys::One(status_key(&s.cell, s.replica, &s.node)),
-                prev_kv: false,
-            })?;
-        }
+    if !ready.is_empty() {
+        place(kv, &cells, &ready, &mut current)?;
     }
-    if ready.is_empty() {
-        return Ok(());
-    }
-    for cell in &cells {
+    forget_statuses(kv, &ready, &current)
+}
+
+/// Places the replicas of `cells` without a live node (see the module's description).
+fn place(
+    kv: &dyn Kv,
+    cells: &[Record],
+    ready: &[String],
+    current: &mut Assignments,
+) -> Result<(), String> {
+    for cell in cells {
         let h = cell.handle();
         let mut changed = false;
         for r in 0..replicas(cell) {
@@ -155,7 +156,7 @@ pub fn schedule(kv: &dyn Kv) -> Result<(), String> {
                 break;
             };
             let revision = seen.as_ref().map_or(0, |(_, rev)| *rev);
-            kv.write(Command::Txn {
+            let reply = kv.write(Command::Txn {
                 compare: vec![Compare::mod_revision(
                     assign_key(&h, r),
                     CompareOp::Equal,
@@ -169,6 +170,9 @@ pub fn schedule(kv: &dyn Kv) -> Result<(), String> {
                 }],
                 failure: vec![],
             })?;
+            if matches!(reply.outcome, Outcome::Txn(ref t) if t.succeeded) {
+                kick::placed((h.clone(), r), &node, cell);
+            }
             current.insert((h.clone(), r), (node, revision + 1));
             changed = true;
         }
@@ -196,8 +200,28 @@ pub fn schedule(kv: &dyn Kv) -> Result<(), String> {
                 .collect();
             parts.join(", ")
         };
+        if changed {
+            kick::PLACED.kick();
+        }
         if changed || cell.placement != placement {
             kinds::set_placement(kv, &h, &placement)?;
+        }
+    }
+    Ok(())
+}
+
+/// Forgets the statuses of instances that ended, or whose node is gone, once their
+/// replica runs elsewhere (or not at all).
+fn forget_statuses(kv: &dyn Kv, ready: &[String], current: &Assignments) -> Result<(), String> {
+    for s in statuses(kv)? {
+        let here = current
+            .get(&(s.cell.clone(), s.replica))
+            .map(|(n, _)| n.as_str());
+        if here != Some(s.node.as_str()) && (s.state == "dead" || !ready.contains(&s.node)) {
+            kv.write(Command::Delete {
+                keys: Keys::One(status_key(&s.cell, s.replica, &s.node)),
+                prev_kv: false,
+            })?;
         }
     }
     Ok(())
@@ -225,11 +249,12 @@ pub fn start_scheduler(kv: Arc<dyn Kv>, leads: impl Fn() -> bool + Send + 'stati
     let thread = std::thread::Builder::new()
         .name("weft-scheduler".into())
         .spawn(move || {
+            let mut seen = kick::SCHEDULE.seen();
             while !flag.load(Ordering::Relaxed) {
                 if leads() {
                     let _ = schedule(&*kv);
                 }
-                std::thread::sleep(TICK);
+                seen = kick::SCHEDULE.wait(seen, TICK);
             }
         })
         .ok();
@@ -284,11 +309,15 @@ pub fn start_agent(kv: Arc<dyn Kv>, me: String, output: Output) -> Looping {
         .name("weft-cells".into())
         .spawn(move || {
             let mut running: HashMap<(String, u32), Instance> = HashMap::new();
+            let mut seen = kick::PLACED.seen();
             while !flag.load(Ordering::Relaxed) {
+                // What this process's scheduler just placed here starts at once.
+                let placed = kick::take_placed(&me);
+                start_missing(&kv, &me, &output, &mut running, placed);
                 if let Ok(mine) = placed_here(&*kv, &me) {
                     reconcile(&kv, &me, &output, &mut running, mine);
                 }
-                std::thread::sleep(TICK);
+                seen = kick::PLACED.wait(seen, TICK);
             }
             for (_, i) in running.drain() {
                 i.stop.store(true, Ordering::Relaxed);
@@ -349,6 +378,17 @@ fn reconcile(
             let _ = i.thread.join();
         }
     }
+    start_missing(kv, me, output, running, wanted);
+}
+
+/// Starts an instance for each of `wanted` not running yet.
+fn start_missing(
+    kv: &Arc<dyn Kv>,
+    me: &str,
+    output: &Output,
+    running: &mut HashMap<(String, u32), Instance>,
+    wanted: impl IntoIterator<Item = Placed>,
+) {
     for (k, record) in wanted {
         if running.contains_key(&k) {
             continue;

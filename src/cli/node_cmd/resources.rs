@@ -156,7 +156,11 @@ impl Resources for Cluster {
         } else {
             None
         };
+        let runs_code = cell.is_some();
         let handle = kinds::ensure(&*self.kv, &self.program, site, settings, cell)?;
+        if runs_code {
+            super::cells::kick::SCHEDULE.kick();
+        }
         lock(&self.records).remove(&handle);
         let (p, n) = kinds::resolve(&self.program, &site.name);
         if p == self.program {
@@ -230,11 +234,18 @@ impl Resources for Cluster {
         success.extend(ack_ops);
         // An acknowledgement whose message was delivered again meanwhile is dropped
         // (the message will be handled again: at least once); the writes still go in.
+        let sends = ops.iter().any(|op| match op {
+            Op::Put { key, .. } => key.starts_with(kinds::DATA.as_bytes()),
+            _ => false,
+        });
         self.kv.write(Command::Txn {
             compare,
             success,
             failure: ops,
         })?;
+        if sends {
+            super::cells::kick::SENT.kick();
+        }
         Ok(())
     }
 }

@@ -222,6 +222,7 @@ fn serve(p: &Placed, running: &mut Running, stop: &AtomicBool, status: &mut Stat
     let mut last_report = Instant::now();
     let mut idle = Duration::from_millis(2);
     let mut backoff = Duration::from_millis(100);
+    let mut sent = super::kick::SENT.seen();
     while !stop.load(Ordering::Relaxed) {
         let mut any = false;
         if let Some((_, requests, _)) = &running.endpoint {
@@ -280,7 +281,9 @@ fn serve(p: &Placed, running: &mut Running, stop: &AtomicBool, status: &mut Stat
                 Ok(e) => request(p, running, e, status),
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
             },
-            None => sleep_unless(stop, wait),
+            None => {
+                sent = super::kick::SENT.wait(sent, wait);
+            }
         }
         idle = (idle * 2).min(IDLE_MAX);
     }
