@@ -72,6 +72,13 @@ pub struct Args {
     /// endpoints: `nginx` (found on PATH; its files under `DATA/lb/`).
     #[arg(long, value_name = "PROVIDER")]
     pub lb: Option<String>,
+    /// The CPU this node offers code placed on it, in thousandths of a core (default:
+    /// its cores).
+    #[arg(long, value_name = "MILLI")]
+    pub cpu_milli: Option<u64>,
+    /// The memory this node offers code placed on it, in MiB (default: its memory).
+    #[arg(long, value_name = "MIB")]
+    pub memory_mib: Option<u64>,
     /// The address the load balancer listens on, at each service's `port`.
     #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     pub lb_host: String,
@@ -238,7 +245,11 @@ async fn join(
     raft: Option<String>,
     id: Option<u64>,
 ) -> Result<(u64, Value), String> {
-    let body = json!({ "token": args.token, "role": role, "api": api, "raft": raft, "id": id });
+    let (cpu_milli, memory_bytes) = registry::capacity(args.cpu_milli, args.memory_mib);
+    let body = json!({
+        "token": args.token, "role": role, "api": api, "raft": raft, "id": id,
+        "cpu_milli": cpu_milli, "memory_bytes": memory_bytes,
+    });
     let upstream = worker::Upstream::new(join_urls(args))?;
     let until = tokio::time::Instant::now() + JOIN_TIMEOUT;
     loop {
@@ -343,12 +354,15 @@ async fn controller(args: &Args, io: &Io) -> Result<(), String> {
             ));
         }
     }
+    let (cpu_milli, memory_bytes) = registry::capacity(args.cpu_milli, args.memory_mib);
     let record = Record {
         id,
         name: registry::name(id),
         role: Role::Controller,
         raft: Some(raft_addr.to_string()),
         api: api_url.clone(),
+        cpu_milli,
+        memory_bytes,
     };
     let apis = members
         .iter()

@@ -20,7 +20,11 @@ fn main() {
   let jobs = new QueueService<Job>("jobs", visibility: 3s)
   let results = new Table<Int, String>("results")
   new Cell("workers", replicas: 3, memory: 64 * MiB, cpu: 100 * milli) {
-    on jobs |job| { results.put(job.id, "done {job.url}") }
+    // Each job takes a while, so that no one replica takes them all.
+    on jobs |job| {
+      sleep(30ms)
+      results.put(job.id, "done {job.url}")
+    }
   }
   // Time for every replica to start, so that they all take messages.
   sleep(2s)

@@ -105,3 +105,48 @@ fn a_service_answers_at_its_endpoints_and_a_timer_ticks() {
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const TOO_BIG: &str = r#"
+fn main() {
+  let q = new QueueService<Int>("q")
+  let t = new Table<Int, Int>("t")
+  new Cell("huge", memory: 100000000 * MiB) { on q |n| { t.put(n, 1) } }
+  new Cell("greedy", cpu: 1000000 * milli) { on q |n| { t.put(n, 2) } }
+  new Cell("small", memory: 16 * MiB) { on q |n| { t.put(n, 3) } }
+}
+"#;
+
+/// `weft describe resource NAME`'s placement line.
+fn placement(node: &Served, name: &str) -> String {
+    let out = node.weft(&["describe", "resource", name]);
+    text(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Placement:"))
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_cell_is_placed_only_where_its_cpu_and_memory_fit() {
+    let dir = scratch_dir("services", "fit");
+    let file = write(&dir, "fit.weft", TOO_BIG);
+    let node = Served::start(&file, &dir.join("data"), &[]);
+    let placed = until(Duration::from_secs(30), || {
+        let p = placement(&node, "small");
+        (p == "node-1").then_some(p)
+    });
+    assert!(placed.is_some(), "small: {}", placement(&node, "small"));
+    let huge = placement(&node, "huge");
+    assert_eq!(
+        huge, "1 pending: no Ready node has 100m CPU and 100000000 MiB free",
+        "{huge}"
+    );
+    let greedy = placement(&node, "greedy");
+    assert!(
+        greedy.starts_with("1 pending: no Ready node has 1000000m CPU"),
+        "{greedy}"
+    );
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+}

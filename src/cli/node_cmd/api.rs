@@ -167,6 +167,8 @@ async fn nodes(State(node): State<Arc<Node>>) -> Response {
             role: Role::Controller,
             raft: addr.clone(),
             api: node.apis.get(id).cloned().unwrap_or_default(),
+            cpu_milli: 0,
+            memory_bytes: 0,
         });
     }
     let mut asks = Vec::new();
@@ -335,6 +337,10 @@ struct Join {
     raft: Option<String>,
     #[serde(default)]
     id: Option<u64>,
+    #[serde(default)]
+    cpu_milli: u64,
+    #[serde(default)]
+    memory_bytes: u64,
 }
 
 async fn join(State(node): State<Arc<Node>>, body: Bytes) -> Response {
@@ -411,6 +417,8 @@ async fn join(State(node): State<Arc<Node>>, body: Bytes) -> Response {
             role: join.role,
             raft: join.raft.clone(),
             api: join.api.trim_end_matches('/').to_string(),
+            cpu_milli: join.cpu_milli,
+            memory_bytes: join.memory_bytes,
         };
         match registry::put_record(&node.controller, &record, claim).await {
             Ok(true) => {

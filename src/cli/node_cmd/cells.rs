@@ -123,7 +123,12 @@ pub fn schedule(kv: &dyn Kv) -> Result<(), String> {
         current.remove(&(h, r));
     }
     if !ready.is_empty() {
-        place(kv, &cells, &ready, &mut current)?;
+        let capacity: HashMap<String, (u64, u64)> =
+            registry::records(&kv.range(registry::NODES.as_bytes(), None)?)
+                .into_iter()
+                .map(|n| (n.name, (n.cpu_milli, n.memory_bytes)))
+                .collect();
+        place(kv, &cells, &ready, &capacity, &mut current)?;
     }
     forget_statuses(kv, &ready, &current)
 }
@@ -133,11 +138,15 @@ fn place(
     kv: &dyn Kv,
     cells: &[Record],
     ready: &[String],
+    capacity: &HashMap<String, (u64, u64)>,
     current: &mut Assignments,
 ) -> Result<(), String> {
+    let requests: HashMap<String, (u64, u64)> =
+        cells.iter().map(|c| (c.handle(), request(c))).collect();
     for cell in cells {
         let h = cell.handle();
         let mut changed = false;
+        let mut pending = 0;
         for r in 0..replicas(cell) {
             let seen = current.get(&(h.clone(), r)).cloned();
             if seen.as_ref().is_some_and(|(n, _)| ready.contains(n)) {
@@ -152,8 +161,24 @@ fn place(
                 let all = current.values().filter(|(n, _)| n == node).count();
                 (mine, all, node.clone())
             };
-            let Some(node) = ready.iter().min_by_key(|n| load(n)).cloned() else {
-                break;
+            // Fit: the node has room for one more instance.
+            let fits = |node: &&String| {
+                let Some(&(cpu_max, memory_max)) = capacity.get(*node) else {
+                    return true;
+                };
+                let (mut cpu, mut memory) = request(cell);
+                for ((ch, _), (n, _)) in current.iter() {
+                    if n == *node {
+                        let (c, m) = requests.get(ch).copied().unwrap_or_default();
+                        cpu += c;
+                        memory += m;
+                    }
+                }
+                (cpu_max == 0 || cpu <= cpu_max) && (memory_max == 0 || memory <= memory_max)
+            };
+            let Some(node) = ready.iter().filter(fits).min_by_key(|n| load(n)).cloned() else {
+                pending += 1;
+                continue;
             };
             let revision = seen.as_ref().map_or(0, |(_, rev)| *rev);
             let reply = kv.write(Command::Txn {
@@ -181,24 +206,23 @@ fn place(
             .filter(|((ch, _), _)| *ch == h)
             .map(|(_, (n, _))| n.clone())
             .collect();
-        let placement = if nodes.is_empty() {
-            "no replicas".to_string()
+        let (cpu, memory) = request(cell);
+        let pending = if pending == 0 {
+            String::new()
         } else {
-            let mut counted: BTreeMap<&str, usize> = BTreeMap::new();
-            for n in &nodes {
-                *counted.entry(n).or_default() += 1;
-            }
-            let parts: Vec<String> = counted
-                .iter()
-                .map(|(n, c)| {
-                    if *c == 1 {
-                        n.to_string()
-                    } else {
-                        format!("{n} x{c}")
-                    }
-                })
-                .collect();
-            parts.join(", ")
+            format!(
+                "{pending} pending: no Ready node has {cpu}m CPU and {} MiB free",
+                memory >> 20
+            )
+        };
+        let placement = if nodes.is_empty() && !pending.is_empty() {
+            pending
+        } else if nodes.is_empty() {
+            "no replicas".to_string()
+        } else if !pending.is_empty() {
+            format!("{}; {pending}", spread_text(&nodes))
+        } else {
+            spread_text(&nodes)
         };
         if changed {
             kick::PLACED.kick();
@@ -208,6 +232,32 @@ fn place(
         }
     }
     Ok(())
+}
+
+/// What one instance of `r` asks of its node: thousandths of a core, bytes.
+fn request(r: &Record) -> (u64, u64) {
+    let cpu = setting(r, "cpu", 100).max(0) as u64;
+    let memory = setting(r, "memory", 64 << 20).max(0) as u64;
+    (cpu, memory)
+}
+
+/// `node-1, node-2 x2`: the nodes, with how many replicas each has when more than one.
+fn spread_text(nodes: &[String]) -> String {
+    let mut counted: BTreeMap<&str, usize> = BTreeMap::new();
+    for n in nodes {
+        *counted.entry(n).or_default() += 1;
+    }
+    let parts: Vec<String> = counted
+        .iter()
+        .map(|(n, c)| {
+            if *c == 1 {
+                n.to_string()
+            } else {
+                format!("{n} x{c}")
+            }
+        })
+        .collect();
+    parts.join(", ")
 }
 
 /// Forgets the statuses of instances that ended, or whose node is gone, once their

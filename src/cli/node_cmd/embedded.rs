@@ -89,12 +89,15 @@ impl Embedded {
             return;
         }
         let controller = self.node.controller.clone();
+        let (cpu_milli, memory_bytes) = registry::capacity(None, None);
         let record = Record {
             id: ID,
             name: registry::name(ID),
             role: Role::Controller,
             raft: Some(controller.addr().to_string()),
             api: api_url,
+            cpu_milli,
+            memory_bytes,
         };
         let _guard = self.rt.enter();
         self.tasks.push(tokio::spawn(super::register(

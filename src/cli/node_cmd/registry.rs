@@ -63,6 +63,31 @@ pub struct Record {
     pub raft: Option<String>,
     /// The API's base URL, `http://HOST:PORT`.
     pub api: String,
+    /// What it offers the code placed on it: thousandths of a core (0: not said, no
+    /// limit).
+    #[serde(default)]
+    pub cpu_milli: u64,
+    /// And bytes of memory (0: not said, no limit).
+    #[serde(default)]
+    pub memory_bytes: u64,
+}
+
+/// This machine's capacity unless given: its cores and its memory (`MemTotal`).
+pub fn capacity(cpu_milli: Option<u64>, memory_mib: Option<u64>) -> (u64, u64) {
+    let cpu = cpu_milli.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1000, |n| n.get() as u64 * 1000)
+    });
+    let memory = memory_mib.map(|m| m << 20).unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|t| {
+                let line = t.lines().find(|l| l.starts_with("MemTotal:"))?;
+                let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+                Some(kib << 10)
+            })
+            .unwrap_or(0)
+    });
+    (cpu, memory)
 }
 
 /// The name of node `id`.
