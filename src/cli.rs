@@ -21,6 +21,7 @@ pub mod patch;
 pub mod repl;
 pub mod rollout;
 pub mod run;
+pub mod secret;
 pub mod store_cmd;
 pub mod test;
 

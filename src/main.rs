@@ -37,6 +37,8 @@ enum Command {
     Deploy(cli::deploy::Args),
     /// Release a program's resources and record (`--prune`: only its orphaned ones).
     Destroy(cli::destroy::Args),
+    /// Set a program's Secret from stdin: `weft secret set PROGRAM/NAME`.
+    Secret(cli::secret::Args),
     /// Hot-swap a new version of the program into a running node.
     Patch(cli::patch::Args),
     /// A running program's versions: `history`, `status`, `undo`.
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Delete(a) => cli::delete::main(a, &io),
         Command::Deploy(a) => cli::deploy::main(a, &io),
         Command::Destroy(a) => cli::destroy::main(a, &io),
+        Command::Secret(a) => cli::secret::main(a, &io),
         Command::Patch(a) => cli::patch::main(a, &io),
         Command::Rollout(a) => cli::rollout::main(a, &io),
         Command::Repl(a) => cli::repl::main(a, &io),

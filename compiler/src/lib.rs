@@ -14,6 +14,8 @@ pub mod manifest;
 
 pub use layout::ty_name;
 pub use module::RESET_EXPORT;
+/// The host capabilities code on the cluster may be granted, by bit (`capabilities:`).
+pub use weft_lang::tir::CAPABILITIES;
 mod module;
 mod rt;
 

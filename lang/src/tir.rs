@@ -72,6 +72,10 @@ pub struct CellHandler {
     pub span: Span,
 }
 
+/// The host capabilities code on the cluster may be granted (`capabilities: [...]`),
+/// each a bit of the mask its setting holds: bit `i` for `CAPABILITIES[i]`.
+pub const CAPABILITIES: [&str; 4] = ["print", "clock", "sleep", "agents"];
+
 /// The events a resource's code handles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HandlerEvent {
@@ -116,6 +120,8 @@ pub enum ResourceOp {
     TableScan,
     /// `(Table<K, V>) -> Int`
     TableLen,
+    /// `(Secret) -> String`: the secret's value, only in code on the cluster granted it.
+    SecretGet,
 }
 
 impl ResourceOp {
@@ -124,7 +130,7 @@ impl ResourceOp {
         self as u32
     }
 
-    pub const ALL: [ResourceOp; 8] = [
+    pub const ALL: [ResourceOp; 9] = [
         ResourceOp::QueueSend,
         ResourceOp::QueueReceive,
         ResourceOp::QueueLen,
@@ -133,6 +139,7 @@ impl ResourceOp {
         ResourceOp::TableDelete,
         ResourceOp::TableScan,
         ResourceOp::TableLen,
+        ResourceOp::SecretGet,
     ];
 
     pub fn from_code(code: u32) -> Option<ResourceOp> {

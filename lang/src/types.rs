@@ -23,16 +23,20 @@ pub enum ResourceKind {
     HttpService,
     /// `Timer`: a body run once every period, somewhere on the cluster.
     Timer,
+    /// `Secret`: a value kept encrypted, read only by the code on the cluster that
+    /// captures it.
+    Secret,
 }
 
 impl ResourceKind {
     /// Every kind, by its type name.
-    pub const ALL: [ResourceKind; 5] = [
+    pub const ALL: [ResourceKind; 6] = [
         ResourceKind::Queue,
         ResourceKind::Table,
         ResourceKind::Cell,
         ResourceKind::HttpService,
         ResourceKind::Timer,
+        ResourceKind::Secret,
     ];
 
     /// The type's name as a program writes it.
@@ -43,6 +47,7 @@ impl ResourceKind {
             ResourceKind::Cell => "Cell",
             ResourceKind::HttpService => "HttpService",
             ResourceKind::Timer => "Timer",
+            ResourceKind::Secret => "Secret",
         }
     }
 
@@ -51,7 +56,10 @@ impl ResourceKind {
         match self {
             ResourceKind::Queue => 1,
             ResourceKind::Table => 2,
-            ResourceKind::Cell | ResourceKind::HttpService | ResourceKind::Timer => 0,
+            ResourceKind::Cell
+            | ResourceKind::HttpService
+            | ResourceKind::Timer
+            | ResourceKind::Secret => 0,
         }
     }
 

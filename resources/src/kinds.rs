@@ -115,7 +115,17 @@ impl Record {
             .settings
             .iter()
             .map(|(n, v)| match n.as_str() {
-                "visibility" => format!("{n}: {}", duration_text(*v)),
+                "visibility" | "every" => format!("{n}: {}", duration_text(*v)),
+                "capabilities" => {
+                    let names: Vec<String> = weft_compiler::CAPABILITIES
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| v & (1 << i) != 0)
+                        .map(|(_, c)| format!("\"{c}\""))
+                        .collect();
+                    format!("{n}: [{}]", names.join(", "))
+                }
+                "expose" if *v == 1 => format!("{n}: lb(\"nginx\")"),
                 _ => format!("{n}: {v}"),
             })
             .collect();

@@ -61,6 +61,12 @@ pub struct NodeSettings {
     pub program: String,
     /// Limits of `main` when a patch runs it again.
     pub main_limits: RunLimits,
+    /// The host capabilities its code may use (bit `i` for `tir::CAPABILITIES[i]`);
+    /// `None`: every one (a node that is not a Cell's instance).
+    pub capabilities: Option<i64>,
+    /// The Secrets (by handle) its code may read: a Cell's instance's grants. No other
+    /// node reads any.
+    pub secrets: Vec<String>,
 }
 
 impl NodeSettings {
@@ -76,6 +82,8 @@ impl NodeSettings {
             dispatch_workers: 32,
             program: "main".into(),
             main_limits: RunLimits::default(),
+            capabilities: None,
+            secrets: vec![],
         }
     }
 }

@@ -40,6 +40,36 @@ fn memory(caller: &mut Caller<'_, State>) -> wasmtime::Result<Memory> {
     }
 }
 
+/// Goes on when the run may use capability `name` (one of `tir::CAPABILITIES`): a run
+/// without a node, or on a node not restricted, may use every one.
+fn granted(caller: &mut Caller<'_, State>, name: &str) -> wasmtime::Result<()> {
+    use weft_lang::tir::CAPABILITIES;
+    let mask = caller
+        .data()
+        .turn
+        .as_ref()
+        .and_then(|t| t.node.settings().capabilities);
+    let bit = CAPABILITIES.iter().position(|c| *c == name).unwrap_or(0);
+    match mask {
+        Some(m) if m & (1 << bit) == 0 => {
+            let have: Vec<String> = CAPABILITIES
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| m & (1 << i) != 0)
+                .map(|(_, c)| format!("\"{c}\""))
+                .collect();
+            Err(trap(
+                caller,
+                &format!(
+                    "this code was not granted the `{name}` capability (it has: [{}])",
+                    have.join(", ")
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Stops the run with `message` (a bug in the module or the host, not in the program).
 fn trap(caller: &mut Caller<'_, State>, message: &str) -> wasmtime::Error {
     caller.data_mut().stop(Stop::Trap(message.to_string()))

@@ -20,6 +20,7 @@ pub mod programs;
 mod registry;
 mod remote_kv;
 pub mod resources;
+pub mod secrets;
 mod watch;
 mod worker;
 
@@ -391,6 +392,9 @@ async fn controller(args: &Args, io: &Io) -> Result<(), String> {
     io.error(&format!(
         "node {id}: controller, raft {raft_addr}, api: {api_url}\n"
     ));
+    if let Some(token) = &args.token {
+        secrets::key_from_token(token);
+    }
     let kv: Arc<dyn weft_resources::kinds::Kv> = Arc::new(resources::Local {
         controller: Arc::downgrade(&controller),
         handle: tokio::runtime::Handle::current(),
@@ -500,6 +504,9 @@ async fn worker_node(args: &Args, io: &Io) -> Result<(), String> {
         }),
     ];
     // The Cells placed here run over the controllers' Kv route.
+    if let Some(token) = &args.token {
+        secrets::key_from_token(token);
+    }
     let kv: Arc<dyn weft_resources::kinds::Kv> = Arc::new(remote_kv::Remote {
         upstream: upstream.clone(),
         handle: tokio::runtime::Handle::current(),

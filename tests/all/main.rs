@@ -17,6 +17,7 @@ mod node;
 mod patch;
 mod repl;
 mod resources;
+mod secrets;
 mod services;
 mod support;
 mod swim;

@@ -131,6 +131,7 @@ fn resource_method(
             Ty::list(Ty::Tuple(vec![Ty::String, arg(1)])),
         ),
         (ResourceKind::Table, "len") => m(op(O::TableLen), vec![], Ty::Int),
+        (ResourceKind::Secret, "get") => m(op(O::SecretGet), vec![], Ty::String),
         _ => None,
     }
 }

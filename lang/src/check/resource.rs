@@ -6,7 +6,9 @@ use super::expr::mk;
 use crate::ast::{self, ExprKind as A, StrPart};
 use crate::diagnostic::Diagnostic;
 use crate::source::Span;
-use crate::tir::{CellHandler, Expr, ExprKind as K, HandlerEvent, Intrinsic, ResourceSite};
+use crate::tir::{
+    CellHandler, Expr, ExprKind as K, HandlerEvent, Intrinsic, ResourceSite, CAPABILITIES,
+};
 use crate::types::{ResourceKind, Ty};
 
 /// One named setting of a kind: its name, type and the value it has when left out.
@@ -34,14 +36,19 @@ fn required(name: &'static str, ty: Ty) -> Setting {
 }
 
 /// The settings of every kind that runs code: how many instances, each one's memory
-/// (bytes, `64 * MiB`) and CPU (thousandths of a core, `100 * milli`).
-fn compute() -> [Setting; 3] {
+/// (bytes, `64 * MiB`) and CPU (thousandths of a core, `100 * milli`), and the host
+/// capabilities it is granted (`capabilities: ["print", "clock"]`, passed as a mask).
+fn compute() -> [Setting; 4] {
     [
         setting("replicas", Ty::Int, 1),
         setting("memory", Ty::Int, 64 << 20),
         setting("cpu", Ty::Int, 100),
+        setting("capabilities", Ty::Int, CAPABILITIES_DEFAULT),
     ]
 }
+
+/// What code on the cluster gets when it names none: all but `agents`.
+const CAPABILITIES_DEFAULT: i64 = 0b0111;
 
 /// The settings a kind takes after its name, in the order they are passed to the host.
 fn settings(kind: ResourceKind) -> Vec<Setting> {
@@ -53,7 +60,7 @@ fn settings(kind: ResourceKind) -> Vec<Setting> {
             // How long a taken message stays hidden before it is delivered again.
             setting("visibility", Ty::Duration, 30_000_000_000),
         ],
-        ResourceKind::Table => vec![],
+        ResourceKind::Table | ResourceKind::Secret => vec![],
         ResourceKind::Cell => compute().into(),
         ResourceKind::HttpService => {
             // The port its load balancer listens on; `expose: lb("nginx")` (passed as
@@ -63,7 +70,10 @@ fn settings(kind: ResourceKind) -> Vec<Setting> {
             v
         }
         // How often its body runs.
-        ResourceKind::Timer => vec![required("every", Ty::Duration)],
+        ResourceKind::Timer => vec![
+            required("every", Ty::Duration),
+            setting("capabilities", Ty::Int, CAPABILITIES_DEFAULT),
+        ],
     }
 }
 
@@ -160,6 +170,9 @@ impl Body<'_, '_> {
                 ResourceKind::Timer => {
                     "a Timer takes no type arguments: `new Timer(\"sweep\", every: 10m) { ... }`"
                 }
+                ResourceKind::Secret => {
+                    "a Secret takes no type arguments: `new Secret(\"db-password\")`"
+                }
             });
             self.error(d);
             return never(span);
@@ -252,6 +265,8 @@ impl Body<'_, '_> {
             };
             let value = if n.name == "expose" {
                 self.expose(&a.value)
+            } else if n.name == "capabilities" {
+                self.capabilities(&a.value)
             } else {
                 self.check(&a.value, &table[i].ty)
             };
@@ -525,6 +540,41 @@ impl Body<'_, '_> {
             }
         }
         mk(K::Int(1), Ty::Int, value.span)
+    }
+
+    /// `capabilities: ["print", "clock"]`: a list of the names in [`CAPABILITIES`],
+    /// written out, as a mask (bit `i` for `CAPABILITIES[i]`).
+    fn capabilities(&mut self, value: &ast::Expr) -> Expr {
+        let mut mask = 0i64;
+        let hint = format!(
+            "write a list of names, some of: {}",
+            CAPABILITIES.map(|c| format!("\"{c}\"")).join(", ")
+        );
+        let A::List(items) = &value.kind else {
+            let d =
+                Diagnostic::error(value.span, "expected a list of capabilities").with_hint(hint);
+            self.error(d);
+            return mk(K::Int(0), Ty::Int, value.span);
+        };
+        for item in items {
+            let name = match &item.kind {
+                A::Str(parts) => match parts.as_slice() {
+                    [StrPart::Lit(p)] => Some(p.as_str()),
+                    [] => Some(""),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match name.and_then(|n| CAPABILITIES.iter().position(|c| *c == n)) {
+                Some(i) => mask |= 1 << i,
+                None => {
+                    let d =
+                        Diagnostic::error(item.span, "not a capability").with_hint(hint.clone());
+                    self.error(d);
+                }
+            }
+        }
+        mk(K::Int(mask), Ty::Int, value.span)
     }
 
     /// An HttpService's `|req| { ... }`: a `std::http::Request` in, a `Response` out.

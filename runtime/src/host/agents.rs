@@ -157,6 +157,7 @@ fn agent_call(
     ap: i32,
     al: i32,
 ) -> wasmtime::Result<i32> {
+    super::granted(&mut caller, "agents")?;
     let uri = read_uri(&mut caller, up, ul)?;
     let args = read_bytes(&mut caller, ap, al)?;
     let t = turn(&mut caller)?;
@@ -182,6 +183,7 @@ fn agent_send(
     ap: i32,
     al: i32,
 ) -> wasmtime::Result<()> {
+    super::granted(&mut caller, "agents")?;
     let uri = read_uri(&mut caller, up, ul)?;
     let args = read_bytes(&mut caller, ap, al)?;
     let r = turn(&mut caller)?.send(agent, method, uri, args);

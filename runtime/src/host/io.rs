@@ -13,6 +13,7 @@ pub fn register(linker: &mut Linker<State>) -> wasmtime::Result<()> {
 
 /// (ptr, len): writes the UTF-8 bytes and a newline to the run's output.
 fn print(mut caller: Caller<'_, State>, ptr: i32, len: i32) -> wasmtime::Result<()> {
+    super::granted(&mut caller, "print")?;
     let mut bytes = read_bytes(&mut caller, ptr, len)?;
     bytes.push(b'\n');
     if let Err(e) = caller.data().output.write_bytes(&bytes) {

@@ -135,6 +135,11 @@ fn resource_op(
             }
             None => Ok(crate::value::encode_option(None)),
         })
+    } else if op == ResourceOp::SecretGet && !node.settings().secrets.contains(&handle) {
+        Err(
+            "a Secret is read only by the code on the cluster that captures it (a Cell's handler, an HttpService's, a Timer's)"
+                .to_string(),
+        )
     } else {
         resources.read(&handle, op, &a)
     };

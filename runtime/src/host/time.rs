@@ -12,16 +12,18 @@ pub fn register(linker: &mut Linker<State>) -> wasmtime::Result<()> {
 }
 
 /// (): milliseconds since the Unix epoch (negative before it).
-fn now_ms(_caller: Caller<'_, State>) -> i64 {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
+fn now_ms(mut caller: Caller<'_, State>) -> wasmtime::Result<i64> {
+    super::granted(&mut caller, "clock")?;
+    Ok(match SystemTime::now().duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
-    }
+    })
 }
 
 /// (nanos): waits; a wait past the run's deadline waits until the deadline, then stops
 /// the run with "time limit exceeded" (epoch interruption cannot reach host code).
 fn sleep(mut caller: Caller<'_, State>, nanos: i64) -> wasmtime::Result<()> {
+    super::granted(&mut caller, "sleep")?;
     let wanted = Duration::from_nanos(u64::try_from(nanos).unwrap_or(0));
     let Some(deadline) = caller.data().deadline else {
         std::thread::sleep(wanted);

@@ -79,6 +79,10 @@ pub fn routes(node: Arc<Node>) -> Router {
         .route("/api/v1/programs", get(super::programs::list_route))
         .route("/api/v1/cells", get(super::programs::cells_route))
         .route(
+            "/api/v1/secrets/{program}/{name}",
+            axum::routing::put(super::secrets::set_route),
+        )
+        .route(
             "/api/v1/programs/{name}",
             get(super::programs::get_route)
                 .post(super::programs::deploy_route)

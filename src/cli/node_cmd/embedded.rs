@@ -43,6 +43,8 @@ impl Embedded {
         // A group made before is opened as it is (its only member's address is where
         // peers would reach it, and there are none).
         let fresh = !dir.join("raft").exists();
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+        super::secrets::key_from_file(&dir.join("secrets.key"))?;
         let node = rt.block_on(async {
             let controller = Controller::start(ID, dir, listener)
                 .await

@@ -285,9 +285,9 @@ fn main_limits() -> RunLimits {
 }
 
 /// A deploy that did not go through: the status and the answer's body.
-type Refused = (StatusCode, Value);
+pub(super) type Refused = (StatusCode, Value);
 
-fn refused(status: StatusCode, reason: impl Into<String>) -> Refused {
+pub(super) fn refused(status: StatusCode, reason: impl Into<String>) -> Refused {
     (status, json!({ "error": reason.into() }))
 }
 
@@ -411,7 +411,7 @@ fn local(node: &Node) -> Arc<dyn Kv> {
 }
 
 /// Runs `work` with the store on the blocking pool (the store is reached blocking).
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     node: &Node,
     work: impl FnOnce(Arc<dyn Kv>) -> Result<T, Refused> + Send + 'static,
 ) -> Result<T, Refused> {
@@ -422,7 +422,7 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-fn answer(r: Result<Value, Refused>) -> Response {
+pub(super) fn answer(r: Result<Value, Refused>) -> Response {
     match r {
         Ok(v) => Json(v).into_response(),
         Err((status, body)) => (status, Json(body)).into_response(),
