@@ -189,6 +189,13 @@ impl Resources for Cluster {
                 }
                 Ok(out)
             }
+            ResourceOp::SecretGet => {
+                let sealed = kinds::get_key(kv, &super::secrets::value_key(handle))?
+                    .ok_or_else(|| format!("the Secret {handle} has no value yet: set it with `weft secret set {handle}`"))?;
+                let value = super::secrets::open(handle, &sealed.value)?;
+                let text = String::from_utf8(value).map_err(|_| "a Secret that is not text")?;
+                Ok(value::encode_str(&text))
+            }
             other => Err(format!("{other:?} is not a read")),
         }
     }

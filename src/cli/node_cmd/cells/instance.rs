@@ -111,6 +111,13 @@ fn start(p: &Placed, stop: &AtomicBool, status: &mut Status) -> Option<Running> 
                 memory_max_bytes: memory as usize,
                 ..RunLimits::default()
             };
+            settings.capabilities = p
+                .record
+                .settings
+                .iter()
+                .find(|(n, _)| n == "capabilities")
+                .map(|(_, mask)| *mask);
+            settings.secrets = granted_secrets(&artifact, &p.spec);
             let node = ProgramNode::new(
                 rt,
                 artifact.clone(),
@@ -187,6 +194,31 @@ pub fn endpoint_key(handle: &str, r: u32) -> Vec<u8> {
 /// Where the endpoints of service `handle` are.
 pub fn endpoints_prefix(handle: &str) -> Vec<u8> {
     format!("{ENDPOINTS}{handle}/").into_bytes()
+}
+
+/// The Secrets the handlers captured (as values of their own, not inside others): what
+/// this instance may read.
+fn granted_secrets(artifact: &Artifact, spec: &CellSpec) -> Vec<String> {
+    use weft_compiler::manifest::TypeDesc;
+    let mut out = vec![];
+    for h in &spec.handlers {
+        let Some((r, d)) = desc(artifact, &h.export) else {
+            continue;
+        };
+        let mut rest: &[u8] = &h.captures;
+        for t in &d.captures {
+            let Ok((v, n)) = weft_runtime::value::decode_prefix(rest, t, &r.types) else {
+                break;
+            };
+            if let (TypeDesc::Resource(ty), weft_runtime::value::Value::Str(handle)) = (t, v) {
+                if ty == "Secret" {
+                    out.push(handle);
+                }
+            }
+            rest = rest.get(n..).unwrap_or_default();
+        }
+    }
+    out
 }
 
 /// The handler's description in the module's manifest, with its resource's.
