@@ -52,6 +52,10 @@ pub struct Args {
     /// one would break (as `weft patch --force`).
     #[arg(long)]
     pub force: bool,
+    /// Run a load balancer provider (`nginx`, from PATH) in front of the program's
+    /// services exposed with `lb("nginx")`, each on its `port` of 127.0.0.1.
+    #[arg(long, value_name = "PROVIDER")]
+    pub lb: Option<String>,
     /// Serve no API (the harness runs programs this way).
     #[arg(skip)]
     pub no_api: bool,
@@ -76,6 +80,7 @@ pub fn run(file: &str, rt: &Runtime, limits: &RunLimits, io: &Io) -> Exit {
         turn_time_limit_ms: 1000,
         api: None,
         force: false,
+        lb: None,
         no_api: true,
     };
     run_opts(file, rt, limits, &args, io)
@@ -246,6 +251,11 @@ fn run_on(
     let cells = sites.iter().any(|s| !s.handlers.is_empty());
     if let (true, Some(control)) = (cells && api.is_some(), control) {
         control.start_cells(io.out.clone());
+        if let Some(provider) = &args.lb {
+            if let Err(e) = control.start_lb(provider, io.out.clone()) {
+                io.error(&format!("error: {e}\n"));
+            }
+        }
     }
     let r = node.run_main(main, limits);
     if let (Ok(()), Some(cluster), Some(kv)) = (&r, &cluster, &kv) {

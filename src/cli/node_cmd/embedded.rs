@@ -25,6 +25,10 @@ pub struct Embedded {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// The Cells' scheduler and this node's agent, once started.
     cells: Vec<super::cells::Looping>,
+    /// The load balancer provider, when asked for.
+    lb: Option<super::lb::Lb>,
+    /// The group's directory.
+    dir: std::path::PathBuf,
     registered: bool,
 }
 
@@ -67,6 +71,8 @@ impl Embedded {
             node,
             tasks: vec![],
             cells: vec![],
+            lb: None,
+            dir: dir.to_path_buf(),
             registered: false,
         })
     }
@@ -117,8 +123,8 @@ impl Embedded {
             .push(tokio::spawn(registry::expire_leases(controller)));
     }
 
-    /// Runs Cells here: the scheduler, and this node's agent (their prints go to
-    /// `output`). The node is registered (with no API) if it was not.
+    /// Runs code on the cluster here: the scheduler, and this node's agent (their prints
+    /// go to `output`). The node is registered (with no API) if it was not.
     pub fn start_cells(&mut self, output: weft_runtime::Output) {
         self.register(String::new());
         let kv: Arc<dyn weft_resources::kinds::Kv> = Arc::new(self.kv());
@@ -128,6 +134,27 @@ impl Embedded {
             .push(super::cells::start_agent(kv, registry::name(ID), output));
     }
 
+    /// Runs the load balancer provider `provider` (`nginx`) here, its files in
+    /// `DATA/cluster/lb/`, listening on 127.0.0.1.
+    pub fn start_lb(&mut self, provider: &str, output: weft_runtime::Output) -> Result<(), String> {
+        if provider != "nginx" {
+            return Err(format!(
+                "--lb {provider}: no such load balancer provider (there is: nginx)"
+            ));
+        }
+        let kv: Arc<dyn weft_resources::kinds::Kv> = Arc::new(self.kv());
+        let lb = super::lb::start(
+            kv,
+            self.dir.join("lb"),
+            std::path::PathBuf::from("nginx"),
+            "127.0.0.1".into(),
+            output,
+        )
+        .map_err(|e| format!("--lb nginx: {e}"))?;
+        self.lb = Some(lb);
+        Ok(())
+    }
+
     /// Stops the Cells, the background tasks and raft, and closes the storage.
     pub fn stop(self) {
         let Embedded {
@@ -135,8 +162,10 @@ impl Embedded {
             node,
             tasks,
             cells,
+            lb,
             ..
         } = self;
+        drop(lb);
         drop(cells);
         rt.block_on(async move {
             for task in tasks {
