@@ -150,3 +150,50 @@ fn a_cell_is_placed_only_where_its_cpu_and_memory_fit() {
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn weft_run_puts_nginx_in_front_of_an_exposed_service() {
+    let dir = scratch_dir("services", "lb");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let program = format!(
+        r#"use std::http::{{lb, ok, text}}
+
+fn main() {{
+  new HttpService("web", port: {port}, expose: lb("nginx"), replicas: 2) |req| {{
+    let from = req.header("x-forwarded-for").unwrap_or("?")
+    ok(text("via {{from}}"))
+  }}
+}}
+"#
+    );
+    let file = write(&dir, "web.weft", &program);
+    let node = Served::start(&file, &dir.join("data"), &["--lb", "nginx"]);
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let answer = until(Duration::from_secs(30), || {
+        let r = client
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .ok()?;
+        let server = r.headers().get("server")?.to_str().ok()?.to_string();
+        (r.status().as_u16() == 200).then(|| (server, r.text().unwrap_or_default()))
+    });
+    let Some((server, body)) = answer else {
+        panic!("nginx never served web: {}", node.stderr_so_far());
+    };
+    assert!(server.starts_with("nginx"), "{server}");
+    assert_eq!(body, "via 127.0.0.1");
+    drop(node);
+    let gone = until(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_err()
+            .then_some(())
+    });
+    assert!(gone.is_some(), "nginx outlived its node");
+    let _ = std::fs::remove_dir_all(&dir);
+}
