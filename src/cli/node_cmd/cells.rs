@@ -16,12 +16,16 @@
 //!   ready}`, written by its instance once it serves and removed when it stops (or by
 //!   the scheduler with its replica). The load balancer provider (`lb.rs`) reads them.
 //!
-//! An instance is a node of its own for the module (fetched from `/modules/ID`) with the
-//! program's resources; each event is a turn (`Node::handle_event`).
+//! An instance is a node of its own for the module (fetched from `/modules/ID` and kept,
+//! `cells/modules.rs`) with the program's resources; each event is a turn
+//! (`Node::handle_event`). Instances hand their statuses to their agent's reporter
+//! (`cells/report.rs`), which writes them behind their backs.
 
 mod http;
 pub mod instance;
 pub mod kick;
+mod modules;
+mod report;
 
 use super::registry;
 use serde::{Deserialize, Serialize};
@@ -95,8 +99,26 @@ fn assign_key(handle: &str, r: u32) -> Vec<u8> {
     format!("{ASSIGN}{handle}/{r}").into_bytes()
 }
 
+/// What the scheduler's last full pass saw, with what it placed since: a kicked pass
+/// places the Cells just ensured on it without reading everything again. A full pass
+/// (every tick) reads it all again.
+#[derive(Default)]
+struct View {
+    ready: Vec<String>,
+    /// What each node offers: thousandths of a core, bytes.
+    capacity: HashMap<String, (u64, u64)>,
+    /// What one instance of each Cell asks, by handle.
+    requests: HashMap<String, (u64, u64)>,
+    current: Assignments,
+}
+
 /// One pass of the scheduler (see the module's description).
 pub fn schedule(kv: &dyn Kv) -> Result<(), String> {
+    full_pass(kv).map(|_| ())
+}
+
+/// Reads every record, node and assignment, and places, moves and drops replicas.
+fn full_pass(kv: &dyn Kv) -> Result<View, String> {
     let cells: Vec<Record> = kinds::list(kv, None)?
         .into_iter()
         .filter(|r| r.cell.is_some())
@@ -122,116 +144,170 @@ pub fn schedule(kv: &dyn Kv) -> Result<(), String> {
         }
         current.remove(&(h, r));
     }
-    if !ready.is_empty() {
-        let capacity: HashMap<String, (u64, u64)> =
-            registry::records(&kv.range(registry::NODES.as_bytes(), None)?)
-                .into_iter()
-                .map(|n| (n.name, (n.cpu_milli, n.memory_bytes)))
-                .collect();
-        place(kv, &cells, &ready, &capacity, &mut current)?;
-    }
-    forget_statuses(kv, &ready, &current)
-}
-
-/// Places the replicas of `cells` without a live node (see the module's description).
-fn place(
-    kv: &dyn Kv,
-    cells: &[Record],
-    ready: &[String],
-    capacity: &HashMap<String, (u64, u64)>,
-    current: &mut Assignments,
-) -> Result<(), String> {
-    let requests: HashMap<String, (u64, u64)> =
-        cells.iter().map(|c| (c.handle(), request(c))).collect();
-    for cell in cells {
-        let h = cell.handle();
-        let mut changed = false;
-        let mut pending = 0;
-        for r in 0..replicas(cell) {
-            let seen = current.get(&(h.clone(), r)).cloned();
-            if seen.as_ref().is_some_and(|(n, _)| ready.contains(n)) {
-                continue;
-            }
-            // Spread: the fewest replicas of this Cell, then the fewest of all.
-            let load = |node: &String| {
-                let mine = current
-                    .iter()
-                    .filter(|((ch, _), (n, _))| *ch == h && n == node)
-                    .count();
-                let all = current.values().filter(|(n, _)| n == node).count();
-                (mine, all, node.clone())
-            };
-            // Fit: the node has room for one more instance.
-            let fits = |node: &&String| {
-                let Some(&(cpu_max, memory_max)) = capacity.get(*node) else {
-                    return true;
-                };
-                let (mut cpu, mut memory) = request(cell);
-                for ((ch, _), (n, _)) in current.iter() {
-                    if n == *node {
-                        let (c, m) = requests.get(ch).copied().unwrap_or_default();
-                        cpu += c;
-                        memory += m;
-                    }
-                }
-                (cpu_max == 0 || cpu <= cpu_max) && (memory_max == 0 || memory <= memory_max)
-            };
-            let Some(node) = ready.iter().filter(fits).min_by_key(|n| load(n)).cloned() else {
-                pending += 1;
-                continue;
-            };
-            let revision = seen.as_ref().map_or(0, |(_, rev)| *rev);
-            let reply = kv.write(Command::Txn {
-                compare: vec![Compare::mod_revision(
-                    assign_key(&h, r),
-                    CompareOp::Equal,
-                    revision,
-                )],
-                success: vec![Op::Put {
-                    key: assign_key(&h, r),
-                    value: node.clone().into_bytes(),
-                    lease: None,
-                    prev_kv: false,
-                }],
-                failure: vec![],
-            })?;
-            if matches!(reply.outcome, Outcome::Txn(ref t) if t.succeeded) {
-                kick::placed((h.clone(), r), &node, cell);
-            }
-            current.insert((h.clone(), r), (node, revision + 1));
-            changed = true;
-        }
-        let nodes: Vec<String> = current
-            .iter()
-            .filter(|((ch, _), _)| *ch == h)
-            .map(|(_, (n, _))| n.clone())
+    let mut view = View {
+        requests: cells.iter().map(|c| (c.handle(), request(c))).collect(),
+        ready,
+        current,
+        ..View::default()
+    };
+    if !view.ready.is_empty() {
+        view.capacity = registry::records(&kv.range(registry::NODES.as_bytes(), None)?)
+            .into_iter()
+            .map(|n| (n.name, (n.cpu_milli, n.memory_bytes)))
             .collect();
-        let (cpu, memory) = request(cell);
-        let pending = if pending == 0 {
-            String::new()
-        } else {
-            format!(
-                "{pending} pending: no Ready node has {cpu}m CPU and {} MiB free",
-                memory >> 20
-            )
-        };
-        let placement = if nodes.is_empty() && !pending.is_empty() {
-            pending
-        } else if nodes.is_empty() {
-            "no replicas".to_string()
-        } else if !pending.is_empty() {
-            format!("{}; {pending}", spread_text(&nodes))
-        } else {
-            spread_text(&nodes)
-        };
+        let mut placements = vec![];
+        let mut changed = false;
+        for cell in &cells {
+            let placed = place(kv, cell, &mut view)?;
+            changed |= placed.changed;
+            placements.push((cell, placement_text(cell, &view.current, placed.pending)));
+        }
         if changed {
             kick::PLACED.kick();
         }
-        if changed || cell.placement != placement {
-            kinds::set_placement(kv, &h, &placement)?;
+        // What the records say, after the placements are written and handed over.
+        for (cell, text) in placements {
+            if cell.placement != text {
+                kinds::set_placement(kv, &cell.handle(), &text)?;
+            }
         }
     }
-    Ok(())
+    forget_statuses(kv, &view.ready, &view.current)?;
+    Ok(view)
+}
+
+/// Places the replicas of the Cells `handles` (just ensured in this process) that
+/// `view` has no live node for; whether all went as `view` expected (else it is stale).
+/// Their placement texts wait for the next full pass.
+fn kicked_pass(kv: &dyn Kv, view: &mut View, handles: &[String]) -> Result<bool, String> {
+    if view.ready.is_empty() {
+        return Ok(true);
+    }
+    let mut expected = true;
+    for h in handles {
+        let cell = kinds::by_handle(kv, h)?;
+        if cell.cell.is_none() {
+            continue;
+        }
+        view.requests.insert(h.clone(), request(&cell));
+        expected &= !place(kv, &cell, view)?.raced;
+    }
+    Ok(expected)
+}
+
+/// What [`place`] did for one Cell.
+struct Placing {
+    /// A replica was given a node.
+    changed: bool,
+    /// Replicas that fit on no Ready node.
+    pending: u32,
+    /// A placement was not written: the assignment changed since it was read.
+    raced: bool,
+}
+
+/// Places the replicas of `cell` without a live node (see the module's description),
+/// handing each to this process's agent as soon as it is written.
+fn place(kv: &dyn Kv, cell: &Record, view: &mut View) -> Result<Placing, String> {
+    let h = cell.handle();
+    let mut placing = Placing {
+        changed: false,
+        pending: 0,
+        raced: false,
+    };
+    for r in 0..replicas(cell) {
+        let seen = view.current.get(&(h.clone(), r)).cloned();
+        if seen.as_ref().is_some_and(|(n, _)| view.ready.contains(n)) {
+            continue;
+        }
+        let Some(node) = best_node(cell, &h, view) else {
+            placing.pending += 1;
+            continue;
+        };
+        let revision = seen.as_ref().map_or(0, |(_, rev)| *rev);
+        let reply = kv.write(Command::Txn {
+            compare: vec![Compare::mod_revision(
+                assign_key(&h, r),
+                CompareOp::Equal,
+                revision,
+            )],
+            success: vec![Op::Put {
+                key: assign_key(&h, r),
+                value: node.clone().into_bytes(),
+                lease: None,
+                prev_kv: false,
+            }],
+            failure: vec![],
+        })?;
+        if matches!(reply.outcome, Outcome::Txn(ref t) if t.succeeded) {
+            kick::placed((h.clone(), r), &node, cell);
+        } else {
+            placing.raced = true;
+        }
+        view.current.insert((h.clone(), r), (node, reply.revision));
+        placing.changed = true;
+    }
+    Ok(placing)
+}
+
+/// The Ready node with room for one more instance of `cell` (handle `h`) and the
+/// fewest replicas of it, then of all (spread).
+fn best_node(cell: &Record, h: &str, view: &View) -> Option<String> {
+    let load = |node: &String| {
+        let mine = view
+            .current
+            .iter()
+            .filter(|((ch, _), (n, _))| ch == h && n == node)
+            .count();
+        let all = view.current.values().filter(|(n, _)| n == node).count();
+        (mine, all, node.clone())
+    };
+    let fits = |node: &&String| {
+        let Some(&(cpu_max, memory_max)) = view.capacity.get(*node) else {
+            return true;
+        };
+        let (mut cpu, mut memory) = request(cell);
+        for ((ch, _), (n, _)) in view.current.iter() {
+            if n == *node {
+                let (c, m) = view.requests.get(ch).copied().unwrap_or_default();
+                cpu += c;
+                memory += m;
+            }
+        }
+        (cpu_max == 0 || cpu <= cpu_max) && (memory_max == 0 || memory <= memory_max)
+    };
+    view.ready
+        .iter()
+        .filter(fits)
+        .min_by_key(|n| load(n))
+        .cloned()
+}
+
+/// Where `cell` runs, as its record says it: its nodes, and what is pending.
+fn placement_text(cell: &Record, current: &Assignments, pending: u32) -> String {
+    let h = cell.handle();
+    let nodes: Vec<String> = current
+        .iter()
+        .filter(|((ch, _), _)| *ch == h)
+        .map(|(_, (n, _))| n.clone())
+        .collect();
+    let (cpu, memory) = request(cell);
+    let pending = if pending == 0 {
+        String::new()
+    } else {
+        format!(
+            "{pending} pending: no Ready node has {cpu}m CPU and {} MiB free",
+            memory >> 20
+        )
+    };
+    if nodes.is_empty() && !pending.is_empty() {
+        pending
+    } else if nodes.is_empty() {
+        "no replicas".to_string()
+    } else if !pending.is_empty() {
+        format!("{}; {pending}", spread_text(&nodes))
+    } else {
+        spread_text(&nodes)
+    }
 }
 
 /// What one instance of `r` asks of its node: thousandths of a core, bytes.
@@ -292,7 +368,8 @@ impl Drop for Looping {
     }
 }
 
-/// Runs the scheduler every tick while `leads()` says this node leads.
+/// Runs the scheduler every tick while `leads()` says this node leads, and at once for
+/// the Cells this process ensures.
 pub fn start_scheduler(kv: Arc<dyn Kv>, leads: impl Fn() -> bool + Send + 'static) -> Looping {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -300,11 +377,25 @@ pub fn start_scheduler(kv: Arc<dyn Kv>, leads: impl Fn() -> bool + Send + 'stati
         .name("weft-scheduler".into())
         .spawn(move || {
             let mut seen = kick::SCHEDULE.seen();
+            let mut view: Option<View> = None;
+            let mut full_at = Instant::now();
             while !flag.load(Ordering::Relaxed) {
-                if leads() {
-                    let _ = schedule(&*kv);
+                let ensured = kick::take_ensured();
+                if !leads() {
+                    view = None;
+                } else {
+                    if let (Some(v), false) = (view.as_mut(), ensured.is_empty()) {
+                        if !kicked_pass(&*kv, v, &ensured).unwrap_or(false) {
+                            view = None;
+                        }
+                    }
+                    if view.is_none() || full_at.elapsed() >= TICK {
+                        view = full_pass(&*kv).ok();
+                        full_at = Instant::now();
+                    }
                 }
-                seen = kick::SCHEDULE.wait(seen, TICK);
+                let wait = TICK.saturating_sub(full_at.elapsed());
+                seen = kick::SCHEDULE.wait(seen, wait.max(Duration::from_millis(1)));
             }
         })
         .ok();
@@ -331,18 +422,6 @@ fn status_key(handle: &str, r: u32, node: &str) -> Vec<u8> {
     format!("{STATUS}{handle}/{r}/{node}").into_bytes()
 }
 
-pub(super) fn report(kv: &dyn Kv, s: &Status) {
-    let Ok(value) = serde_json::to_vec(s) else {
-        return;
-    };
-    let _ = kv.write(Command::Put {
-        key: status_key(&s.cell, s.replica, &s.node),
-        value,
-        lease: None,
-        prev_kv: false,
-    });
-}
-
 struct Instance {
     spec: CellSpec,
     settings: Vec<(String, i64)>,
@@ -350,29 +429,99 @@ struct Instance {
     thread: JoinHandle<()>,
 }
 
+/// An agent's instances: those running, and those told to stop whose threads have not
+/// ended yet (a replica's next instance starts once its last one ended, so that their
+/// statuses and endpoints do not cross).
+#[derive(Default)]
+struct Instances {
+    running: HashMap<(String, u32), Instance>,
+    stopping: HashMap<(String, u32), JoinHandle<()>>,
+}
+
+impl Instances {
+    /// Tells the instance of `k` to stop, without waiting for it.
+    fn stop(&mut self, k: &(String, u32)) {
+        if let Some(i) = self.running.remove(k) {
+            i.stop.store(true, Ordering::Relaxed);
+            self.stopping.insert(k.clone(), i.thread);
+        }
+    }
+
+    /// Joins the stopping instances that ended; whether any did.
+    fn reap(&mut self) -> bool {
+        let ended: Vec<(String, u32)> = self
+            .stopping
+            .iter()
+            .filter(|(_, t)| t.is_finished())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &ended {
+            if let Some(t) = self.stopping.remove(k) {
+                let _ = t.join();
+            }
+        }
+        !ended.is_empty()
+    }
+
+    /// Stops every instance and waits for them all.
+    fn stop_all(&mut self) {
+        let keys: Vec<(String, u32)> = self.running.keys().cloned().collect();
+        for k in &keys {
+            self.stop(k);
+        }
+        kick::SENT.kick();
+        for (_, t) in self.stopping.drain() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// How often the agent looks whether instances told to stop have ended.
+const REAP_EVERY: Duration = Duration::from_millis(5);
+
 /// Runs, on node `me`, the replicas the scheduler placed there; their prints go to
-/// `output`.
+/// `output`. Placements this process's scheduler hands over start at once; the store is
+/// read for the rest when kicked without one, and every tick. Instances told to stop
+/// end on their own threads; the agent goes on meanwhile.
 pub fn start_agent(kv: Arc<dyn Kv>, me: String, output: Output) -> Looping {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let thread = std::thread::Builder::new()
         .name("weft-cells".into())
         .spawn(move || {
-            let mut running: HashMap<(String, u32), Instance> = HashMap::new();
+            let reporter = report::Reporter::start(kv.clone());
+            let agent = Agent {
+                kv,
+                me,
+                output,
+                reports: reporter.reports(),
+            };
+            let mut instances = Instances::default();
             let mut seen = kick::PLACED.seen();
+            let mut read_at: Option<Instant> = None;
             while !flag.load(Ordering::Relaxed) {
-                // What this process's scheduler just placed here starts at once.
-                let placed = kick::take_placed(&me);
-                start_missing(&kv, &me, &output, &mut running, placed);
-                if let Ok(mine) = placed_here(&*kv, &me) {
-                    reconcile(&kv, &me, &output, &mut running, mine);
+                // What this process's scheduler just placed here starts at once; the
+                // store is read again at the next tick, not while it starts.
+                let placed = kick::take_placed(&agent.me);
+                let handed = !placed.is_empty();
+                agent.start_missing(&mut instances, placed);
+                // A replica whose last instance just ended may start its next.
+                let ended = instances.reap();
+                if ended || !handed || read_at.is_none_or(|t| t.elapsed() >= TICK) {
+                    if let Ok(mine) = placed_here(&*agent.kv, &agent.me) {
+                        agent.reconcile(&mut instances, mine);
+                    }
+                    read_at = Some(Instant::now());
                 }
-                seen = kick::PLACED.wait(seen, TICK);
+                let mut wait = read_at.map_or(TICK, |t| TICK.saturating_sub(t.elapsed()));
+                if !instances.stopping.is_empty() {
+                    wait = wait.min(REAP_EVERY);
+                }
+                seen = kick::PLACED.wait(seen, wait.max(Duration::from_millis(1)));
             }
-            for (_, i) in running.drain() {
-                i.stop.store(true, Ordering::Relaxed);
-                let _ = i.thread.join();
-            }
+            instances.stop_all();
+            // The instances' last statuses are written as the reporter goes.
+            drop(reporter);
         })
         .ok();
     Looping { stop, thread }
@@ -381,98 +530,110 @@ pub fn start_agent(kv: Arc<dyn Kv>, me: String, output: Output) -> Looping {
 /// A replica (its Cell's handle, its number) and its Cell's record.
 type Placed = ((String, u32), Record);
 
-/// The replicas placed on `me`, with their Cells' records.
+/// The replicas placed on `me`, with their Cells' records (read a program at a time).
 fn placed_here(kv: &dyn Kv, me: &str) -> Result<Vec<Placed>, String> {
-    let mut out = vec![];
-    let mut records: HashMap<String, Option<Record>> = HashMap::new();
-    for ((h, r), (node, _)) in assignments(kv)? {
-        if node != me {
+    let mine: Vec<(String, u32)> = assignments(kv)?
+        .into_iter()
+        .filter(|(_, (node, _))| node == me)
+        .map(|(k, _)| k)
+        .collect();
+    let mut records: HashMap<String, Record> = HashMap::new();
+    let programs: std::collections::BTreeSet<&str> = mine
+        .iter()
+        .filter_map(|(h, _)| h.split_once('/').map(|(p, _)| p))
+        .collect();
+    for p in programs {
+        // An unreadable record spoils its program's list: read those one by one.
+        let Ok(list) = kinds::list(kv, Some(p)) else {
             continue;
-        }
+        };
+        records.extend(list.into_iter().map(|r| (r.handle(), r)));
+    }
+    let mut out = vec![];
+    for (h, r) in mine {
         let record = match records.get(&h) {
-            Some(r) => r.clone(),
-            None => {
-                let found = kinds::by_handle(kv, &h).ok();
-                records.insert(h.clone(), found.clone());
-                found
-            }
+            Some(found) => Some(found.clone()),
+            None => kinds::by_handle(kv, &h).ok(),
         };
         if let Some(record) = record {
+            records.insert(h.clone(), record.clone());
             out.push(((h, r), record));
         }
     }
     Ok(out)
 }
 
-fn reconcile(
-    kv: &Arc<dyn Kv>,
-    me: &str,
-    output: &Output,
-    running: &mut HashMap<(String, u32), Instance>,
-    mine: Vec<Placed>,
-) {
-    let wanted: HashMap<(String, u32), Record> = mine.into_iter().collect();
-    // Stop what is no longer placed here, or runs other code now.
-    let stale: Vec<(String, u32)> = running
-        .iter()
-        .filter(|(k, i)| {
-            wanted
-                .get(*k)
-                .is_none_or(|r| r.cell.as_ref() != Some(&i.spec) || r.settings != i.settings)
-        })
-        .map(|(k, _)| k.clone())
-        .collect();
-    for k in stale {
-        if let Some(i) = running.remove(&k) {
-            i.stop.store(true, Ordering::Relaxed);
-            let _ = i.thread.join();
-        }
-    }
-    start_missing(kv, me, output, running, wanted);
+/// What the node agent starts instances with.
+struct Agent {
+    kv: Arc<dyn Kv>,
+    me: String,
+    output: Output,
+    reports: report::Reports,
 }
 
-/// Starts an instance for each of `wanted` not running yet.
-fn start_missing(
-    kv: &Arc<dyn Kv>,
-    me: &str,
-    output: &Output,
-    running: &mut HashMap<(String, u32), Instance>,
-    wanted: impl IntoIterator<Item = Placed>,
-) {
-    for (k, record) in wanted {
-        if running.contains_key(&k) {
-            continue;
+impl Agent {
+    /// Stops what is no longer placed here, or runs other code now, and starts what is
+    /// placed here and not running.
+    fn reconcile(&self, instances: &mut Instances, mine: Vec<Placed>) {
+        let wanted: HashMap<(String, u32), Record> = mine.into_iter().collect();
+        let stale: Vec<(String, u32)> = instances
+            .running
+            .iter()
+            .filter(|(k, i)| {
+                wanted
+                    .get(*k)
+                    .is_none_or(|r| r.cell.as_ref() != Some(&i.spec) || r.settings != i.settings)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &stale {
+            instances.stop(k);
         }
-        let Some(spec) = record.cell.clone() else {
-            continue;
-        };
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let (handle, replica) = k.clone();
-        let settings = record.settings.clone();
-        let placed = instance::Placed {
-            kv: kv.clone(),
-            handle,
-            replica,
-            spec: spec.clone(),
-            record,
-            me: me.to_string(),
-            host: endpoint_host(),
-            output: output.clone(),
-        };
-        let thread = std::thread::Builder::new()
-            .name(format!("cell {}/{replica}", placed.handle))
-            .spawn(move || instance::run(placed, flag));
-        if let Ok(thread) = thread {
-            running.insert(
-                k,
-                Instance {
-                    spec,
-                    settings,
-                    stop,
-                    thread,
-                },
-            );
+        if !stale.is_empty() {
+            // Idle instances wait for messages: wake them to see that they stop.
+            kick::SENT.kick();
+        }
+        self.start_missing(instances, wanted);
+    }
+
+    /// Starts an instance for each of `wanted` not running yet.
+    fn start_missing(&self, instances: &mut Instances, wanted: impl IntoIterator<Item = Placed>) {
+        for (k, record) in wanted {
+            if instances.running.contains_key(&k) || instances.stopping.contains_key(&k) {
+                continue;
+            }
+            let Some(spec) = record.cell.clone() else {
+                continue;
+            };
+            let stop = Arc::new(AtomicBool::new(false));
+            let flag = stop.clone();
+            let (handle, replica) = k.clone();
+            let settings = record.settings.clone();
+            let placed = instance::Placed {
+                kv: self.kv.clone(),
+                handle,
+                replica,
+                spec: spec.clone(),
+                record,
+                me: self.me.clone(),
+                host: endpoint_host(),
+                output: self.output.clone(),
+                reports: self.reports.clone(),
+            };
+            let thread = std::thread::Builder::new()
+                .name(format!("cell {}/{replica}", placed.handle))
+                .spawn(move || instance::run(placed, flag));
+            if let Ok(thread) = thread {
+                instances.running.insert(
+                    k,
+                    Instance {
+                        spec,
+                        settings,
+                        stop,
+                        thread,
+                    },
+                );
+            }
         }
     }
 }

@@ -159,7 +159,7 @@ impl Resources for Cluster {
         let runs_code = cell.is_some();
         let handle = kinds::ensure(&*self.kv, &self.program, site, settings, cell)?;
         if runs_code {
-            super::cells::kick::SCHEDULE.kick();
+            super::cells::kick::ensured(&handle);
         }
         lock(&self.records).remove(&handle);
         let (p, n) = kinds::resolve(&self.program, &site.name);
@@ -202,19 +202,18 @@ impl Resources for Cluster {
 
     fn receive(&self, handle: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>, String> {
         let r = self.record(handle)?;
-        Ok(queue::receive(&*self.kv, &r)?.map(|(body, receipt)| {
-            let mut bytes = receipt.revision.to_le_bytes().to_vec();
-            bytes.extend_from_slice(&receipt.key);
-            (body, bytes)
-        }))
+        Ok(queue::receive(&*self.kv, &r)?.map(|(body, receipt)| (body, receipt.to_bytes())))
     }
 
     fn commit(&self, writes: Vec<ResourceWrite>) -> Result<(), String> {
         let mut ops: Vec<Op> = vec![];
         let mut acks: Vec<(Compare, Op)> = vec![];
+        // Idle instances are woken only when a message was sent, not for every row.
+        let mut sends = false;
         for w in writes {
             match w {
                 ResourceWrite::Op { handle, op, a, b } => {
+                    sends |= op == ResourceOp::QueueSend;
                     let r = self.record(&handle)?;
                     ops.push(match op {
                         ResourceOp::QueueSend => queue::send(&handle, &a),
@@ -224,12 +223,7 @@ impl Resources for Cluster {
                     });
                 }
                 ResourceWrite::Ack { receipt, .. } => {
-                    let revision = receipt
-                        .get(..8)
-                        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
-                        .ok_or("a receipt cut short")?;
-                    let key = receipt[8..].to_vec();
-                    acks.push(queue::ack(&queue::Receipt { key, revision }));
+                    acks.push(queue::ack(&queue::Receipt::from_bytes(&receipt)?));
                 }
             }
         }
@@ -241,10 +235,6 @@ impl Resources for Cluster {
         success.extend(ack_ops);
         // An acknowledgement whose message was delivered again meanwhile is dropped
         // (the message will be handled again: at least once); the writes still go in.
-        let sends = ops.iter().any(|op| match op {
-            Op::Put { key, .. } => key.starts_with(kinds::DATA.as_bytes()),
-            _ => false,
-        });
         self.kv.write(Command::Txn {
             compare,
             success,

@@ -10,7 +10,8 @@
 //! it at once.
 
 use super::http::{self, HttpEvent};
-use super::{report, sleep_unless, Status};
+use super::report::Reports;
+use super::{sleep_unless, Status};
 use crate::cli::node_cmd::programs;
 use crate::cli::node_cmd::resources::Cluster;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,10 +20,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weft_compiler::manifest::{HandlerDesc, ResourceDesc};
 use weft_compiler::Artifact;
+use weft_resources::kinds::queue::{self, Taken};
 use weft_resources::kinds::{self, CellSpec, HandlerSpec, Kv, Record};
 use weft_resources::{Command, Compare, CompareOp, Op};
 use weft_runtime::agents::{Node as ProgramNode, NodeSettings};
-use weft_runtime::resources::{ResourceWrite, Resources};
+use weft_runtime::resources::ResourceWrite;
 use weft_runtime::{Output, RunLimits};
 
 /// How long one event may take.
@@ -51,13 +53,14 @@ pub struct Placed {
     /// The host its endpoints listen on.
     pub host: String,
     pub output: Output,
+    /// Where its statuses go.
+    pub reports: Reports,
 }
 
 /// The instance's running parts.
 struct Running {
     node: ProgramNode,
     artifact: Arc<Artifact>,
-    cluster: Arc<Cluster>,
     /// The endpoint, with its requests, for an HttpService.
     endpoint: Option<(http::Endpoint, Receiver<HttpEvent>, Vec<u8>)>,
 }
@@ -72,23 +75,23 @@ pub fn run(p: Placed, stop: Arc<AtomicBool>) {
         since_ms: kinds::now_ms(),
         ..Status::default()
     };
-    report(&*p.kv, &status);
+    p.reports.send(&status);
     let Some(mut running) = start(&p, &stop, &mut status) else {
         return;
     };
     status.state = "running".into();
     status.since_ms = kinds::now_ms();
-    report(&*p.kv, &status);
+    p.reports.send(&status);
     serve(&p, &mut running, &stop, &mut status);
     status.state = "stopping".into();
-    report(&*p.kv, &status);
+    p.reports.send(&status);
     if let Some((_, _, mine)) = running.endpoint.take() {
         unpublish(&*p.kv, &p.handle, p.replica, mine);
     }
     running.node.stop(Duration::from_secs(5));
     status.state = "dead".into();
     status.since_ms = kinds::now_ms();
-    report(&*p.kv, &status);
+    p.reports.send(&status);
 }
 
 /// The module, a node for it and, for a service, its endpoint: tried again (with
@@ -101,8 +104,7 @@ fn start(p: &Placed, stop: &AtomicBool, status: &mut Status) -> Option<Running> 
         if stop.load(Ordering::Relaxed) {
             return None;
         }
-        let made = programs::load_module(&*p.kv, &p.spec.module).and_then(|artifact| {
-            let artifact = Arc::new(artifact);
+        let made = super::modules::load(&*p.kv, &p.spec.module).and_then(|artifact| {
             let rt = programs::runtime()?;
             let mut settings = NodeSettings::new(std::env::temp_dir().join("weft-cells"));
             settings.program = program.clone();
@@ -141,7 +143,6 @@ fn start(p: &Placed, stop: &AtomicBool, status: &mut Status) -> Option<Running> 
             Ok(Running {
                 node,
                 artifact,
-                cluster,
                 endpoint,
             })
         });
@@ -149,7 +150,7 @@ fn start(p: &Placed, stop: &AtomicBool, status: &mut Status) -> Option<Running> 
             Ok(r) => return Some(r),
             Err(e) => {
                 status.last_error = e;
-                report(&*p.kv, status);
+                p.reports.send(status);
                 sleep_unless(stop, backoff);
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
@@ -255,6 +256,13 @@ fn serve(p: &Placed, running: &mut Running, stop: &AtomicBool, status: &mut Stat
     let mut idle = Duration::from_millis(2);
     let mut backoff = Duration::from_millis(100);
     let mut sent = super::kick::SENT.seen();
+    let mut receivers: Vec<(&HandlerSpec, Option<queue::Receiver>)> = p
+        .spec
+        .handlers
+        .iter()
+        .filter(|h| h.event == "queue")
+        .map(|h| (h, None))
+        .collect();
     while !stop.load(Ordering::Relaxed) {
         let mut any = false;
         if let Some((_, requests, _)) = &running.endpoint {
@@ -270,33 +278,9 @@ fn serve(p: &Placed, running: &mut Running, stop: &AtomicBool, status: &mut Stat
             tick_at = next_tick(period_ns);
             any = true;
         }
-        for h in p.spec.handlers.iter().filter(|h| h.event == "queue") {
-            let (msg, receipt) = match running.cluster.receive(&h.source) {
-                Ok(Some(t)) => t,
-                Ok(None) => continue,
-                Err(e) => {
-                    status.last_error = e;
-                    continue;
-                }
-            };
-            any = true;
-            let mut args = h.captures.clone();
-            args.extend_from_slice(&msg);
-            let ack = ResourceWrite::Ack {
-                handle: h.source.clone(),
-                receipt,
-            };
-            if event(p, running, h, args, Some(ack), status).is_ok() {
-                backoff = Duration::from_millis(100);
-            } else {
-                report(&*p.kv, status);
-                reported = status.clone();
-                sleep_unless(stop, backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-        }
+        any |= queues(p, running, &mut receivers, stop, status, &mut backoff);
         if *status != reported && last_report.elapsed() >= REPORT_EVERY {
-            report(&*p.kv, status);
+            p.reports.send(status);
             reported = status.clone();
             last_report = Instant::now();
         }
@@ -318,6 +302,85 @@ fn serve(p: &Placed, running: &mut Running, stop: &AtomicBool, status: &mut Stat
             }
         }
         idle = (idle * 2).min(IDLE_MAX);
+    }
+}
+
+/// Takes a batch from each of the instance's queues (its receiving end made on first
+/// use) and handles it; whether there were messages.
+fn queues(
+    p: &Placed,
+    running: &Running,
+    receivers: &mut [(&HandlerSpec, Option<queue::Receiver>)],
+    stop: &AtomicBool,
+    status: &mut Status,
+    backoff: &mut Duration,
+) -> bool {
+    let mut any = false;
+    for (h, receiver) in receivers.iter_mut() {
+        if receiver.is_none() {
+            match kinds::by_handle(&*p.kv, &h.source) {
+                Ok(r) => {
+                    let lanes = super::replicas(&p.record);
+                    *receiver = Some(queue::Receiver::new(&r, p.replica, lanes));
+                }
+                Err(e) => {
+                    status.last_error = e;
+                    continue;
+                }
+            }
+        }
+        let Some(receiver) = receiver.as_mut() else {
+            continue;
+        };
+        match receiver.take(&*p.kv) {
+            Ok(taken) if taken.is_empty() => {}
+            Ok(taken) => {
+                any = true;
+                batch(p, running, h, receiver, taken, stop, status, backoff);
+            }
+            Err(e) => status.last_error = e,
+        }
+    }
+    any
+}
+
+/// Handles taken messages one turn each, each committed with its acknowledgement. The
+/// ones left when the instance stops, or after a trap (which backs it off), go back to
+/// the queue.
+#[allow(clippy::too_many_arguments)]
+fn batch(
+    p: &Placed,
+    running: &Running,
+    h: &HandlerSpec,
+    receiver: &queue::Receiver,
+    taken: Vec<Taken>,
+    stop: &AtomicBool,
+    status: &mut Status,
+    backoff: &mut Duration,
+) {
+    let mut left = taken.into_iter();
+    while let Some(t) = left.next() {
+        if stop.load(Ordering::Relaxed) {
+            let rest: Vec<Taken> = std::iter::once(t).chain(left).collect();
+            let _ = receiver.release(&*p.kv, &rest);
+            return;
+        }
+        let mut args = h.captures.clone();
+        args.extend_from_slice(&t.body);
+        let ack = ResourceWrite::Ack {
+            handle: h.source.clone(),
+            receipt: t.receipt.to_bytes(),
+        };
+        if event(p, running, h, args, Some(ack), status).is_ok() {
+            *backoff = Duration::from_millis(100);
+            continue;
+        }
+        let rest: Vec<Taken> = left.collect();
+        let _ = receiver.release(&*p.kv, &rest);
+        p.reports.send(status);
+        sleep_unless(stop, *backoff);
+        *backoff = (*backoff * 2).min(Duration::from_secs(5));
+        return;
     }
 }
 

@@ -1,6 +1,9 @@
 //! Wake-ups within one process: a change this process makes (a Cell ensured, a replica
 //! placed, a message sent) wakes the loop that acts on it at once, instead of at its
 //! next poll. Changes made by other processes are still found by polling.
+//!
+//! A kick may carry what changed (the Cell ensured, the replica placed with its record),
+//! so that the loop woken acts on it before, or instead of, reading the store.
 
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -66,6 +69,29 @@ pub static SCHEDULE: Kick = Kick::new();
 pub static PLACED: Kick = Kick::new();
 /// A message was sent: idle instances look at their queues.
 pub static SENT: Kick = Kick::new();
+
+/// Cells (by handle) ensured in this process that its scheduler has not looked at yet
+/// (bounded: the oldest go first; the scheduler's full pass finds them anyway).
+static ENSURED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+const ENSURED_MAX: usize = 1024;
+
+/// Tells this process's scheduler that the code-running resource `handle` was ensured.
+pub fn ensured(handle: &str) {
+    let mut all = ENSURED.lock().unwrap_or_else(PoisonError::into_inner);
+    if all.len() >= ENSURED_MAX {
+        all.remove(0);
+    }
+    if !all.iter().any(|h| h == handle) {
+        all.push(handle.to_string());
+    }
+    drop(all);
+    SCHEDULE.kick();
+}
+
+/// The Cells ensured in this process since last asked, oldest first.
+pub fn take_ensured() -> Vec<String> {
+    std::mem::take(&mut *ENSURED.lock().unwrap_or_else(PoisonError::into_inner))
+}
 
 /// A replica placed by this process's scheduler: `(handle, replica)`, node, record.
 type JustPlaced = ((String, u32), String, Record);
