@@ -122,6 +122,14 @@ pub enum ResourceOp {
     TableLen,
     /// `(Secret) -> String`: the secret's value, only in code on the cluster granted it.
     SecretGet,
+    /// `(Volume, String, String) -> Unit`: writes a file of the node-local volume.
+    VolumeWrite,
+    /// `(Volume, String) -> Option<String>`: a file's text.
+    VolumeRead,
+    /// `(Volume, String) -> Unit`: removes a file.
+    VolumeDelete,
+    /// `(Volume, String) -> List<String>`: the files whose path starts with the prefix.
+    VolumeList,
 }
 
 impl ResourceOp {
@@ -130,7 +138,7 @@ impl ResourceOp {
         self as u32
     }
 
-    pub const ALL: [ResourceOp; 9] = [
+    pub const ALL: [ResourceOp; 13] = [
         ResourceOp::QueueSend,
         ResourceOp::QueueReceive,
         ResourceOp::QueueLen,
@@ -140,6 +148,10 @@ impl ResourceOp {
         ResourceOp::TableScan,
         ResourceOp::TableLen,
         ResourceOp::SecretGet,
+        ResourceOp::VolumeWrite,
+        ResourceOp::VolumeRead,
+        ResourceOp::VolumeDelete,
+        ResourceOp::VolumeList,
     ];
 
     pub fn from_code(code: u32) -> Option<ResourceOp> {
@@ -150,7 +162,11 @@ impl ResourceOp {
     pub fn writes(self) -> bool {
         matches!(
             self,
-            ResourceOp::QueueSend | ResourceOp::TablePut | ResourceOp::TableDelete
+            ResourceOp::QueueSend
+                | ResourceOp::TablePut
+                | ResourceOp::TableDelete
+                | ResourceOp::VolumeWrite
+                | ResourceOp::VolumeDelete
         )
     }
 }

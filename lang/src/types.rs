@@ -26,17 +26,20 @@ pub enum ResourceKind {
     /// `Secret`: a value kept encrypted, read only by the code on the cluster that
     /// captures it.
     Secret,
+    /// `Volume`: files on one node's disk; the code that captures it runs on that node.
+    Volume,
 }
 
 impl ResourceKind {
     /// Every kind, by its type name.
-    pub const ALL: [ResourceKind; 6] = [
+    pub const ALL: [ResourceKind; 7] = [
         ResourceKind::Queue,
         ResourceKind::Table,
         ResourceKind::Cell,
         ResourceKind::HttpService,
         ResourceKind::Timer,
         ResourceKind::Secret,
+        ResourceKind::Volume,
     ];
 
     /// The type's name as a program writes it.
@@ -48,6 +51,7 @@ impl ResourceKind {
             ResourceKind::HttpService => "HttpService",
             ResourceKind::Timer => "Timer",
             ResourceKind::Secret => "Secret",
+            ResourceKind::Volume => "Volume",
         }
     }
 
@@ -59,7 +63,8 @@ impl ResourceKind {
             ResourceKind::Cell
             | ResourceKind::HttpService
             | ResourceKind::Timer
-            | ResourceKind::Secret => 0,
+            | ResourceKind::Secret
+            | ResourceKind::Volume => 0,
         }
     }
 

@@ -29,6 +29,10 @@ pub trait Kv: Send + Sync {
     fn count(&self, prefix: &[u8]) -> Result<u64, String>;
 }
 
+/// A Volume's placement until the first replica that uses it binds it to its node
+/// (then the placement is that node's name).
+pub const VOLUME_UNBOUND: &str = "not bound yet";
+
 /// Where records live.
 pub const RECORDS: &str = "/resources/";
 /// Where data lives.
@@ -76,6 +80,9 @@ pub struct CellSpec {
     pub module: String,
     /// The handlers, in the body's order.
     pub handlers: Vec<HandlerSpec>,
+    /// The Volumes (handles) its handlers captured: it runs where they live.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
 }
 
 /// One handler: a Cell's `on SOURCE |msg| { }`, an HttpService's `|req| { }`, a
@@ -352,6 +359,8 @@ pub fn ensure(
                     at: site.at.clone(),
                     placement: if cell.is_some() {
                         "not placed yet".into()
+                    } else if site.kind == "Volume" {
+                        VOLUME_UNBOUND.into()
                     } else {
                         "control plane (replicated)".into()
                     },

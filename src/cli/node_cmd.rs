@@ -395,6 +395,7 @@ async fn controller(args: &Args, io: &Io) -> Result<(), String> {
     if let Some(token) = &args.token {
         secrets::key_from_token(token);
     }
+    cells::volumes::set_root(args.data.join("volumes"));
     let kv: Arc<dyn weft_resources::kinds::Kv> = Arc::new(resources::Local {
         controller: Arc::downgrade(&controller),
         handle: tokio::runtime::Handle::current(),
@@ -507,6 +508,7 @@ async fn worker_node(args: &Args, io: &Io) -> Result<(), String> {
     if let Some(token) = &args.token {
         secrets::key_from_token(token);
     }
+    cells::volumes::set_root(args.data.join("volumes"));
     let kv: Arc<dyn weft_resources::kinds::Kv> = Arc::new(remote_kv::Remote {
         upstream: upstream.clone(),
         handle: tokio::runtime::Handle::current(),

@@ -22,3 +22,4 @@ mod services;
 mod support;
 mod swim;
 mod tidy;
+mod volumes;

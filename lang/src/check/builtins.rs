@@ -132,6 +132,16 @@ fn resource_method(
         ),
         (ResourceKind::Table, "len") => m(op(O::TableLen), vec![], Ty::Int),
         (ResourceKind::Secret, "get") => m(op(O::SecretGet), vec![], Ty::String),
+        (ResourceKind::Volume, "write") => {
+            m(op(O::VolumeWrite), vec![Ty::String, Ty::String], Ty::Unit)
+        }
+        (ResourceKind::Volume, "read") => {
+            m(op(O::VolumeRead), vec![Ty::String], option(Ty::String))
+        }
+        (ResourceKind::Volume, "delete") => m(op(O::VolumeDelete), vec![Ty::String], Ty::Unit),
+        (ResourceKind::Volume, "list") => {
+            m(op(O::VolumeList), vec![Ty::String], Ty::list(Ty::String))
+        }
         _ => None,
     }
 }

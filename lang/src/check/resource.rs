@@ -61,6 +61,8 @@ fn settings(kind: ResourceKind) -> Vec<Setting> {
             setting("visibility", Ty::Duration, 30_000_000_000),
         ],
         ResourceKind::Table | ResourceKind::Secret => vec![],
+        // The most bytes its files may hold.
+        ResourceKind::Volume => vec![setting("size", Ty::Int, 1 << 30)],
         ResourceKind::Cell => compute().into(),
         ResourceKind::HttpService => {
             // The port its load balancer listens on; `expose: lb("nginx")` (passed as
@@ -172,6 +174,9 @@ impl Body<'_, '_> {
                 }
                 ResourceKind::Secret => {
                     "a Secret takes no type arguments: `new Secret(\"db-password\")`"
+                }
+                ResourceKind::Volume => {
+                    "a Volume takes no type arguments: `new Volume(\"data\", size: 1 * GiB)`"
                 }
             });
             self.error(d);

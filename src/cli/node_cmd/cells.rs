@@ -26,6 +26,7 @@ pub mod instance;
 pub mod kick;
 mod modules;
 mod report;
+pub mod volumes;
 
 use super::registry;
 use serde::{Deserialize, Serialize};
@@ -110,6 +111,8 @@ struct View {
     /// What one instance of each Cell asks, by handle.
     requests: HashMap<String, (u64, u64)>,
     current: Assignments,
+    /// The node each bound Volume lives on, by handle.
+    bound: HashMap<String, String>,
 }
 
 /// One pass of the scheduler (see the module's description).
@@ -119,10 +122,13 @@ pub fn schedule(kv: &dyn Kv) -> Result<(), String> {
 
 /// Reads every record, node and assignment, and places, moves and drops replicas.
 fn full_pass(kv: &dyn Kv) -> Result<View, String> {
-    let cells: Vec<Record> = kinds::list(kv, None)?
-        .into_iter()
-        .filter(|r| r.cell.is_some())
+    let records = kinds::list(kv, None)?;
+    let bound: HashMap<String, String> = records
+        .iter()
+        .filter(|r| r.kind == "Volume" && r.placement != kinds::VOLUME_UNBOUND)
+        .map(|r| (r.handle(), r.placement.clone()))
         .collect();
+    let cells: Vec<Record> = records.into_iter().filter(|r| r.cell.is_some()).collect();
     let ready = ready_nodes(kv)?;
     let mut current = assignments(kv)?;
     let wanted: HashMap<String, u32> = cells.iter().map(|c| (c.handle(), replicas(c))).collect();
@@ -148,6 +154,7 @@ fn full_pass(kv: &dyn Kv) -> Result<View, String> {
         requests: cells.iter().map(|c| (c.handle(), request(c))).collect(),
         ready,
         current,
+        bound,
         ..View::default()
     };
     if !view.ready.is_empty() {
@@ -160,7 +167,7 @@ fn full_pass(kv: &dyn Kv) -> Result<View, String> {
         for cell in &cells {
             let placed = place(kv, cell, &mut view)?;
             changed |= placed.changed;
-            placements.push((cell, placement_text(cell, &view.current, placed.pending)));
+            placements.push((cell, placement_text(cell, &view, placed.pending)));
         }
         if changed {
             kick::PLACED.kick();
@@ -239,6 +246,7 @@ fn place(kv: &dyn Kv, cell: &Record, view: &mut View) -> Result<Placing, String>
             failure: vec![],
         })?;
         if matches!(reply.outcome, Outcome::Txn(ref t) if t.succeeded) {
+            bind_volumes(kv, cell, &node, view)?;
             kick::placed((h.clone(), r), &node, cell);
         } else {
             placing.raced = true;
@@ -249,9 +257,30 @@ fn place(kv: &dyn Kv, cell: &Record, view: &mut View) -> Result<Placing, String>
     Ok(placing)
 }
 
+/// Binds the Volumes `cell` uses that are not bound yet to `node`, where it was placed.
+fn bind_volumes(kv: &dyn Kv, cell: &Record, node: &str, view: &mut View) -> Result<(), String> {
+    for v in cell.cell.iter().flat_map(|c| &c.volumes) {
+        if !view.bound.contains_key(v) {
+            kinds::set_placement(kv, v, node)?;
+            view.bound.insert(v.clone(), node.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// The node the Volumes `cell` uses are bound to, if any is (sticky).
+fn volume_node<'a>(cell: &Record, view: &'a View) -> Option<(&'a String, &'a String)> {
+    cell.cell
+        .iter()
+        .flat_map(|c| &c.volumes)
+        .find_map(|v| view.bound.get_key_value(v))
+}
+
 /// The Ready node with room for one more instance of `cell` (handle `h`) and the
-/// fewest replicas of it, then of all (spread).
+/// fewest replicas of it, then of all (spread); only the node its Volumes live on, if
+/// they are bound.
 fn best_node(cell: &Record, h: &str, view: &View) -> Option<String> {
+    let pinned = volume_node(cell, view).map(|(_, n)| n);
     let load = |node: &String| {
         let mine = view
             .current
@@ -277,27 +306,35 @@ fn best_node(cell: &Record, h: &str, view: &View) -> Option<String> {
     };
     view.ready
         .iter()
+        .filter(|n| pinned.is_none_or(|p| p == *n))
         .filter(fits)
         .min_by_key(|n| load(n))
         .cloned()
 }
 
 /// Where `cell` runs, as its record says it: its nodes, and what is pending.
-fn placement_text(cell: &Record, current: &Assignments, pending: u32) -> String {
+fn placement_text(cell: &Record, view: &View, pending: u32) -> String {
     let h = cell.handle();
-    let nodes: Vec<String> = current
+    let nodes: Vec<String> = view
+        .current
         .iter()
         .filter(|((ch, _), _)| *ch == h)
         .map(|(_, (n, _))| n.clone())
         .collect();
     let (cpu, memory) = request(cell);
-    let pending = if pending == 0 {
-        String::new()
-    } else {
-        format!(
+    let pending = match volume_node(cell, view) {
+        _ if pending == 0 => String::new(),
+        Some((v, n)) if !view.ready.contains(n) => {
+            format!("{pending} pending: its Volume {v} lives on {n}, which is not Ready")
+        }
+        Some((v, n)) => format!(
+            "{pending} pending: {n}, where its Volume {v} lives, has not {cpu}m CPU and {} MiB free",
+            memory >> 20
+        ),
+        None => format!(
             "{pending} pending: no Ready node has {cpu}m CPU and {} MiB free",
             memory >> 20
-        )
+        ),
     };
     if nodes.is_empty() && !pending.is_empty() {
         pending

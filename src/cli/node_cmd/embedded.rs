@@ -49,6 +49,9 @@ impl Embedded {
         let fresh = !dir.join("raft").exists();
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
         super::secrets::key_from_file(&dir.join("secrets.key"))?;
+        if let Some(data) = dir.parent() {
+            super::cells::volumes::set_root(data.join("volumes"));
+        }
         let node = rt.block_on(async {
             let controller = Controller::start(ID, dir, listener)
                 .await

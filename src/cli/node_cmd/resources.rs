@@ -3,6 +3,7 @@
 //! is what the node's turns ask for (`runtime::resources::Resources`), made of the
 //! resource kinds in `weft_resources::kinds`.
 
+use super::cells::volumes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use weft_compiler::manifest::{ResourceDesc, TypeDesc};
@@ -66,6 +67,9 @@ pub struct Cluster {
     allocated: Mutex<Vec<String>>,
     /// The id of the module `main` runs, which the Cells it allocates run too.
     module: Mutex<Option<String>>,
+    /// The Volumes an instance's code may use here, with its fencing token; none
+    /// elsewhere.
+    volumes: Mutex<volumes::Access>,
 }
 
 impl Cluster {
@@ -76,7 +80,13 @@ impl Cluster {
             records: Mutex::new(HashMap::new()),
             allocated: Mutex::new(vec![]),
             module: Mutex::new(None),
+            volumes: Mutex::new(volumes::Access::default()),
         }
+    }
+
+    /// Lets this instance's code use its Volumes.
+    pub fn set_volumes(&self, access: volumes::Access) {
+        *lock(&self.volumes) = access;
     }
 
     /// Says which module (stored at `/modules/ID`) the program's Cells run.
@@ -141,7 +151,7 @@ impl Resources for Cluster {
                     site.kind
                 )
             })?;
-            let handlers = site
+            let handlers: Vec<kinds::HandlerSpec> = site
                 .handlers
                 .iter()
                 .zip(handlers)
@@ -152,7 +162,21 @@ impl Resources for Cluster {
                     captures: captures.clone(),
                 })
                 .collect();
-            Some(kinds::CellSpec { module, handlers })
+            let mut volumes: Vec<String> = vec![];
+            for (h, spec) in site.handlers.iter().zip(&handlers) {
+                for v in
+                    volumes::captured_handles(&site.types, &h.captures, &spec.captures, "Volume")
+                {
+                    if !volumes.contains(&v) {
+                        volumes.push(v);
+                    }
+                }
+            }
+            Some(kinds::CellSpec {
+                module,
+                handlers,
+                volumes,
+            })
         } else {
             None
         };
@@ -189,6 +213,19 @@ impl Resources for Cluster {
                 }
                 Ok(out)
             }
+            ResourceOp::VolumeRead => {
+                let text = lock(&self.volumes).read(handle, &text_arg(arg)?)?;
+                Ok(value::encode_option(text.map(|t| value::encode_str(&t))))
+            }
+            ResourceOp::VolumeList => {
+                let paths = lock(&self.volumes).list(handle, &text_arg(arg)?)?;
+                let mut out = vec![];
+                value::encode_count(&mut out, paths.len());
+                for p in paths {
+                    out.extend_from_slice(&value::encode_str(&p));
+                }
+                Ok(out)
+            }
             ResourceOp::SecretGet => {
                 let sealed = kinds::get_key(kv, &super::secrets::value_key(handle))?
                     .ok_or_else(|| format!("the Secret {handle} has no value yet: set it with `weft secret set {handle}`"))?;
@@ -210,8 +247,26 @@ impl Resources for Cluster {
         let mut acks: Vec<(Compare, Op)> = vec![];
         // Idle instances are woken only when a message was sent, not for every row.
         let mut sends = false;
+        // A Volume's files are written first: if the store's transaction then fails,
+        // the event comes again and writes them again (at least once).
+        for w in &writes {
+            if let ResourceWrite::Op { handle, op, a, b } = w {
+                let access = lock(&self.volumes);
+                match op {
+                    ResourceOp::VolumeWrite => {
+                        access.write(handle, &text_arg(a)?, &text_arg(b)?)?
+                    }
+                    ResourceOp::VolumeDelete => access.delete(handle, &text_arg(a)?)?,
+                    _ => {}
+                }
+            }
+        }
         for w in writes {
             match w {
+                ResourceWrite::Op {
+                    op: ResourceOp::VolumeWrite | ResourceOp::VolumeDelete,
+                    ..
+                } => {}
                 ResourceWrite::Op { handle, op, a, b } => {
                     sends |= op == ResourceOp::QueueSend;
                     let r = self.record(&handle)?;

@@ -128,6 +128,12 @@ fn start(p: &Placed, stop: &AtomicBool, status: &mut Status) -> Option<Running> 
                 settings,
             );
             let cluster = Arc::new(Cluster::new(p.kv.clone(), &program));
+            if !p.spec.volumes.is_empty() {
+                cluster.set_volumes(super::volumes::Access::claim(
+                    super::volumes::sizes(&*p.kv, &p.spec.volumes)?,
+                    super::volumes::next_token(),
+                ));
+            }
             node.set_resources(cluster.clone());
             let endpoint = if p.spec.handlers.iter().any(|h| h.event == "http") {
                 let (endpoint, requests) = http::serve(&p.host)?;
@@ -200,23 +206,15 @@ pub fn endpoints_prefix(handle: &str) -> Vec<u8> {
 /// The Secrets the handlers captured (as values of their own, not inside others): what
 /// this instance may read.
 fn granted_secrets(artifact: &Artifact, spec: &CellSpec) -> Vec<String> {
-    use weft_compiler::manifest::TypeDesc;
     let mut out = vec![];
     for h in &spec.handlers {
-        let Some((r, d)) = desc(artifact, &h.export) else {
-            continue;
-        };
-        let mut rest: &[u8] = &h.captures;
-        for t in &d.captures {
-            let Ok((v, n)) = weft_runtime::value::decode_prefix(rest, t, &r.types) else {
-                break;
-            };
-            if let (TypeDesc::Resource(ty), weft_runtime::value::Value::Str(handle)) = (t, v) {
-                if ty == "Secret" {
-                    out.push(handle);
-                }
-            }
-            rest = rest.get(n..).unwrap_or_default();
+        if let Some((r, d)) = desc(artifact, &h.export) {
+            out.extend(super::volumes::captured_handles(
+                &r.types,
+                &d.captures,
+                &h.captures,
+                "Secret",
+            ));
         }
     }
     out
