@@ -55,7 +55,7 @@ fn free_port() -> u16 {
 }
 
 /// The running instances: (resource handle, node), sorted.
-fn instances(cells: &Value) -> Vec<(String, String)> {
+pub(crate) fn instances(cells: &Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = cells
         .as_array()
         .map(|a| a.as_slice())

@@ -6,7 +6,7 @@
 use super::support::{scratch_dir, text, weft, write, Served};
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PROGRAM: &str = r#"use std::http::{ok, text}
 
@@ -72,19 +72,7 @@ fn a_secret_is_read_only_by_the_code_that_captured_it_and_capabilities_hold() {
         .timeout(Duration::from_secs(10))
         .build()
         .expect("client");
-    let start = Instant::now();
-    let endpoint = loop {
-        let out = node.weft(&["describe", "resource", "api"]);
-        let found = text(&out.stdout)
-            .lines()
-            .find(|l| l.trim_end().ends_with(" ready"))
-            .and_then(|l| l.split_whitespace().next().map(String::from));
-        if let Some(e) = found {
-            break e;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "no endpoint");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let endpoint = super::support::endpoint(&node, "api");
     let get = |path: &str| {
         let r = client
             .get(format!("{endpoint}{path}"))

@@ -2,7 +2,7 @@
 //! endpoint `weft describe resource` lists (a trap answers 500 and it keeps serving),
 //! and the Timer's body runs every period.
 
-use super::support::{scratch_dir, text, write, Served};
+use super::support::{ready_endpoints, scratch_dir, text, write, Served};
 use std::time::{Duration, Instant};
 
 const PROGRAM: &str = r#"use std::http::{ok, text, not_found, respond, json}
@@ -35,23 +35,13 @@ fn until<T>(max: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     None
 }
 
-/// The ready endpoints `weft describe resource api` lists.
-fn endpoints(node: &Served) -> Vec<String> {
-    let out = node.weft(&["describe", "resource", "api"]);
-    text(&out.stdout)
-        .lines()
-        .filter(|l| l.trim_end().ends_with(" ready"))
-        .filter_map(|l| l.split_whitespace().next().map(String::from))
-        .collect()
-}
-
 #[test]
 fn a_service_answers_at_its_endpoints_and_a_timer_ticks() {
     let dir = scratch_dir("services", "run");
     let file = write(&dir, "svc.weft", PROGRAM);
     let node = Served::start(&file, &dir.join("data"), &[]);
     let found = until(Duration::from_secs(30), || {
-        let e = endpoints(&node);
+        let e = ready_endpoints(&node, "api");
         (e.len() == 2).then_some(e)
     });
     let Some(endpoints) = found else {

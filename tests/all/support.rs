@@ -152,3 +152,28 @@ impl Drop for Served {
         let _ = self.child.wait();
     }
 }
+
+/// The ready endpoints of `service` that `weft describe resource` lists on `node`.
+pub fn ready_endpoints(node: &Served, service: &str) -> Vec<String> {
+    let out = node.weft(&["describe", "resource", service]);
+    text(&out.stdout)
+        .lines()
+        .filter(|l| l.trim_end().ends_with(" ready"))
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .collect()
+}
+
+/// The first ready endpoint of `service` on `node`, once there is one (at most 30 s).
+pub fn endpoint(node: &Served, service: &str) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(e) = ready_endpoints(node, service).into_iter().next() {
+            return e;
+        }
+        assert!(
+            start.elapsed() < START_MAX / 2,
+            "no ready endpoint of {service}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

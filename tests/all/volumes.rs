@@ -5,8 +5,9 @@
 
 use super::cells_workers::{json_of, wait_json};
 use super::cluster_cli::{path, Cluster};
-use super::support::{scratch_dir, text, weft, write, Served};
-use std::time::{Duration, Instant};
+use super::e2e::instances;
+use super::support::{endpoint, scratch_dir, text, weft, write, Served};
+use std::time::Duration;
 
 const NOTES: &str = r#"use std::http::{ok, text, not_found}
 
@@ -39,22 +40,6 @@ fn main() {
 }
 "#;
 
-fn endpoint(node: &Served) -> String {
-    let start = Instant::now();
-    loop {
-        let out = node.weft(&["describe", "resource", "api"]);
-        let found = text(&out.stdout)
-            .lines()
-            .find(|l| l.trim_end().ends_with(" ready"))
-            .and_then(|l| l.split_whitespace().next().map(String::from));
-        if let Some(e) = found {
-            return e;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "no endpoint");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn a_service_keeps_its_files_on_its_volume_across_a_restart() {
     let dir = scratch_dir("volumes", "run");
@@ -74,7 +59,7 @@ fn a_service_keeps_its_files_on_its_volume_across_a_restart() {
     };
     {
         let node = Served::start(&file, &data, &[]);
-        let e = endpoint(&node);
+        let e = endpoint(&node, "api");
         let put = call(reqwest::Method::PUT, format!("{e}/todo"), "milk, eggs");
         assert_eq!(put, (200, "saved todo".into()));
         call(reqwest::Method::PUT, format!("{e}/gone"), "x");
@@ -96,7 +81,7 @@ fn a_service_keeps_its_files_on_its_volume_across_a_restart() {
     let on_disk = std::fs::read_to_string(data.join("volumes/notes/notes/todo"));
     assert_eq!(on_disk.ok().as_deref(), Some("milk, eggs"));
     let node = Served::start(&file, &data, &[]);
-    let e = endpoint(&node);
+    let e = endpoint(&node, "api");
     assert_eq!(
         call(reqwest::Method::GET, format!("{e}/todo"), ""),
         (200, "milk, eggs".into())
@@ -155,20 +140,9 @@ fn every_replica_that_uses_a_volume_runs_where_the_volume_lives() {
     let deployed = cluster.weft(2, &["deploy", &file.to_string_lossy()]);
     assert!(deployed.status.success(), "{}", text(&deployed.stderr));
     let cells = wait_json(&cluster, "cells", Duration::from_secs(30), |v| {
-        v.as_array()
-            .is_some_and(|a| a.iter().filter(|c| c["state"] == "running").count() == 5)
+        instances(v).len() == 5
     });
-    let running: Vec<(String, String)> = cells
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or(&[])
-        .iter()
-        .filter(|c| c["state"] == "running")
-        .map(|c| {
-            let s = |k: &str| c[k].as_str().unwrap_or("").to_string();
-            (s("cell"), s("node"))
-        })
-        .collect();
+    let running = instances(&cells);
     assert_eq!(running.len(), 5, "{cells}");
     let writers: std::collections::BTreeSet<&str> = running
         .iter()
