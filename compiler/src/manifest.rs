@@ -121,6 +121,9 @@ pub struct HandlerDesc {
     /// What it handles: `queue`, `http` or `tick`.
     #[serde(default = "queue_event")]
     pub event: String,
+    /// A Cell's `every` timer's period in nanoseconds; 0 otherwise.
+    #[serde(default)]
+    pub period_ns: i64,
     /// The source as written (`jobs`; `request`, `every`).
     pub source: String,
     /// The message's type (`Unit` for a tick).
@@ -533,6 +536,7 @@ pub fn build(prog: &Program, sources: &SourceMap, entries: Entries) -> Manifest 
                 .map(|(k, h)| HandlerDesc {
                     export: handler_export(&s.name, k),
                     event: h.event.name().to_string(),
+                    period_ns: h.period_ns,
                     source: h.source.clone(),
                     msg: rest.next().unwrap_or(TypeDesc::Unit),
                     captures: rest.by_ref().take(h.captures.len()).collect(),

@@ -267,6 +267,14 @@ pub enum StmtKind {
         source: Ident,
         handler: Expr,
     },
+    /// `every 10s { ... }`: a timer, only in a `new Cell(...) { }` body; the period in
+    /// nanoseconds. `kw` is whatever word was written first (the checker wants `every`).
+    Every {
+        kw: Ident,
+        period_ns: i64,
+        period_span: Span,
+        body: Block,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

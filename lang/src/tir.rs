@@ -60,6 +60,9 @@ pub struct CellHandler {
     pub func: FuncId,
     /// What it handles.
     pub event: HandlerEvent,
+    /// A Cell's `every` timer's period in nanoseconds; 0 otherwise (a Timer's period is
+    /// its `every` setting).
+    pub period_ns: i64,
     /// The captured values' types, in the function's parameter order.
     pub captures: Vec<Ty>,
     /// The message's type (the queue's element type, `std::http`'s `Request`; `Unit`

@@ -94,6 +94,10 @@ pub struct HandlerSpec {
     /// What it handles: `queue`, `http` or `tick`.
     #[serde(default = "queue_event")]
     pub event: String,
+    /// A Cell's `every` timer's period in nanoseconds; 0 otherwise (a Timer's period is
+    /// its `every` setting).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub period_ns: i64,
     /// The queue's handle (`PROGRAM/NAME`) for a queue's messages; empty otherwise.
     pub source: String,
     /// The values the handler captured, wire-encoded: its first arguments.
@@ -102,6 +106,10 @@ pub struct HandlerSpec {
 
 fn queue_event() -> String {
     "queue".into()
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 impl Record {

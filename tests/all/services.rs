@@ -9,11 +9,16 @@ const PROGRAM: &str = r#"use std::http::{ok, text, not_found, respond, json}
 
 fn main() {
   let hits = new Table<String, Int>("hits")
+  let pulses = new Table<String, Int>("pulses")
+  new Cell("pulse") {
+    every 100ms { pulses.put("p{now() / 100}", 1) }
+  }
   let greeting = "hello"
   new HttpService("api", port: 18080, replicas: 2) |req| {
     match req.path {
       "/hello" => ok(text("{greeting} {req.method} {req.query} {req.body}")),
       "/ticks" => ok(json("{hits.len()}")),
+      "/pulses" => ok(json("{pulses.len()}")),
       "/boom" => { let x = [1][3]; ok(text("never")) },
       "/teapot" => respond(418, text("short and stout")).with_header("x-kind", "teapot"),
       _ => not_found(),
@@ -92,6 +97,18 @@ fn a_service_answers_at_its_endpoints_and_a_timer_ticks() {
         (n >= first + 3).then_some(n)
     });
     assert!(later.is_some(), "the timer stopped at {first} ticks");
+    // And so does the Cell's own timer, every 100 ms.
+    let pulses = until(Duration::from_secs(10), || {
+        let n: i64 = client
+            .get(format!("{e}/pulses"))
+            .send()
+            .ok()
+            .and_then(|r| r.text().ok())
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0);
+        (n >= 5).then_some(n)
+    });
+    assert!(pulses.is_some(), "the Cell's timer did not tick");
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
 }

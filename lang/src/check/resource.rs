@@ -347,6 +347,17 @@ impl Body<'_, '_> {
             self.error(d);
         }
         for s in &body.stmts {
+            if let ast::StmtKind::Every {
+                kw,
+                period_ns,
+                period_span,
+                body,
+            } = &s.kind
+            {
+                let period = (*period_ns, *period_span);
+                captured.extend(self.cell_timer(kw, period, body, s.span, handlers));
+                continue;
+            }
             let ast::StmtKind::On {
                 kw,
                 source,
@@ -394,6 +405,7 @@ impl Body<'_, '_> {
             }
             let lifted = Handler {
                 event: HandlerEvent::Queue,
+                period_ns: 0,
                 msg,
                 reply: Ty::Unit,
                 source: source.name.clone(),
@@ -416,6 +428,7 @@ impl Body<'_, '_> {
 /// A handler about to be lifted: what it handles and gives back.
 struct Handler {
     event: HandlerEvent,
+    period_ns: i64,
     msg: Ty,
     reply: Ty,
     source: String,
@@ -458,6 +471,7 @@ impl Body<'_, '_> {
         handlers.push(CellHandler {
             func,
             event: h.event,
+            period_ns: h.period_ns,
             captures: tys,
             msg: h.msg,
             reply: h.reply,
@@ -601,12 +615,57 @@ impl Body<'_, '_> {
         }
         let lifted = Handler {
             event: HandlerEvent::Http,
+            period_ns: 0,
             msg: req,
             reply: resp,
             source: "request".into(),
             span: h.span,
         };
         self.lift_handler(h, lifted, handlers).unwrap_or_default()
+    }
+
+    /// A Cell's `every 10s { ... }`: its body lifted as a function of its captures alone,
+    /// run each period; the captures' expressions.
+    fn cell_timer(
+        &mut self,
+        kw: &ast::Ident,
+        (period_ns, period_span): (i64, Span),
+        body: &ast::Block,
+        span: Span,
+        handlers: &mut Vec<CellHandler>,
+    ) -> Vec<Expr> {
+        if kw.name != "every" {
+            let d = Diagnostic::error(kw.span, format!("expected `every`, found `{}`", kw.name))
+                .with_hint("a Cell's timer is `every 10s { ... }`");
+            self.error(d);
+            return vec![];
+        }
+        if period_ns < 1_000_000 {
+            let d = Diagnostic::error(period_span, "a timer's period is at least 1ms");
+            self.error(d);
+            return vec![];
+        }
+        let lambda = ast::Expr {
+            kind: A::Lambda {
+                params: vec![],
+                ret: None,
+                body: Box::new(ast::Expr {
+                    kind: A::Block(body.clone()),
+                    span: body.span,
+                }),
+            },
+            span: body.span,
+        };
+        let lifted = Handler {
+            event: HandlerEvent::Tick,
+            period_ns,
+            msg: Ty::Unit,
+            reply: Ty::Unit,
+            source: "every".into(),
+            span,
+        };
+        self.lift_handler(&lambda, lifted, handlers)
+            .unwrap_or_default()
     }
 
     /// A Timer's body: lifted as a function of its captures alone.
@@ -625,6 +684,7 @@ impl Body<'_, '_> {
         };
         let lifted = Handler {
             event: HandlerEvent::Tick,
+            period_ns: 0,
             msg: Ty::Unit,
             reply: Ty::Unit,
             source: "every".into(),

@@ -44,6 +44,17 @@ impl Body<'_, '_> {
                 self.error(d);
                 Stmt::Expr(self.infer_expr(handler))
             }
+            ast::StmtKind::Every { kw, body, .. } => {
+                let d = Diagnostic::error(s.span, format!("`{} ...` is not a statement", kw.name))
+                    .with_hint(
+                        "an `every 10s { }` timer belongs in a `new Cell(\"name\") { }` body (an agent's timers are members)",
+                    );
+                self.error(d);
+                Stmt::Expr(self.infer_expr(&ast::Expr {
+                    kind: ast::ExprKind::Block(body.clone()),
+                    span: body.span,
+                }))
+            }
         }
     }
 

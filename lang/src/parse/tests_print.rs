@@ -200,6 +200,12 @@ fn stmt(s: &Stmt) -> String {
         } => {
             format!("{} {} {}", kw.name, source.name, expr(handler))
         }
+        StmtKind::Every {
+            kw,
+            period_ns,
+            body,
+            ..
+        } => format!("{} {period_ns}ns {}", kw.name, block(body)),
     }
 }
 

@@ -158,6 +158,7 @@ impl Resources for Cluster {
                 .map(|(h, (source, captures))| kinds::HandlerSpec {
                     export: h.export.clone(),
                     event: h.event.clone(),
+                    period_ns: h.period_ns,
                     source: source.clone(),
                     captures: captures.clone(),
                 })

@@ -241,14 +241,19 @@ fn next_tick(period_ns: i64) -> Instant {
 
 /// The event loop, until `stop`.
 fn serve(p: &Placed, running: &mut Running, stop: &AtomicBool, status: &mut Status) {
-    let period_ns = super::setting(&p.record, "every", 0).max(PERIOD_MIN_NS);
-    let ticks: Vec<&HandlerSpec> = p
+    // Each timer with its period (a Cell's own, else the Timer's `every`) and next tick.
+    let every = super::setting(&p.record, "every", 0);
+    let mut ticks: Vec<(&HandlerSpec, i64, Instant)> = p
         .spec
         .handlers
         .iter()
         .filter(|h| h.event == "tick")
+        .map(|h| {
+            let period = if h.period_ns > 0 { h.period_ns } else { every };
+            let period = period.max(PERIOD_MIN_NS);
+            (h, period, next_tick(period))
+        })
         .collect();
-    let mut tick_at = next_tick(period_ns);
     let mut reported = status.clone();
     let mut last_report = Instant::now();
     let mut idle = Duration::from_millis(2);
@@ -269,12 +274,12 @@ fn serve(p: &Placed, running: &mut Running, stop: &AtomicBool, status: &mut Stat
                 any = true;
             }
         }
-        if !ticks.is_empty() && Instant::now() >= tick_at {
-            for h in &ticks {
+        for (h, period, at) in &mut ticks {
+            if Instant::now() >= *at {
                 let _ = event(p, running, h, h.captures.clone(), None, status);
+                *at = next_tick(*period);
+                any = true;
             }
-            tick_at = next_tick(period_ns);
-            any = true;
         }
         any |= queues(p, running, &mut receivers, stop, status, &mut backoff);
         if *status != reported && last_report.elapsed() >= REPORT_EVERY {
@@ -287,8 +292,8 @@ fn serve(p: &Placed, running: &mut Running, stop: &AtomicBool, status: &mut Stat
             continue;
         }
         let mut wait = idle.min(IDLE_MAX);
-        if !ticks.is_empty() {
-            wait = wait.min(tick_at.saturating_duration_since(Instant::now()));
+        if let Some(first) = ticks.iter().map(|(_, _, at)| *at).min() {
+            wait = wait.min(first.saturating_duration_since(Instant::now()));
         }
         match &running.endpoint {
             Some((_, requests, _)) => match requests.recv_timeout(wait) {
