@@ -577,12 +577,14 @@ mod tests {
     #[test]
     fn a_short_visibility_takes_one_at_a_time_and_dead_letters_still_move() {
         let kv = Scratch::new("dead");
-        let q = queue(&[("visibility", 1_000_000), ("attempts", 1)]);
+        // 50 ms: short enough to take one at a time, long enough that the second
+        // message stays hidden between the last two takes on a slow machine.
+        let q = queue(&[("visibility", 50_000_000), ("attempts", 1)]);
         send_all(&kv, 2);
         let mut r = Receiver::new(&q, 0, 1);
         assert_eq!(r.batch_max(), 1);
         assert_eq!(r.take(&kv).expect("a take").len(), 1);
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(std::time::Duration::from_millis(60));
         // The second, from the last read; then a read finds the first visible again,
         // taken once and unacknowledged: a dead letter now.
         let next = r.take(&kv).expect("a take");
