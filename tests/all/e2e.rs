@@ -144,6 +144,13 @@ fn a_program_runs_on_the_cluster_behind_nginx_and_survives_a_killed_worker() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(reached, "api");
+    // And with curl, as a user would, where it is installed.
+    let curl = std::process::Command::new("curl")
+        .args(["-s", "--max-time", "10", &format!("{lb}/")])
+        .output();
+    if let Ok(out) = curl {
+        assert_eq!(text(&out.stdout), "api", "{}", text(&out.stderr));
+    }
 
     // Load through nginx, and a worker killed under it.
     let stop = Arc::new(AtomicBool::new(false));
