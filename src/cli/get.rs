@@ -181,6 +181,9 @@ pub fn size_text(size: Option<&serde_json::Value>) -> String {
     if let (Some(want), Some(running)) = (n("replicas"), n("running")) {
         return format!("{running}/{want} running");
     }
+    if let Some(v) = size.and_then(|s| s.get("value")).and_then(|v| v.as_str()) {
+        return format!("value {v}");
+    }
     match (n("messages"), n("dead"), n("rows")) {
         (Some(m), Some(d), _) => format!("{m} messages, {d} dead"),
         (_, _, Some(1)) => "1 row".into(),

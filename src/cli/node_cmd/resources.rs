@@ -411,6 +411,11 @@ async fn described(
                     }
                     size
                 }
+                "Secret" => {
+                    let set = s.count(&super::secrets::value_key(&h))? > 0;
+                    serde_json::json!({ "value": if set { "set" } else { "not set" } })
+                }
+                "Volume" => serde_json::json!({}),
                 _ => serde_json::json!({ "rows": s.count(&table::rows(&h))? }),
             };
             out.push((r, size));
