@@ -94,6 +94,7 @@ fn load(lb: String, stop: Arc<AtomicBool>, acked: Arc<Mutex<Vec<i64>>>, failed: 
 
 #[test]
 fn a_program_runs_on_the_cluster_behind_nginx_and_survives_a_killed_worker() {
+    super::support::require_nginx();
     let dir = scratch_dir("e2e", "cluster");
     let cluster = Cluster {
         dir: dir.join("cluster"),

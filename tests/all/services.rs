@@ -160,6 +160,7 @@ fn a_cell_is_placed_only_where_its_cpu_and_memory_fit() {
 
 #[test]
 fn weft_run_puts_nginx_in_front_of_an_exposed_service() {
+    super::support::require_nginx();
     let dir = scratch_dir("services", "lb");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -177,3 +177,18 @@ pub fn endpoint(node: &Served, service: &str) -> String {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Fails at once, saying what to install, when nginx is not on PATH (the load balancer
+/// tests run a real one; `.ci/run` installs it).
+pub fn require_nginx() {
+    let found = std::process::Command::new("nginx")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "this test runs nginx: install it (`apt-get install nginx-light`) and put it on PATH"
+    );
+}
