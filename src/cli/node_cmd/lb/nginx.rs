@@ -209,34 +209,10 @@ fn base(binary: &Path, dir: &Path, conf: &Path) -> Command {
 pub fn check(binary: &Path, dir: &Path, config: &str) -> Result<(), String> {
     let next = dir.join("nginx.conf.next");
     std::fs::write(&next, config).map_err(|e| format!("{}: {e}", next.display()))?;
-    let mut child = base(binary, dir, &next)
-        .arg("-t")
-        .arg("-q")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    // nginx -t says little, so a pipe buffer holds it all; read it once it ended.
-    let deadline = Instant::now() + Duration::from_millis(CHECK_WAIT_MS);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(POLL_MS))
-            }
-            Ok(None) | Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("nginx -t took over {CHECK_WAIT_MS} ms"));
-            }
-        }
-    };
-    let mut said = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_string(&mut said);
-    }
-    if status.success() {
+    let mut command = base(binary, dir, &next);
+    command.arg("-t").arg("-q");
+    let (ok, said) = bounded(command, binary, "-t")?;
+    if ok {
         Ok(())
     } else {
         Err(format!(
@@ -248,30 +224,43 @@ pub fn check(binary: &Path, dir: &Path, config: &str) -> Result<(), String> {
 
 /// The version line and modules of `binary` (`nginx -V`), bounded like a check.
 pub fn version(binary: &Path) -> Result<String, String> {
-    let mut child = Command::new(binary)
-        .arg("-V")
+    let mut command = Command::new(binary);
+    command.arg("-V");
+    bounded(command, binary, "-V").map(|(_, said)| said)
+}
+
+/// Runs `command` (nginx with `flag`) for at most [`CHECK_WAIT_MS`]: whether it
+/// succeeded, and what it wrote to stderr (little: a pipe buffer holds it all, so it is
+/// read once the process ended).
+fn bounded(mut command: Command, binary: &Path, flag: &str) -> Result<(bool, String), String> {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
     let deadline = Instant::now() + Duration::from_millis(CHECK_WAIT_MS);
-    while child.try_wait().map_err(|e| e.to_string())?.is_none() {
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!(
-                "{} -V took over {CHECK_WAIT_MS} ms",
-                binary.display()
-            ));
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(POLL_MS))
+            }
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{} {flag} took over {CHECK_WAIT_MS} ms",
+                    binary.display()
+                ));
+            }
         }
-        std::thread::sleep(Duration::from_millis(POLL_MS));
-    }
+    };
     let mut said = String::new();
     if let Some(mut err) = child.stderr.take() {
         let _ = err.read_to_string(&mut said);
     }
-    Ok(said)
+    Ok((status.success(), said))
 }
 
 fn log_len(dir: &Path) -> u64 {
