@@ -251,15 +251,20 @@ impl Resources for Cluster {
         // A Volume's files are written first: if the store's transaction then fails,
         // the event comes again and writes them again (at least once).
         for w in &writes {
-            if let ResourceWrite::Op { handle, op, a, b } = w {
-                let access = lock(&self.volumes);
-                match op {
-                    ResourceOp::VolumeWrite => {
-                        access.write(handle, &text_arg(a)?, &text_arg(b)?)?
-                    }
-                    ResourceOp::VolumeDelete => access.delete(handle, &text_arg(a)?)?,
-                    _ => {}
-                }
+            match w {
+                ResourceWrite::Op {
+                    handle,
+                    op: ResourceOp::VolumeWrite,
+                    a,
+                    b,
+                } => lock(&self.volumes).write(handle, &text_arg(a)?, &text_arg(b)?)?,
+                ResourceWrite::Op {
+                    handle,
+                    op: ResourceOp::VolumeDelete,
+                    a,
+                    ..
+                } => lock(&self.volumes).delete(handle, &text_arg(a)?)?,
+                _ => {}
             }
         }
         for w in writes {
