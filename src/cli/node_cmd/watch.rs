@@ -101,33 +101,57 @@ async fn stream(mut socket: WebSocket, watcher: Watcher) {
             Err(RecvError::Closed) => return,
         }
     });
-    loop {
-        tokio::select! {
-            frame = rx.recv() => {
-                let Some(frame) = frame else {
-                    let _ = socket.send(close(1011, "the store closed the watch")).await;
-                    break;
-                };
-                let lagged = frame.get("lagged").is_some();
-                if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
-                    break;
-                }
-                if lagged {
-                    let _ = socket.send(close(4000, "fell behind; resync")).await;
-                    break;
-                }
-            }
-            msg = socket.recv() => match msg {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => {}
-            },
-        }
-    }
+    pump(
+        &mut socket,
+        &mut rx,
+        "the store closed the watch",
+        |frame| {
+            let lagged = frame.get("lagged").is_some();
+            let then = lagged.then(|| (4000, "fell behind; resync".to_string()));
+            (Some(frame.to_string()), then)
+        },
+    )
+    .await;
     drop(rx);
     let _ = reader.await;
 }
 
-fn close(code: u16, reason: &str) -> Message {
+/// Sends what `rx` gives to a watch's `socket` until either side ends: `step` turns each
+/// item into the text to send and, if the watch ends there, the close to send after it;
+/// `ended` is the close reason when `rx` itself ends. A client's close ends it too.
+pub(super) async fn pump<T>(
+    socket: &mut WebSocket,
+    rx: &mut mpsc::Receiver<T>,
+    ended: &str,
+    step: impl Fn(T) -> (Option<String>, Option<(u16, String)>),
+) {
+    loop {
+        tokio::select! {
+            item = rx.recv() => {
+                let Some(item) = item else {
+                    let _ = socket.send(close(1011, ended)).await;
+                    return;
+                };
+                let (text, then) = step(item);
+                if let Some(text) = text {
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                }
+                if let Some((code, reason)) = then {
+                    let _ = socket.send(close(code, &reason)).await;
+                    return;
+                }
+            }
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+pub(super) fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame {
         code,
         reason: reason.into(),

@@ -12,7 +12,8 @@
 
 use super::Worker;
 use crate::cli::node_cmd::api::error;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use crate::cli::node_cmd::watch::pump;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -173,29 +174,12 @@ fn handshake(
 async fn relay(mut socket: WebSocket, upstream: Upstream, slot: Slot) {
     let (tx, mut rx) = mpsc::channel::<Frame>(BUFFER_LEN_MAX);
     let reader = tokio::task::spawn_blocking(move || read_upstream(upstream, tx));
-    loop {
-        tokio::select! {
-            frame = rx.recv() => match frame {
-                Some(Frame::Text(text)) => {
-                    if socket.send(Message::Text(text.into())).await.is_err() {
-                        break;
-                    }
-                }
-                Some(Frame::Close(code, reason)) => {
-                    let _ = socket.send(close(code, &reason)).await;
-                    break;
-                }
-                None => {
-                    let _ = socket.send(close(1011, "the controller's watch broke off")).await;
-                    break;
-                }
-            },
-            msg = socket.recv() => match msg {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => {}
-            },
-        }
-    }
+    let ended = "the controller's watch broke off";
+    pump(&mut socket, &mut rx, ended, |frame| match frame {
+        Frame::Text(text) => (Some(text), None),
+        Frame::Close(code, reason) => (None, Some((code, reason))),
+    })
+    .await;
     drop(rx);
     let _ = reader.await;
     drop(slot);
@@ -237,11 +221,4 @@ fn read_upstream(mut ws: Upstream, tx: mpsc::Sender<Frame>) {
     // The client went: end the controller's watch too.
     let _ = ws.close(None);
     let _ = ws.flush();
-}
-
-fn close(code: u16, reason: &str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }))
 }
