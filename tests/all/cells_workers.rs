@@ -6,7 +6,7 @@
 //! worker is a controller's watch, passed through.
 
 use super::cluster_cli::{path, Cluster};
-use super::support::{scratch_dir, text, wait_output, weft, write};
+use super::support::{running, scratch_dir, text, wait_output, weft, write};
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -81,23 +81,6 @@ fn rows_of(resources: &Value, name: &str) -> u64 {
         .find(|r| r["name"] == name)
         .and_then(|r| r["size"]["rows"].as_u64())
         .unwrap_or(0)
-}
-
-/// The running instances: (replica, node, events handled), by replica.
-fn running(cells: &Value) -> Vec<(u64, String, u64)> {
-    let mut out: Vec<(u64, String, u64)> = list(cells)
-        .iter()
-        .filter(|c| c["state"] == "running")
-        .map(|c| {
-            (
-                c["replica"].as_u64().unwrap_or(0),
-                c["node"].as_str().unwrap_or("").to_string(),
-                c["handled"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 /// Starts one more worker of `cluster` as `node-ID` (with `extra` arguments), its pid
@@ -209,19 +192,23 @@ fn workers_run_cells_and_their_replicas_move_off_a_killed_worker() {
     });
     assert_eq!(rows_of(&resources, "results"), 30, "{resources}");
     // The counters are reported once a second.
-    let handled = |c: &Value| running(c).iter().map(|r| r.2).sum::<u64>();
+    let handled = |c: &Value| running(c).iter().map(|r| r.handled).sum::<u64>();
     let cells = wait_json(&cluster, "cells", Duration::from_secs(10), |c| {
         running(c).len() == 3 && handled(c) >= 30
     });
     let placed = running(&cells);
-    let on: std::collections::BTreeSet<&str> = placed.iter().map(|r| r.1.as_str()).collect();
+    let on: std::collections::BTreeSet<&str> = placed.iter().map(|r| r.node.as_str()).collect();
     assert_eq!(
         on,
         ["node-1", "node-2", "node-3"].into(),
         "a replica on each node: {cells}"
     );
     eprintln!("handled before the kill: {placed:?}");
-    let by_workers: u64 = placed.iter().filter(|r| r.1 != "node-1").map(|r| r.2).sum();
+    let by_workers: u64 = placed
+        .iter()
+        .filter(|r| r.node != "node-1")
+        .map(|r| r.handled)
+        .sum();
     assert!(by_workers > 0, "the workers handled messages: {cells}");
 
     // kill -9 a worker: its replica runs elsewhere within the lease TTL and 5 s.
@@ -232,7 +219,7 @@ fn workers_run_cells_and_their_replicas_move_off_a_killed_worker() {
     let killed = Instant::now();
     let moved = |c: &Value| {
         let now = running(c);
-        now.len() == 3 && now.iter().all(|r| r.1 != victim)
+        now.len() == 3 && now.iter().all(|r| r.node != victim)
     };
     let cells = wait_json(&cluster, "cells", LEASE_TTL + Duration::from_secs(5), moved);
     assert!(moved(&cells), "after {:?}: {cells}", killed.elapsed());
@@ -251,7 +238,7 @@ fn workers_run_cells_and_their_replicas_move_off_a_killed_worker() {
     assert_eq!(rows_of(&resources, "results"), 60, "{resources}");
     let serving = |c: &Value| {
         let now = running(c);
-        now.len() == 3 && now.iter().any(|r| r.1 == "node-2") && handled(c) >= 30
+        now.len() == 3 && now.iter().any(|r| r.node == "node-2") && handled(c) >= 30
     };
     let cells = wait_json(&cluster, "cells", Duration::from_secs(10), serving);
     assert!(serving(&cells), "{cells}");

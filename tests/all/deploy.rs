@@ -6,7 +6,7 @@
 //! requests get a 4xx with a reason.
 
 use super::cluster_cli::{path, Cluster};
-use super::support::{scratch_dir, text, weft, write};
+use super::support::{running, scratch_dir, text, weft, write};
 
 const SHOP: &str = r#"
 type Job = { id: Int, url: String }
@@ -238,25 +238,6 @@ fn rows_of(resources: &serde_json::Value, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The nodes the running instances of `cell` are on, by replica.
-fn running(cells: &serde_json::Value) -> Vec<(u64, String)> {
-    let mut out: Vec<(u64, String)> = cells
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or(&[])
-        .iter()
-        .filter(|c| c["state"] == "running")
-        .map(|c| {
-            (
-                c["replica"].as_u64().unwrap_or(0),
-                c["node"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 #[test]
 fn cells_handle_every_message_spread_and_move_off_a_dead_node() {
     use std::time::Duration;
@@ -286,7 +267,7 @@ fn cells_handle_every_message_spread_and_move_off_a_dead_node() {
         running(c).len() == 3 && handled(c) >= 30
     });
     let placed = running(&cells);
-    let nodes: std::collections::BTreeSet<&str> = placed.iter().map(|(_, n)| n.as_str()).collect();
+    let nodes: std::collections::BTreeSet<&str> = placed.iter().map(|r| r.node.as_str()).collect();
     assert_eq!(nodes.len(), 3, "spread over the nodes: {cells}");
     assert!(handled(&cells) >= 30, "{cells}");
 
@@ -308,11 +289,11 @@ fn cells_handle_every_message_spread_and_move_off_a_dead_node() {
     let killed = std::time::Instant::now();
     let cells = wait_json(&cluster, 1, "cells", Duration::from_secs(8), |c| {
         let now = running(c);
-        now.len() == 3 && now.iter().all(|(_, n)| *n != victim)
+        now.len() == 3 && now.iter().all(|r| r.node != victim)
     });
     let now = running(&cells);
     assert!(
-        now.len() == 3 && now.iter().all(|(_, n)| *n != victim),
+        now.len() == 3 && now.iter().all(|r| r.node != victim),
         "after {:?}: {cells}",
         killed.elapsed()
     );

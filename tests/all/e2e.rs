@@ -8,8 +8,7 @@
 
 use super::cells_workers::{json_of, start_worker, wait_json};
 use super::cluster_cli::{path, Cluster};
-use super::support::{scratch_dir, text, weft, write};
-use serde_json::Value;
+use super::support::{running, scratch_dir, text, weft, write};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,23 +51,6 @@ const LEASE_TTL: Duration = Duration::from_secs(3);
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     l.local_addr().expect("an address").port()
-}
-
-/// The running instances: (resource handle, node), sorted.
-pub(crate) fn instances(cells: &Value) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = cells
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or(&[])
-        .iter()
-        .filter(|c| c["state"] == "running")
-        .map(|c| {
-            let s = |k: &str| c[k].as_str().unwrap_or("").to_string();
-            (s("cell"), s("node"))
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 /// Sends `/send` requests through nginx until `stop`; the ids acknowledged with 200.
@@ -117,11 +99,11 @@ fn a_program_runs_on_the_cluster_behind_nginx_and_survives_a_killed_worker() {
     let deployed = cluster.weft(1, &["deploy", &file.to_string_lossy()]);
     assert!(deployed.status.success(), "{}", text(&deployed.stderr));
     let cells = wait_json(&cluster, "cells", Duration::from_secs(30), |v| {
-        instances(v).len() == 10
+        running(v).len() == 10
     });
-    let before = instances(&cells);
+    let before = running(&cells);
     assert_eq!(before.len(), 10, "{cells}");
-    let on_victim = before.iter().filter(|(_, n)| n == "node-4").count();
+    let on_victim = before.iter().filter(|r| r.node == "node-4").count();
     assert!(on_victim >= 1, "nothing runs on node-4: {before:?}");
 
     // nginx serves the service once it has its ready endpoints.
@@ -177,15 +159,15 @@ fn a_program_runs_on_the_cluster_behind_nginx_and_survives_a_killed_worker() {
         "cells",
         LEASE_TTL + Duration::from_secs(15),
         |v| {
-            let now = instances(v);
-            now.len() == 10 && now.iter().all(|(_, n)| n != "node-4")
+            let now = running(v);
+            now.len() == 10 && now.iter().all(|r| r.node != "node-4")
         },
     );
-    let after = instances(&moved);
+    let after = running(&moved);
     let took = killed_at.elapsed();
     eprintln!("instances of a killed worker running elsewhere after {took:?}");
     assert!(
-        after.len() == 10 && after.iter().all(|(_, n)| n != "node-4"),
+        after.len() == 10 && after.iter().all(|r| r.node != "node-4"),
         "not re-placed: {after:?}"
     );
     assert!(

@@ -192,3 +192,33 @@ pub fn require_nginx() {
         "this test runs nginx: install it (`apt-get install nginx-light`) and put it on PATH"
     );
 }
+
+/// One running instance, as `weft get cells -o json` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Running {
+    /// Its resource's handle, `PROGRAM/NAME`.
+    pub cell: String,
+    pub replica: u64,
+    pub node: String,
+    /// Events handled (reported once a second).
+    pub handled: u64,
+}
+
+/// The running instances in `cells` (`weft get cells -o json`), by resource and replica.
+pub fn running(cells: &serde_json::Value) -> Vec<Running> {
+    let mut out: Vec<Running> = cells
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or(&[])
+        .iter()
+        .filter(|c| c["state"] == "running")
+        .map(|c| Running {
+            cell: c["cell"].as_str().unwrap_or("").to_string(),
+            replica: c["replica"].as_u64().unwrap_or(0),
+            node: c["node"].as_str().unwrap_or("").to_string(),
+            handled: c["handled"].as_u64().unwrap_or(0),
+        })
+        .collect();
+    out.sort();
+    out
+}

@@ -5,8 +5,7 @@
 
 use super::cells_workers::{json_of, wait_json};
 use super::cluster_cli::{path, Cluster};
-use super::e2e::instances;
-use super::support::{endpoint, scratch_dir, text, weft, write, Served};
+use super::support::{endpoint, running, scratch_dir, text, weft, write, Served};
 use std::time::Duration;
 
 const NOTES: &str = r#"use std::http::{ok, text, not_found}
@@ -140,17 +139,17 @@ fn every_replica_that_uses_a_volume_runs_where_the_volume_lives() {
     let deployed = cluster.weft(2, &["deploy", &file.to_string_lossy()]);
     assert!(deployed.status.success(), "{}", text(&deployed.stderr));
     let cells = wait_json(&cluster, "cells", Duration::from_secs(30), |v| {
-        instances(v).len() == 5
+        running(v).len() == 5
     });
-    let running = instances(&cells);
-    assert_eq!(running.len(), 5, "{cells}");
-    let writers: std::collections::BTreeSet<&str> = running
+    let instances = running(&cells);
+    assert_eq!(instances.len(), 5, "{cells}");
+    let writers: std::collections::BTreeSet<&str> = instances
         .iter()
-        .filter(|(c, _)| c.ends_with("/writers"))
-        .map(|(_, n)| n.as_str())
+        .filter(|r| r.cell.ends_with("/writers"))
+        .map(|r| r.node.as_str())
         .collect();
-    eprintln!("instances: {running:?}");
-    assert_eq!(writers.len(), 1, "the writers spread: {running:?}");
+    eprintln!("instances: {instances:?}");
+    assert_eq!(writers.len(), 1, "the writers spread: {instances:?}");
     let resources = json_of(&cluster.weft(1, &["get", "resources", "-o", "json"]));
     let bound = resources
         .as_array()
