@@ -13,7 +13,8 @@
 //!   p99, max): to a value lane the call changes (the event leaves once the change is
 //!   durable, so the flush's time is in it), and to a command lane whose command writes
 //!   nothing (the node's fan-out alone), next to the same clients on a bare
-//!   tokio-tungstenite broadcast server;
+//!   tokio-tungstenite broadcast server and on plain sockets written in a loop (the
+//!   kernel's floor);
 //! - command round trips over WARP from 1, 16 and 64 connections (send, wait for the
 //!   change's event, repeat), the workload `bench/swimos` runs on SwimOS.
 
@@ -114,6 +115,7 @@ fn main() {
         fan_out(&node, Watch::Lane);
         fan_out(&node, Watch::Command);
         fan_out_peer();
+        fan_out_floor();
         round_trips(&node);
         return;
     }
@@ -154,6 +156,7 @@ fn main() {
         fan_out(&node, Watch::Lane);
         fan_out(&node, Watch::Command);
         fan_out_peer();
+        fan_out_floor();
         round_trips(&node);
     }
     node.stop(Duration::from_secs(10));
@@ -174,6 +177,14 @@ fn sends(node: &Node, targets: i64) -> f64 {
     N as f64 / start.elapsed().as_secs_f64()
 }
 
+/// How many clients a fan-out links: 1,000, or `FAN_OUT=N`.
+fn fan_out_clients() -> usize {
+    std::env::var("FAN_OUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
+}
+
 /// What the fan-out clients link to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Watch {
@@ -187,11 +198,7 @@ enum Watch {
 /// the call that causes it. The clients are tasks on one thread of their own (as a
 /// browser tab or a Node.js process would hold many links), not one thread each.
 fn fan_out(node: &Node, watch: Watch) {
-    // `FAN_OUT=N` links N clients instead.
-    let clients: usize = std::env::var("FAN_OUT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let clients = fan_out_clients();
     const ROUNDS: usize = 50;
     let api = Api::start(node.clone(), "127.0.0.1:0").expect("api");
     let addr = api.addr();
@@ -244,10 +251,7 @@ fn fan_out(node: &Node, watch: Watch) {
 fn fan_out_peer() {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
-    let clients: usize = std::env::var("FAN_OUT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let clients = fan_out_clients();
     const ROUNDS: usize = 50;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -300,6 +304,82 @@ fn fan_out_peer() {
     }
     let label = format!(
         "peer: bare tokio-tungstenite broadcast to {clients} clients, {ROUNDS} frames:         "
+    );
+    report(&label, linked.join().expect("clients"));
+}
+
+/// The floor: the same clients and rounds against plain sockets that get the frame's
+/// bytes written to each of them, split between one thread per core as the node's
+/// fan-out splits it, with nothing else running: what the kernel's loopback writes cost
+/// on this machine.
+fn fan_out_floor() {
+    use std::io::{Read, Write};
+    let clients = fan_out_clients();
+    const ROUNDS: usize = 50;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let accept = std::thread::spawn(move || {
+        (0..clients)
+            .map(|_| {
+                let (mut tcp, _) = listener.accept().expect("accept");
+                tcp.set_nodelay(true).expect("nodelay");
+                let mut head = vec![];
+                let mut b = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = tcp.read(&mut b).expect("handshake");
+                    assert!(n > 0, "a client left");
+                    head.extend_from_slice(&b[..n]);
+                }
+                tcp.write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+                    .expect("answer");
+                tcp.set_nonblocking(true).expect("non-blocking");
+                tcp
+            })
+            .collect::<Vec<_>>()
+    });
+    let link = Link {
+        addr,
+        uri: "/floor",
+        lane: "x",
+        sync_frames: 0,
+        offset: 0,
+        rounds: ROUNDS,
+    };
+    let (linked, started, ready) = spawn_clients(link, clients);
+    let sockets = Arc::new(accept.join().expect("accept"));
+    let until = Instant::now() + Duration::from_secs(60);
+    while ready.load(Ordering::SeqCst) < clients {
+        assert!(Instant::now() < until, "the clients did not all connect");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let cores = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    for r in 0..ROUNDS {
+        let text = format!("@event(node:\"/floor\",lane:x) {r}");
+        let mut frame = vec![0x81, text.len() as u8];
+        frame.extend_from_slice(text.as_bytes());
+        let frame = Arc::new(frame);
+        started.lock().expect("lock")[r] = Some(Instant::now());
+        let writers: Vec<_> = (0..cores)
+            .map(|t| {
+                let (sockets, frame) = (sockets.clone(), frame.clone());
+                std::thread::spawn(move || {
+                    let n = sockets.len();
+                    for mut s in &sockets[n * t / cores..n * (t + 1) / cores] {
+                        s.write_all(&frame).expect("a floor write");
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().expect("writer");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let label = format!(
+        "floor: plain writes of one frame to {clients} sockets from {cores} threads, {ROUNDS} frames:"
     );
     report(&label, linked.join().expect("clients"));
 }

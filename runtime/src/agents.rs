@@ -24,6 +24,7 @@ mod dispatch;
 mod lanes;
 mod links;
 mod queue;
+mod sink;
 mod swap;
 mod turn;
 
@@ -33,8 +34,8 @@ use crate::{RunError, RunLimits, Runtime};
 use args::{args_from_recon, args_recon};
 pub use lanes::Lanes;
 use links::Links;
-pub use links::{Frame, Sink};
 use queue::{Msg, Queue};
+pub use sink::{Flush, Frame, Sink, Wire};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
@@ -559,7 +560,7 @@ impl Node {
             if let Some(args) = echo {
                 let m = &held.desc().methods[index];
                 if let Ok(body) = args_recon(m, &args, &held.version.manifest().types) {
-                    let f = Arc::from(crate::warp::Envelope::event(uri, method, body).to_text());
+                    let f = Frame::text(&crate::warp::Envelope::event(uri, method, body).to_text());
                     node.inner.links.deliver(uri, vec![(method.to_string(), f)]);
                 }
             }
@@ -584,7 +585,6 @@ impl Node {
             return Err(LinkError::NodeNotFound);
         }
         let slot = self.slot(uri).map_err(LinkError::Failed)?;
-        let full = || Refused::Failed("the link's queue is full".to_string());
         let r = self.with_agent(&slot, |node, held| {
             let desc = held.desc().clone();
             let kind = if let Some((i, l)) = desc.lane(lane) {
@@ -596,29 +596,28 @@ impl Node {
             } else {
                 return Err(Refused::NotFound(String::new()));
             };
-            if !sink.push(linked) {
-                return Err(full());
-            }
+            let mut frames = vec![linked];
             let links = &node.inner.links;
             match kind {
                 Linkable::Lane(i, l) => {
                     let types = &held.version.manifest().types;
-                    links.link_lane(uri, l, i, &held.lanes, types, sink, sync)?
+                    let lanes = &held.lanes;
+                    links.link_lane(uri, l, i, lanes, types, sink, sync, &mut frames)?
                 }
                 Linkable::Demand(d) => {
                     if sync {
-                        let f = node.demand_frame(&slot, held, d)?;
-                        if !sink.push(f) {
-                            return Err(full());
-                        }
+                        frames.push(node.demand_frame(&slot, held, d)?);
                     }
                     links.link_stateless(uri, lane, sink);
                 }
                 Linkable::Command => links.link_stateless(uri, lane, sink),
             }
-            if sync && !sink.push(synced) {
-                return Err(full());
+            if sync {
+                frames.push(synced);
             }
+            // Behind the events already on their way to the sink, ahead of any later
+            // turn's: the agent is held until they are queued.
+            links.send_after_events(sink, frames);
             Ok(())
         });
         match r {
@@ -632,6 +631,12 @@ impl Node {
     /// Ends `sink`'s link to the lane; false when it had none.
     pub fn unlink(&self, uri: &str, lane: &str, sink: u64) -> bool {
         self.inner.links.unlink(uri, lane, sink)
+    }
+
+    /// Sends `frames` to `sink` behind every event already on its way to it (a reply
+    /// that must follow the events of the link it answers for).
+    pub fn send_after_events(&self, sink: &Sink, frames: Vec<Frame>) {
+        self.inner.links.send_after_events(sink, frames)
     }
 
     /// Ends every link of `sink` (its connection closed).
@@ -1085,8 +1090,8 @@ impl Node {
         let v = crate::value::decode(&bytes, &d.ty, types)
             .map_err(|e| format!("{}: a malformed value: {e}", what()))?;
         let body = crate::value::to_recon(&v, &d.ty, types);
-        Ok(Arc::from(
-            crate::warp::Envelope::event(&*slot.uri, d.name.as_str(), body).to_text(),
+        Ok(Frame::text(
+            &crate::warp::Envelope::event(&*slot.uri, d.name.as_str(), body).to_text(),
         ))
     }
 }

@@ -31,7 +31,6 @@ mod patch;
 use crate::agents::{CallError, Node};
 use crate::value;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -52,7 +51,7 @@ pub const LINK_QUEUE_MAX: usize = 4096;
 /// The longest one WARP frame from a client may be, in bytes (`frame_bytes_max`).
 pub const FRAME_BYTES_MAX: usize = 1 << 20;
 
-/// The read buffer of a WebSocket connection; client frames are small.
+/// How much one read of a WebSocket connection takes; client frames are small.
 const READ_BUFFER_BYTES: usize = 4096;
 
 /// A running API server. Dropping it stops it.
@@ -215,29 +214,87 @@ async fn not_found() -> Refusal {
     )
 }
 
-async fn warp_upgrade(
-    State(app): State<App>,
-    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
-) -> Response {
-    match ws {
-        Ok(ws) => ws
-            // Swim's servers speak `warp0`; a client that asks for it (as SwimOS's own
-            // clients and browsers given a protocol list do) must get it back.
-            .protocols(["warp0"])
-            // tungstenite zeroes its whole read buffer on every read attempt, and the link
-            // loop attempts one after each frame it sends: a small buffer keeps that cheap
-            // (the default 128 KiB was most of a fan-out's cost).
-            .read_buffer_size(READ_BUFFER_BYTES)
-            .max_message_size(FRAME_BYTES_MAX)
-            .max_frame_size(FRAME_BYTES_MAX)
-            .on_upgrade(move |socket| link::connection(app.node, socket, app.stop))
-            .into_response(),
-        Err(_) => Refusal(
+/// Answers a WebSocket opening handshake (RFC 6455) and serves WARP on the connection
+/// once it is upgraded. The handshake is answered here rather than by axum's
+/// `WebSocketUpgrade` because the link needs the TCP socket itself: the node writes each
+/// event straight to it from one thread (`agents/sink.rs`).
+async fn warp_upgrade(State(app): State<App>, mut req: axum::extract::Request) -> Response {
+    let accept = match handshake(&req) {
+        Ok(accept) => accept,
+        Err(refusal) => return refusal.into_response(),
+    };
+    // Swim's servers speak `warp0`; a client that asks for it (as SwimOS's own clients
+    // and browsers given a protocol list do) must get it back.
+    let warp0 = header_tokens(&req, "sec-websocket-protocol").any(|p| p == "warp0");
+    let upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrade.await else {
+            return;
+        };
+        // axum serves through hyper-util's protocol detection, which wraps the socket.
+        type Io = hyper_util::rt::TokioIo<tokio::net::TcpStream>;
+        match hyper_util::server::conn::auto::upgrade::downcast::<Io>(upgraded) {
+            Ok(parts) => {
+                link::connection(app.node, parts.io.into_inner(), &parts.read_buf, app.stop).await
+            }
+            Err(_) => app
+                .node
+                .report("error: a WebSocket link did not come over a TCP socket\n"),
+        }
+    });
+    let mut response = Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header("upgrade", "websocket")
+        .header("connection", "upgrade")
+        .header("sec-websocket-accept", accept);
+    if warp0 {
+        response = response.header("sec-websocket-protocol", "warp0");
+    }
+    response
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// The `Sec-WebSocket-Accept` for a WebSocket opening handshake, or why `req` is none.
+fn handshake(req: &axum::extract::Request) -> Result<String, Refusal> {
+    let not_ws = || {
+        Refusal(
             StatusCode::BAD_REQUEST,
             "this path speaks WARP over WebSocket; HTTP requests go to /api/v1/...".into(),
         )
-        .into_response(),
+    };
+    if req.method() != axum::http::Method::GET
+        || !header_tokens(req, "upgrade").any(|t| t.eq_ignore_ascii_case("websocket"))
+        || !header_tokens(req, "connection").any(|t| t.eq_ignore_ascii_case("upgrade"))
+    {
+        return Err(not_ws());
     }
+    if !header_tokens(req, "sec-websocket-version").any(|v| v == "13") {
+        return Err(Refusal(
+            StatusCode::BAD_REQUEST,
+            "WebSocket version 13 is the one spoken here (Sec-WebSocket-Version: 13)".into(),
+        ));
+    }
+    let Some(key) = req.headers().get("sec-websocket-key") else {
+        return Err(Refusal(
+            StatusCode::BAD_REQUEST,
+            "a WebSocket handshake needs a Sec-WebSocket-Key".into(),
+        ));
+    };
+    Ok(crate::ws::accept_key(key.as_bytes()))
+}
+
+/// The comma-separated tokens of every `name` header of `req`, trimmed.
+fn header_tokens<'a>(
+    req: &'a axum::extract::Request,
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    req.headers()
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
 }
 
 #[derive(Serialize)]

@@ -10,8 +10,9 @@
 //! a [`RunError::Trap`] with the stack mapped to Weft functions and source lines.
 //!
 //! Beside that engine: the node (`agents`), its store (`store`), its API (`api`), host
-//! values (`value`) and WARP (`warp`). It does not compile Weft (that is
-//! `weft-compiler`), read source files, or talk to other nodes (yet).
+//! values (`value`), WARP (`warp`) and the WebSocket frames WARP travels in (`ws`). It
+//! does not compile Weft (that is `weft-compiler`), read source files, or talk to other
+//! nodes (yet).
 
 pub mod agents;
 pub mod api;
@@ -26,6 +27,7 @@ pub mod store;
 pub mod value;
 mod warm;
 pub mod warp;
+pub mod ws;
 
 pub use error::{trap_message, Frame, RunError, RuntimeError};
 pub use output::Output;

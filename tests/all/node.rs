@@ -210,6 +210,28 @@ fn bad_requests_get_a_4xx_with_a_reason() {
         assert_eq!(got, status, "{method} {path} {body}: {text}");
         assert!(text.contains(reason), "{method} {path} {body}: {text}");
     }
+    // A WebSocket handshake of another version, or without its key.
+    for (version, key, reason) in [
+        (
+            "8",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+            "version 13",
+        ),
+        ("13", "", "Sec-WebSocket-Key"),
+    ] {
+        let mut tcp = TcpStream::connect(at).unwrap_or_else(|e| panic!("{e}"));
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).ok();
+        let req = format!(
+            "GET / HTTP/1.1\r\nHost: {at}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Version: {version}\r\n{key}Connection: close\r\n\r\n"
+        );
+        tcp.write_all(req.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut answer = String::new();
+        let _ = tcp.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(answer.contains(reason), "{answer}");
+    }
     let (status, body) = http(at, "GET", "/api/v1/node", "");
     assert_eq!(status, 200);
     assert!(body.contains(r#""route":"/rooms/:name""#), "{body}");
@@ -330,6 +352,85 @@ fn warp_links_see_state_then_every_change_in_order() {
             Err(e) => panic!("expected a close frame, got {e}"),
         }
     }
+}
+
+/// Reads until the close frame; returns its code and reason.
+fn closed(ws: &mut Socket) -> (u16, String) {
+    loop {
+        match ws.read() {
+            Ok(Message::Close(Some(f))) => return (u16::from(f.code), f.reason.to_string()),
+            Ok(_) => {}
+            Err(e) => panic!("expected a close frame, got {e}"),
+        }
+    }
+}
+
+#[test]
+fn the_websocket_side_answers_pings_and_closes_on_what_it_cannot_take() {
+    let dir = scratch_dir("weft-node", "websocket");
+    let program = dir.join("big.weft");
+    std::fs::write(
+        &program,
+        "agent Big at \"/big/:id\" {\n  value s: String = \"\"\n  \
+         fn spam(n: Int) { for k in 0..n { send Big(\"/big/a\").grow(k) } }\n  \
+         fn grow(k: Int) { s = \"{k} \" + \"x\".repeat(4000); n += 1 }\n  \
+         value n: Int = 0\n  fn count() -> Int { n }\n}\nfn main() {}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let node = Served::start(&program, &dir.join("data"), &[]);
+
+    // A ping gets its pong, in between the envelopes.
+    let mut ws = warp(&node);
+    ws.send(Message::Ping(b"are you there".to_vec().into()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    send(&mut ws, r#"@link(node:"/big/b",lane:s)"#);
+    let mut pong = None;
+    loop {
+        match ws.read().unwrap_or_else(|e| panic!("{e}")) {
+            Message::Pong(p) => pong = Some(p.to_vec()),
+            Message::Text(t) => {
+                assert_eq!(t.as_str(), r#"@linked(node:"/big/b",lane:s)"#);
+                break;
+            }
+            m => panic!("unexpected {m:?}"),
+        }
+    }
+    assert_eq!(pong.as_deref(), Some(&b"are you there"[..]));
+
+    // Binary frames and messages over frame_bytes_max (1 MiB) end the connection.
+    ws.send(Message::Binary(vec![1, 2, 3].into()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, reason) = closed(&mut ws);
+    assert_eq!(code, 1003, "{reason}");
+    let mut ws = warp(&node);
+    let huge = format!("@command(node:\"/big/b\",lane:x){}", "y".repeat(2 << 20));
+    let _ = ws.send(Message::text(huge));
+    let (code, reason) = closed(&mut ws);
+    assert_eq!(code, 1009, "{reason}");
+    assert!(reason.contains("frame_bytes_max"), "{reason}");
+
+    // A client that stops reading while 4 KiB events keep coming: once its socket and
+    // then link_queue_max (4096) frames are full, it is cut off, and told why after the
+    // frames already written. The node keeps serving.
+    let mut slow = warp(&node);
+    send(&mut slow, r#"@link(node:"/big/a",lane:s)"#);
+    assert_eq!(next(&mut slow), r#"@linked(node:"/big/a",lane:s)"#);
+    let out = node.weft(&["call", "/big/c", "spam", "10000"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let until = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = node.weft(&["call", "/big/a", "count"]);
+        if text(&out.stdout) == "10000\n" {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "{}", text(&out.stderr));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, reason) = closed(&mut slow);
+    assert_eq!(code, 1008, "{reason}");
+    assert!(reason.contains("link_queue_max"), "{reason}");
+    let out = node.weft(&["call", "/big/b", "spam", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Links: which connections watch which lanes, and the WARP frames a committed turn
 //! sends them.
 //!
-//! A connection hands the node a [`Sink`], its bounded outbound queue. Linking happens
+//! A connection hands the node a [`Sink`], its outbound side. Linking happens
 //! while the node holds the agent, as turns do, so a link sees the lane's state as of one
 //! turn boundary and then exactly the changes of every later turn, in commit order; no
 //! change is missed or seen twice.
@@ -18,70 +18,30 @@
 //!   the lane is
 //!   watched and forgets them when its last link goes.
 //!
-//! Frames are printed once and shared by every sink. A sink whose queue is full is cut
-//! off (its connection is told and closes) rather than slowing the agent down.
+//! Frames are printed once and shared by every sink; a committed turn hands them, with
+//! the sinks linked at that moment, to the fan-out thread (`sink.rs`), which writes them
+//! in commit order. A sink whose queue is full is cut off (its connection is told and
+//! closes) rather than slowing the agent down.
 
 use super::diff;
 use super::lanes::Lanes;
+use super::sink::{self, FanOut, Frame, Job, Sink};
 use crate::store::Write;
 use crate::value::{self, Value};
 use crate::warp::{self, Envelope, Item, MapEvent};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, Notify};
+use std::sync::{Arc, Mutex, OnceLock};
 use weft_compiler::manifest::{AdtDesc, AgentDesc, LaneDesc, LaneKind, TypeDesc};
 
 /// The most insertions and deletions a list lane's change is described by; a bigger
 /// change is sent as updates in place (`list_diff_edits_max`).
 const LIST_DIFF_EDITS_MAX: usize = 256;
 
-/// One WARP text frame, shared by every sink it goes to.
-pub type Frame = Arc<str>;
-
-/// A connection's outbound queue, shared by all of its links.
-#[derive(Clone, Debug)]
-pub struct Sink {
-    id: u64,
-    tx: mpsc::Sender<Frame>,
-    overflow: Arc<Notify>,
-}
-
-impl Sink {
-    /// A sink holding at most `capacity` frames, the receiver its connection sends from,
-    /// and the signal that the sink overflowed and was cut off.
-    pub fn new(capacity: usize) -> (Sink, mpsc::Receiver<Frame>, Arc<Notify>) {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        let overflow = Arc::new(Notify::new());
-        let sink = Sink {
-            id: NEXT.fetch_add(1, Ordering::Relaxed),
-            tx,
-            overflow: overflow.clone(),
-        };
-        (sink, rx, overflow)
-    }
-
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
-    /// Queues `frame`; false when the connection is gone or too slow (then it is told).
-    pub fn push(&self, frame: Frame) -> bool {
-        match self.tx.try_send(frame) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.overflow.notify_one();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    }
-}
-
 #[derive(Default)]
 struct LaneLinks {
-    sinks: Vec<Sink>,
+    /// Copied on change, so a turn's frames take the sinks of the moment with them.
+    sinks: Arc<Vec<Sink>>,
     /// A list lane's element keys, in list order.
     keys: Vec<i64>,
     next_key: i64,
@@ -99,6 +59,8 @@ impl LaneLinks {
 pub(crate) struct Links {
     agents: Mutex<HashMap<String, HashMap<String, LaneLinks>>>,
     count: AtomicUsize,
+    /// Started with the first frames there are sinks for.
+    fan_out: OnceLock<Option<FanOut>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -106,7 +68,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn frame(env: Envelope) -> Frame {
-    Arc::from(env.to_text())
+    Frame::text(&env.to_text())
 }
 
 /// The Recon of the value of type `ty` in `bytes`.
@@ -143,8 +105,9 @@ impl Links {
     }
 
     /// Adds `sink` to the lane's links (once, however often it links) and, with `sync`,
-    /// queues the lane's current state first. `lanes` are the agent's
-    /// committed lanes; the caller holds the agent.
+    /// adds the lane's current state to `frames`, for the caller to send before anything
+    /// else reaches the link. `lanes` are the agent's committed lanes; the caller holds
+    /// the agent.
     #[allow(clippy::too_many_arguments)]
     pub fn link_lane(
         &self,
@@ -155,6 +118,7 @@ impl Links {
         types: &[AdtDesc],
         sink: &Sink,
         sync: bool,
+        frames: &mut Vec<Frame>,
     ) -> Result<(), String> {
         self.add(uri, &l.name, sink, |links| {
             let bytes = lanes.get(i, l)?;
@@ -164,9 +128,7 @@ impl Links {
             }
             if sync {
                 for body in state_bodies(l, &bytes, &links.keys, types)? {
-                    if !sink.push(frame(Envelope::event(uri, &l.name, body))) {
-                        return Err("the link's queue is full".into());
-                    }
+                    frames.push(frame(Envelope::event(uri, &l.name, body)));
                 }
             }
             Ok(())
@@ -191,8 +153,8 @@ impl Links {
         let watched = agents.entry(uri.to_string()).or_default();
         let links = watched.entry(lane.to_string()).or_default();
         let r = prepare(links);
-        if r.is_ok() && !links.sinks.iter().any(|s| s.id == sink.id) {
-            links.sinks.push(sink.clone());
+        if r.is_ok() && !links.sinks.iter().any(|s| s.id() == sink.id()) {
+            Arc::make_mut(&mut links.sinks).push(sink.clone());
             self.count.fetch_add(1, Ordering::Relaxed);
         }
         if links.sinks.is_empty() {
@@ -284,30 +246,40 @@ impl Links {
         frames
     }
 
-    /// Sends each frame to the sinks linked to its lane, dropping sinks that are gone.
+    /// Sends each frame to the sinks linked to its lane now, after every frame of
+    /// earlier turns, from the fan-out thread. A sink that is gone or cut off stays
+    /// linked until its connection unlinks it.
     pub fn deliver(&self, uri: &str, frames: Vec<(String, Frame)>) {
         if frames.is_empty() {
             return;
         }
-        let mut agents = lock(&self.agents);
-        let Some(watched) = agents.get_mut(uri) else {
-            return;
+        let job: Job = {
+            let agents = lock(&self.agents);
+            let Some(watched) = agents.get(uri) else {
+                return;
+            };
+            frames
+                .into_iter()
+                .filter_map(|(lane, f)| watched.get(&lane).map(|l| (f, l.sinks.clone())))
+                .collect()
         };
-        let mut dropped = 0;
-        for (lane, f) in frames {
-            if let Some(links) = watched.get_mut(&lane) {
-                let before = links.sinks.len();
-                links.sinks.retain(|s| s.push(f.clone()));
-                dropped += before - links.sinks.len();
-                if links.sinks.is_empty() {
-                    watched.remove(&lane);
-                }
-            }
+        self.send(job);
+    }
+
+    /// Sends `frames` to `sink` after every frame already on its way.
+    pub fn send_after_events(&self, sink: &Sink, frames: Vec<Frame>) {
+        let to = Arc::new(vec![sink.clone()]);
+        self.send(frames.into_iter().map(|f| (f, to.clone())).collect());
+    }
+
+    fn send(&self, job: Job) {
+        if job.is_empty() {
+            return;
         }
-        if watched.is_empty() {
-            agents.remove(uri);
+        match self.fan_out.get_or_init(FanOut::start) {
+            Some(f) => f.send(job),
+            None => sink::write(job),
         }
-        self.count.fetch_sub(dropped, Ordering::Relaxed);
     }
 }
 
@@ -325,7 +297,9 @@ fn remove_sink(
     watched.retain(|name, links| {
         if lane.is_none_or(|l| l == name) {
             let before = links.sinks.len();
-            links.sinks.retain(|s| s.id != sink);
+            if links.sinks.iter().any(|s| s.id() == sink) {
+                Arc::make_mut(&mut links.sinks).retain(|s| s.id() != sink);
+            }
             removed += before - links.sinks.len();
         }
         !links.sinks.is_empty()

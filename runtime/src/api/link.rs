@@ -1,18 +1,26 @@
 //! One WARP connection: reads envelopes from the client, links and unlinks its lanes,
-//! runs its commands, and writes what the node queues for it.
+//! runs its commands, and writes what the node sends it.
 //!
 //! The socket loop never blocks: linking (which may activate an agent) and commands
 //! (turns) go, in the order they arrived, to one worker per connection that runs them on
 //! tokio's blocking pool. Everything the client receives goes through the connection's
-//! [`Sink`], so `@linked`, the state, `@synced` and later events arrive in order. A
-//! client that reads too slowly for its queue ([`super::LINK_QUEUE_MAX`]) or sends a
-//! frame that is not a WARP envelope is disconnected with a close frame saying why.
+//! [`Sink`], which the node's fan-out thread writes events to straight away; this
+//! connection's writer only sends what had to wait for the socket. A client that reads
+//! too slowly for its queue ([`super::LINK_QUEUE_MAX`]), or sends anything but WARP
+//! envelopes in WebSocket text messages, is disconnected with a close frame saying why.
 
-use crate::agents::{LinkError, Node, Sink};
+use crate::agents::{Flush, Frame, LinkError, Node, Sink, Wire};
 use crate::warp::{Envelope, LaneAddressed, LinkAddressed, Value};
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use crate::ws::{self, Message};
+use std::io::{self, IoSlice};
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
+
+/// How long a closing connection waits for its close frame (and what was queued before
+/// it) to leave, in milliseconds (`close_wait_ms`).
+const CLOSE_WAIT_MS: u64 = 1000;
 
 /// What the worker does for the client, in order.
 enum Op {
@@ -21,38 +29,74 @@ enum Op {
     Command(LaneAddressed),
 }
 
-pub(super) async fn connection(node: Node, mut socket: WebSocket, mut stop: watch::Receiver<bool>) {
-    let (sink, mut out, overflow) = Sink::new(super::LINK_QUEUE_MAX);
+impl Wire for TcpStream {
+    fn try_write(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.try_write_vectored(bufs)
+    }
+}
+
+/// Serves WARP on `stream`, upgraded to WebSocket already; `early` are bytes the client
+/// sent right behind its handshake.
+pub(super) async fn connection(
+    node: Node,
+    stream: TcpStream,
+    early: &[u8],
+    mut stop: watch::Receiver<bool>,
+) {
+    let stream = Arc::new(stream);
+    let sink = Sink::new(super::LINK_QUEUE_MAX, stream.clone());
+    let writer = tokio::spawn(write_queued(sink.clone(), stream.clone()));
     let (ops, ops_rx) = mpsc::unbounded_channel();
     let worker = tokio::spawn(work(node.clone(), sink.clone(), ops_rx));
-    // Made once, not per frame: each would register with its notifier again.
-    let overflowed = overflow.notified();
+    let mut reader = ws::Reader::new(super::FRAME_BYTES_MAX);
+    reader.feed(early);
+    let mut chunk = vec![0u8; super::READ_BUFFER_BYTES];
+    // Made once, not per read: each would register with its notifier again.
+    let trouble = sink.trouble().notified();
     let stopping = stopped(&mut stop);
-    tokio::pin!(overflowed, stopping);
-    let close = loop {
-        tokio::select! {
-            msg = socket.recv() => match msg {
-                Some(Ok(Message::Text(text))) => match Envelope::parse(text.as_str()) {
+    tokio::pin!(trouble, stopping);
+    let close = 'conn: loop {
+        loop {
+            let msg = match reader.message() {
+                Ok(Some(msg)) => msg,
+                Ok(None) => break,
+                Err(e) => break 'conn Some((e.code(), e.to_string())),
+            };
+            match msg {
+                Message::Text(text) => match Envelope::parse(&text) {
                     Ok(env) => {
                         if let Some(reply) = handle(env, &ops) {
-                            sink.push(Arc::from(reply.to_text()));
+                            sink.push(&Frame::text(&reply.to_text()));
                         }
                     }
-                    Err(e) => break Some((1007, format!("not a WARP envelope: {e}"))),
+                    Err(e) => break 'conn Some((1007, format!("not a WARP envelope: {e}"))),
                 },
-                Some(Ok(Message::Binary(_))) => {
-                    break Some((1003, "WARP envelopes are text frames".to_string()))
+                Message::Binary(_) => {
+                    break 'conn Some((1003, "WARP envelopes are text frames".to_string()))
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
-                Some(Ok(_)) => {}
-            },
-            frame = out.recv() => {
-                let Some(frame) = frame else { break None };
-                if socket.send(Message::Text(frame.as_ref().into())).await.is_err() {
+                Message::Ping(payload) => {
+                    sink.push(&Frame::pong(&payload));
+                }
+                Message::Pong => {}
+                Message::Close(_) => break 'conn Some((1000, String::new())),
+            }
+        }
+        tokio::select! {
+            ready = stream.readable() => {
+                if ready.is_err() {
                     break None;
                 }
+                match stream.try_read(&mut chunk) {
+                    Ok(0) => break None,
+                    Ok(n) => reader.feed(&chunk[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => break None,
+                }
             }
-            _ = &mut overflowed => {
+            _ = &mut trouble => {
+                if !sink.cut() {
+                    break None;
+                }
                 break Some((1008, format!(
                     "too slow: more than {} frames waited for this client (link_queue_max)",
                     super::LINK_QUEUE_MAX
@@ -63,20 +107,27 @@ pub(super) async fn connection(node: Node, mut socket: WebSocket, mut stop: watc
     };
     drop(ops);
     node.unlink_all(sink.id());
-    if let Some((code, reason)) = close {
-        // A close reason is at most 123 bytes.
-        let mut reason = reason;
-        while reason.len() > 123 {
-            reason.pop();
-        }
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
-        };
-        let _ = socket.send(Message::Close(Some(frame))).await;
-    }
+    sink.close(close.map(|(code, reason)| Frame::close(code, &reason)));
+    let _ = tokio::time::timeout(Duration::from_millis(CLOSE_WAIT_MS), writer).await;
     let _ = worker.await;
+    // A link the worker made while the connection was ending.
     node.unlink_all(sink.id());
+}
+
+/// Writes what the sink queued while the socket was full, as the socket drains.
+async fn write_queued(sink: Sink, stream: Arc<TcpStream>) {
+    loop {
+        match sink.flush() {
+            Flush::Empty => sink.queued().await,
+            Flush::Blocked => {
+                if stream.writable().await.is_err() {
+                    sink.close(None);
+                    return;
+                }
+            }
+            Flush::Done => return,
+        }
+    }
 }
 
 /// Resolves once the node is stopping.
@@ -125,8 +176,8 @@ fn run(node: &Node, sink: &Sink, op: Op) {
                 &addr.lane,
                 sync,
                 sink,
-                Arc::from(linked.to_text()),
-                Arc::from(synced.to_text()),
+                Frame::text(&linked.to_text()),
+                Frame::text(&synced.to_text()),
             ) {
                 Ok(()) => None,
                 Err(LinkError::NodeNotFound) => {
@@ -159,6 +210,6 @@ fn run(node: &Node, sink: &Sink, op: Op) {
         }
     };
     if let Some(reply) = reply {
-        sink.push(Arc::from(reply.to_text()));
+        node.send_after_events(sink, vec![Frame::text(&reply.to_text())]);
     }
 }
