@@ -514,6 +514,9 @@ impl Node {
     ) -> Result<Vec<u8>, String> {
         self.check_ref(version, agent, uri)?;
         let name = method_name(version, agent, method)?;
+        // A dispatcher holding agents whose turns wait for a commit lets them go first:
+        // it never waits for an agent while holding them.
+        dispatch::commit_batch();
         Ok(self.call(uri, &name, args)?)
     }
 
@@ -735,7 +738,20 @@ impl Node {
         slot: &Arc<Slot>,
         body: impl FnOnce(&Node, &mut Held) -> Result<T, Refused>,
     ) -> Result<T, CallError> {
-        let (held, failed) = self.acquire(slot)?;
+        let got = self.acquire(slot)?;
+        let mut h = self.held_now(slot, got)?;
+        let r = body(self, &mut h);
+        self.release(slot, Some(h));
+        r.map_err(CallError::from)
+    }
+
+    /// The agent just acquired, running the current version (moved to it or activated
+    /// first when needed); on failure it is released.
+    fn held_now(
+        &self,
+        slot: &Arc<Slot>,
+        (held, failed): (Option<Held>, Option<u64>),
+    ) -> Result<Held, CallError> {
         // The current version's number is read without a lock; the version itself only
         // when the agent has to move or start.
         let number = self
@@ -747,21 +763,14 @@ impl Node {
             Some(h) => self.swap(slot, h, &self.current()),
             None => self.activate(slot, &self.current()),
         };
-        match held {
-            Ok(mut h) => {
-                let r = body(self, &mut h);
-                self.release(slot, Some(h));
-                r.map_err(CallError::from)
+        held.map_err(|e| {
+            self.release(slot, None);
+            if matches!(e, Refused::NotFound(_)) {
+                // Its type is gone from the program: the next use finds no slot.
+                lock(&self.inner.agents).remove(&*slot.uri);
             }
-            Err(e) => {
-                self.release(slot, None);
-                if matches!(e, Refused::NotFound(_)) {
-                    // Its type is gone from the program: the next use finds no slot.
-                    lock(&self.inner.agents).remove(&*slot.uri);
-                }
-                Err(e.into())
-            }
-        }
+            e.into()
+        })
     }
 
     /// Waits for the agent to be free and takes it (with its lanes, if activated, and the

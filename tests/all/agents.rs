@@ -85,3 +85,51 @@ fn without_a_data_directory_state_lasts_one_run() {
         assert!(text(&out.stdout).starts_with("1\n2\n"));
     }
 }
+
+const ASKS: &str = r#"
+agent Count at "/count/:id" {
+  value n: Int = 0
+  fn bump() { n += 1 }
+  fn get() -> Int { n }
+}
+agent Ask at "/ask/:id" {
+  list seen: List<Int>
+  fn ask(i: Int) { seen.push(Count("/count/{i}").get()) }
+  fn all() -> List<Int> { seen }
+}
+fn main() {
+  for i in 0..40 {
+    send Count("/count/{i}").bump()
+    send Ask("/ask/{i}").ask(i)
+  }
+}
+"#;
+
+/// Sends are delivered in batches whose commits are shared; a send's turn that calls an
+/// agent whose own send waits in the same batch must still get its answer, not a call
+/// cycle or a hang.
+#[test]
+fn sends_whose_turns_call_agents_sent_to_alongside_them_get_answers() {
+    let dir = scratch_dir("asks");
+    let file = dir.join("asks.weft");
+    std::fs::write(&file, ASKS).unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.join("data");
+    let (file_s, data_s) = (file.to_string_lossy(), data.to_string_lossy());
+    let first = weft(&["run", file_s.as_ref(), "--data", data_s.as_ref()]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert!(
+        !text(&first.stderr).contains("error"),
+        "{}",
+        text(&first.stderr)
+    );
+    let check = dir.join("check.weft");
+    let main = ASKS.replace(
+        "send Count(\"/count/{i}\").bump()\n    send Ask(\"/ask/{i}\").ask(i)",
+        "print(Ask(\"/ask/{i}\").all().len())",
+    );
+    std::fs::write(&check, main).unwrap_or_else(|e| panic!("{e}"));
+    let check_s = check.to_string_lossy();
+    let second = weft(&["run", check_s.as_ref(), "--data", data_s.as_ref()]);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    assert_eq!(text(&second.stdout), "1\n".repeat(40));
+}

@@ -1,8 +1,10 @@
 //! The node's timers and one-way messages: timers due are queued as ticks, and a few
 //! dispatcher threads deliver sends and ticks, one at a time per target agent.
 
-use super::{lock, CallError, Held, Msg, Node, Timer};
-use std::sync::PoisonError;
+use super::args::args_recon;
+use super::{lock, CallError, Frame, Held, Msg, Node, Slot, Timer, Turn};
+use std::cell::RefCell;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 impl Node {
@@ -106,10 +108,11 @@ impl Node {
 
     /// A dispatcher worker: delivers messages, one target at a time, until none has come
     /// for a while (then the thread ends and lets the node go; the next message starts
-    /// another).
+    /// another). It takes up to [`DISPATCH_BATCH_MAX`] messages for different targets at
+    /// once and commits their sends' turns together (see [`Node::send_deferred`]).
     fn dispatch(&self) {
         loop {
-            let m = {
+            let msgs = {
                 let mut q = lock(&self.inner.queue);
                 if !q.has_ready() && !q.stopping {
                     q = self
@@ -119,32 +122,177 @@ impl Node {
                         .unwrap_or_else(PoisonError::into_inner)
                         .0;
                 }
-                match q.take() {
-                    Some(m) => m,
-                    None => {
-                        q.workers -= 1;
-                        self.inner.queue_cv.notify_all();
-                        return;
+                let mut msgs = vec![];
+                while msgs.len() < DISPATCH_BATCH_MAX {
+                    match q.take() {
+                        Some(m) => msgs.push(m),
+                        None => break,
                     }
                 }
-            };
-            let target = m.target().to_string();
-            // Failures were reported by the turn; a send has nobody to answer to.
-            match m {
-                Msg::Send { uri, method, args } => {
-                    let _ = self.call(&uri, &method, args);
+                if msgs.is_empty() {
+                    q.workers -= 1;
+                    self.inner.queue_cv.notify_all();
+                    return;
                 }
-                Msg::Tick {
-                    uri,
-                    version,
-                    timer,
-                } => {
-                    let _ = self.tick(&uri, version, timer);
+                msgs
+            };
+            let targets: Vec<String> = msgs.iter().map(|m| m.target().to_string()).collect();
+            // Failures were reported by the turn; a send has nobody to answer to.
+            for m in msgs {
+                match m {
+                    Msg::Send { uri, method, args } => self.send_deferred(&uri, &method, args),
+                    Msg::Tick {
+                        uri,
+                        version,
+                        timer,
+                    } => {
+                        commit_batch();
+                        let _ = self.tick(&uri, version, timer);
+                    }
                 }
             }
+            commit_batch();
             let mut q = lock(&self.inner.queue);
-            q.done(&target);
+            for t in &targets {
+                q.done(t);
+            }
             self.inner.queue_cv.notify_all();
         }
+    }
+
+    /// Runs a one-way send as a turn whose commit waits in this thread's batch: the
+    /// agent stays held, its lanes and links unchanged and its sends unsent, until
+    /// [`commit_batch`] makes the batch durable with one store commit. A thread holding
+    /// such agents never waits for another agent: it commits its batch first when the
+    /// next target is busy, and before a turn calls another agent
+    /// ([`Node::call_from_turn`]), so batching adds no wait-for edge a cycle could close.
+    fn send_deferred(&self, uri: &str, method: &str, args: Vec<u8>) {
+        let Ok(slot) = self.slot(uri) else {
+            return;
+        };
+        let got = match self.try_acquire(&slot) {
+            Some(got) => got,
+            None => {
+                commit_batch();
+                match self.acquire(&slot) {
+                    Ok(got) => got,
+                    Err(_) => return,
+                }
+            }
+        };
+        let Ok(held) = self.held_now(&slot, got) else {
+            return;
+        };
+        let desc = held.desc();
+        let Some(index) = desc.methods.iter().position(|m| m.name == method) else {
+            self.release(&slot, Some(held));
+            return;
+        };
+        // A command lane tells its links every command it ran (Swim's command lanes do).
+        let echo = (desc.methods[index].command && self.inner.links.lane_watched(uri, method))
+            .then(|| {
+                let m = &desc.methods[index];
+                args_recon(m, &args, &held.version.manifest().types).ok()
+            })
+            .flatten()
+            .map(|body| Frame::text(&crate::warp::Envelope::event(uri, method, body).to_text()));
+        let export = desc.methods[index].export.clone();
+        let what = || format!("{uri} {method}");
+        let turn = match self.exec(&slot, &held, &export, &what, args) {
+            Ok(turn) => turn,
+            Err(_) => {
+                self.release(&slot, Some(held));
+                return;
+            }
+        };
+        if !turn.held.is_empty() {
+            // Writes to resources commit on their own, before the turn's lanes.
+            let mut held = held;
+            let _ = self.commit_with(&slot, &mut held, turn, vec![], &[], &what);
+            self.release(&slot, Some(held));
+            return;
+        }
+        let frames = self.frames(&slot, &held, &turn, &[], &[]);
+        BATCH.with(|b| {
+            b.borrow_mut().push(Deferred {
+                node: self.clone(),
+                slot,
+                held,
+                turn,
+                frames,
+                echo,
+                method: method.to_string(),
+            })
+        });
+    }
+}
+
+/// The most messages a dispatcher takes at once, their turns committed together
+/// (`dispatch_batch_max`).
+const DISPATCH_BATCH_MAX: usize = 16;
+
+/// A send's turn that ran and waits for its batch's commit, its agent held.
+struct Deferred {
+    node: Node,
+    slot: Arc<Slot>,
+    held: Held,
+    turn: Turn,
+    frames: Vec<(String, Frame)>,
+    echo: Option<Frame>,
+    /// The method the send called (the command lane an echo goes to).
+    method: String,
+}
+
+thread_local! {
+    /// The turns this dispatcher thread ran and has not committed yet.
+    static BATCH: RefCell<Vec<Deferred>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Commits the turns waiting in this thread's batch with one store commit, then, as a
+/// turn's own commit does, gives each agent its lanes, its links their frames and its
+/// sends to the queue, and releases it. A failed commit fails every turn of the batch
+/// (reported; their agents keep the lanes they had).
+pub(super) fn commit_batch() {
+    let batch = BATCH.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    let Some(first) = batch.first() else {
+        return;
+    };
+    let node = first.node.clone();
+    let mut writes = vec![];
+    let mut wrote = Vec::with_capacity(batch.len());
+    let mut batch = batch;
+    for d in &mut batch {
+        wrote.push(!d.turn.writes.is_empty());
+        writes.append(&mut d.turn.writes);
+    }
+    let r = if writes.is_empty() {
+        Ok(())
+    } else {
+        node.store()
+            .and_then(|s| s.commit(writes).map_err(|e| e.to_string()))
+    };
+    for (d, wrote) in batch.into_iter().zip(wrote) {
+        let Deferred {
+            node,
+            slot,
+            mut held,
+            turn,
+            frames,
+            echo,
+            method,
+        } = d;
+        match &r {
+            Ok(()) => {
+                node.finish(&slot, &mut held, turn, frames, wrote);
+                if let Some(f) = echo {
+                    node.inner.links.deliver(&slot.uri, vec![(method, f)]);
+                }
+            }
+            Err(e) => node.report(&format!(
+                "error: {} {method}: cannot commit: {e}\n",
+                slot.uri
+            )),
+        }
+        node.release(&slot, Some(held));
     }
 }
