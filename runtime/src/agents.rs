@@ -555,20 +555,27 @@ impl Node {
                     desc.name
                 )));
             };
-            // A command lane tells its links every command it ran (Swim's command lanes do).
-            let echo = (desc.methods[index].command && node.inner.links.lane_watched(uri, method))
-                .then(|| args.clone());
+            let echo = node.command_echo(uri, held, index, &args);
             let what = || format!("{uri} {method}");
             let r = node.turn_with(&slot, held, Entry::Method(index), &what, args)?;
-            if let Some(args) = echo {
-                let m = &held.desc().methods[index];
-                if let Ok(body) = args_recon(m, &args, &held.version.manifest().types) {
-                    let f = Frame::text(&crate::warp::Envelope::event(uri, method, body).to_text());
-                    node.inner.links.deliver(uri, vec![(method.to_string(), f)]);
-                }
+            if let Some(f) = echo {
+                node.inner.links.deliver(uri, vec![(method.to_string(), f)]);
             }
             Ok((r, also(held)))
         })
+    }
+
+    /// The event a command lane's links get for running method `index` with `args`, when
+    /// that method is a linked command lane (Swim's command lanes tell their links every
+    /// command they run).
+    fn command_echo(&self, uri: &str, held: &Held, index: usize, args: &[u8]) -> Option<Frame> {
+        let m = &held.desc().methods[index];
+        if !m.command || !self.inner.links.lane_watched(uri, &m.name) {
+            return None;
+        }
+        let body = args_recon(m, args, &held.version.manifest().types).ok()?;
+        let env = crate::warp::Envelope::event(uri, m.name.as_str(), body);
+        Some(Frame::text(&env.to_text()))
     }
 
     /// Links `sink` to lane `lane` of the agent at `uri` (activating the agent): queues

@@ -1,7 +1,6 @@
 //! The node's timers and one-way messages: timers due are queued as ticks, and a few
 //! dispatcher threads deliver sends and ticks, one at a time per target agent.
 
-use super::args::args_recon;
 use super::{lock, CallError, Frame, Held, Msg, Node, Slot, Timer, Turn};
 use std::cell::RefCell;
 use std::sync::{Arc, PoisonError};
@@ -188,14 +187,7 @@ impl Node {
             self.release(&slot, Some(held));
             return;
         };
-        // A command lane tells its links every command it ran (Swim's command lanes do).
-        let echo = (desc.methods[index].command && self.inner.links.lane_watched(uri, method))
-            .then(|| {
-                let m = &desc.methods[index];
-                args_recon(m, &args, &held.version.manifest().types).ok()
-            })
-            .flatten()
-            .map(|body| Frame::text(&crate::warp::Envelope::event(uri, method, body).to_text()));
+        let echo = self.command_echo(uri, &held, index, &args);
         let export = desc.methods[index].export.clone();
         let what = || format!("{uri} {method}");
         let turn = match self.exec(&slot, &held, &export, &what, args) {
