@@ -1013,16 +1013,7 @@ impl Node {
         rewritten: &[String],
         what: &dyn Fn() -> String,
     ) -> Result<(), String> {
-        if !turn.held.is_empty() {
-            // The resources first: if they refuse, the turn fails and its lanes stay.
-            let writes = std::mem::take(&mut turn.held);
-            let resources = self
-                .resources()
-                .ok_or_else(|| format!("{}: resources need a cluster", what()))?;
-            resources
-                .commit(writes)
-                .map_err(|e| format!("{}: cannot commit to resources: {e}", what()))?;
-        }
+        self.commit_resources(&mut turn, what)?;
         let frames = self.frames(slot, held, &turn, &before, rewritten);
         let wrote = !turn.writes.is_empty() || !before.is_empty();
         if wrote {
@@ -1033,6 +1024,21 @@ impl Node {
         }
         self.finish(slot, held, turn, frames, wrote);
         Ok(())
+    }
+
+    /// Commits what a finished turn wrote to resources, before its lanes: if they refuse,
+    /// the turn fails and its lanes stay.
+    fn commit_resources(&self, turn: &mut Turn, what: &dyn Fn() -> String) -> Result<(), String> {
+        if turn.held.is_empty() {
+            return Ok(());
+        }
+        let writes = std::mem::take(&mut turn.held);
+        let resources = self
+            .resources()
+            .ok_or_else(|| format!("{}: resources need a cluster", what()))?;
+        resources
+            .commit(writes)
+            .map_err(|e| format!("{}: cannot commit to resources: {e}", what()))
     }
 
     /// The frames the links of the agent get for a finished turn (see `commit_with`).

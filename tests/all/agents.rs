@@ -133,3 +133,45 @@ fn sends_whose_turns_call_agents_sent_to_alongside_them_get_answers() {
     assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
     assert_eq!(text(&second.stdout), "1\n".repeat(40));
 }
+
+const LOG: &str = r#"
+agent Log at "/log/:id" {
+  list items: List<Int>
+  fn add(i: Int) {
+    items.push(i)
+    if i % 50 == 7 { let zero = i - i; print(1 / zero) }
+  }
+  fn all() -> List<Int> { items }
+}
+fn main() {
+  for i in 0..300 { send Log("/log/a").add(i) }
+}
+"#;
+
+/// Many sends to one agent commit together, yet each is its own turn: they run in the
+/// order sent, and one that traps leaves no trace while the others around it stay.
+#[test]
+fn sends_to_one_agent_are_turns_in_order_and_a_trap_loses_only_its_own() {
+    let dir = scratch_dir("log");
+    let file = dir.join("log.weft");
+    std::fs::write(&file, LOG).unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.join("data");
+    let (file_s, data_s) = (file.to_string_lossy(), data.to_string_lossy());
+    let first = weft(&["run", file_s.as_ref(), "--data", data_s.as_ref()]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert_eq!(text(&first.stderr).matches("division by zero").count(), 6);
+    let check = dir.join("check.weft");
+    let main = LOG.replace(
+        "for i in 0..300 { send Log(\"/log/a\").add(i) }",
+        "print(Log(\"/log/a\").all())",
+    );
+    std::fs::write(&check, main).unwrap_or_else(|e| panic!("{e}"));
+    let check_s = check.to_string_lossy();
+    let second = weft(&["run", check_s.as_ref(), "--data", data_s.as_ref()]);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    let kept: Vec<String> = (0..300)
+        .filter(|i| i % 50 != 7)
+        .map(|i| i.to_string())
+        .collect();
+    assert_eq!(text(&second.stdout), format!("[{}]\n", kept.join(", ")));
+}

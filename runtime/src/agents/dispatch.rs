@@ -1,7 +1,7 @@
 //! The node's timers and one-way messages: timers due are queued as ticks, and a few
 //! dispatcher threads deliver sends and ticks, one at a time per target agent.
 
-use super::{lock, CallError, Frame, Held, Msg, Node, Slot, Timer, Turn};
+use super::{lock, CallError, Frame, Held, Lanes, Msg, Node, Slot, Timer, Write};
 use std::cell::RefCell;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
@@ -107,8 +107,8 @@ impl Node {
 
     /// A dispatcher worker: delivers messages, one target at a time, until none has come
     /// for a while (then the thread ends and lets the node go; the next message starts
-    /// another). It takes up to [`DISPATCH_BATCH_MAX`] messages for different targets at
-    /// once and commits their sends' turns together (see [`Node::send_deferred`]).
+    /// another). It takes up to [`DISPATCH_BATCH_MAX`] messages at once (each target's in
+    /// order) and commits their sends' turns together (see [`Node::send_deferred`]).
     fn dispatch(&self) {
         loop {
             let msgs = {
@@ -122,20 +122,23 @@ impl Node {
                         .0;
                 }
                 let mut msgs = vec![];
+                let mut targets = vec![];
                 while msgs.len() < DISPATCH_BATCH_MAX {
-                    match q.take() {
-                        Some(m) => msgs.push(m),
-                        None => break,
-                    }
+                    let Some(m) = q.take() else { break };
+                    let target = m.target().to_string();
+                    let more = q.take_more(&target, DISPATCH_BATCH_MAX - msgs.len() - 1);
+                    targets.push((target, 1 + more.len()));
+                    msgs.push(m);
+                    msgs.extend(more);
                 }
                 if msgs.is_empty() {
                     q.workers -= 1;
                     self.inner.queue_cv.notify_all();
                     return;
                 }
-                msgs
+                (msgs, targets)
             };
-            let targets: Vec<String> = msgs.iter().map(|m| m.target().to_string()).collect();
+            let (msgs, targets) = msgs;
             // Failures were reported by the turn; a send has nobody to answer to.
             for m in msgs {
                 match m {
@@ -152,8 +155,8 @@ impl Node {
             }
             commit_batch();
             let mut q = lock(&self.inner.queue);
-            for t in &targets {
-                q.done(t);
+            for (t, n) in &targets {
+                q.done(t, *n);
             }
             self.inner.queue_cv.notify_all();
         }
@@ -161,101 +164,120 @@ impl Node {
 
     /// Runs a one-way send as a turn whose commit waits in this thread's batch: the
     /// agent stays held, its lanes and links unchanged and its sends unsent, until
-    /// [`commit_batch`] makes the batch durable with one store commit. A thread holding
-    /// such agents never waits for another agent: it commits its batch first when the
-    /// next target is busy, and before a turn calls another agent
-    /// ([`Node::call_from_turn`]), so batching adds no wait-for edge a cycle could close.
+    /// [`commit_batch`] makes the batch durable with one store commit. A later send to
+    /// the same agent in the batch runs on the lanes the earlier one left (nobody else
+    /// can see them: the agent is held). A thread holding such agents never waits for
+    /// another agent: it commits its batch first when the next target is busy, and
+    /// before a turn calls another agent ([`Node::call_from_turn`]), so batching adds no
+    /// wait-for edge a cycle could close.
     fn send_deferred(&self, uri: &str, method: &str, args: Vec<u8>) {
         let Ok(slot) = self.slot(uri) else {
             return;
         };
-        let got = match self.try_acquire(&slot) {
-            Some(got) => got,
+        // Taken out while its turn runs: the turn may commit the rest of the batch.
+        let earlier = BATCH.with(|b| {
+            let mut b = b.borrow_mut();
+            let at = b.iter().position(|d| Arc::ptr_eq(&d.slot, &slot))?;
+            Some(b.swap_remove(at))
+        });
+        let mut d = match earlier {
+            Some(d) => d,
             None => {
-                commit_batch();
-                match self.acquire(&slot) {
-                    Ok(got) => got,
-                    Err(_) => return,
+                let got = match self.try_acquire(&slot) {
+                    Some(got) => got,
+                    None => {
+                        commit_batch();
+                        match self.acquire(&slot) {
+                            Ok(got) => got,
+                            Err(_) => return,
+                        }
+                    }
+                };
+                let Ok(held) = self.held_now(&slot, got) else {
+                    return;
+                };
+                Deferred {
+                    node: self.clone(),
+                    committed: held.lanes.clone(),
+                    slot,
+                    held,
+                    writes: vec![],
+                    frames: vec![],
+                    sends: vec![],
                 }
             }
         };
-        let Ok(held) = self.held_now(&slot, got) else {
-            return;
-        };
-        let desc = held.desc();
+        self.run_deferred(&mut d, uri, method, args);
+        BATCH.with(|b| b.borrow_mut().push(d));
+    }
+
+    /// Runs one send's turn on the agent `d` holds and adds what it did to `d`; a turn
+    /// that fails leaves `d` as it was.
+    fn run_deferred(&self, d: &mut Deferred, uri: &str, method: &str, args: Vec<u8>) {
+        let desc = d.held.desc();
         let Some(index) = desc.methods.iter().position(|m| m.name == method) else {
-            self.release(&slot, Some(held));
             return;
         };
-        let echo = self.command_echo(uri, &held, index, &args);
+        let echo = self.command_echo(uri, &d.held, index, &args);
         let export = desc.methods[index].export.clone();
         let what = || format!("{uri} {method}");
-        let turn = match self.exec(&slot, &held, &export, &what, args) {
-            Ok(turn) => turn,
-            Err(_) => {
-                self.release(&slot, Some(held));
-                return;
-            }
+        let Ok(mut turn) = self.exec(&d.slot, &d.held, &export, &what, args) else {
+            return;
         };
-        if !turn.held.is_empty() {
-            // Writes to resources commit on their own, before the turn's lanes.
-            let mut held = held;
-            let _ = self.commit_with(&slot, &mut held, turn, vec![], &[], &what);
-            self.release(&slot, Some(held));
+        // Writes to resources commit now, before the turn's lanes, as a turn's own
+        // commit does; if they are refused the turn fails.
+        if let Err(e) = self.commit_resources(&mut turn, &what) {
+            self.report(&format!("error: {e}\n"));
             return;
         }
-        let frames = self.frames(&slot, &held, &turn, &[], &[]);
-        BATCH.with(|b| {
-            b.borrow_mut().push(Deferred {
-                node: self.clone(),
-                slot,
-                held,
-                turn,
-                frames,
-                echo,
-                method: method.to_string(),
-            })
-        });
+        d.frames
+            .extend(self.frames(&d.slot, &d.held, &turn, &[], &[]));
+        d.frames.extend(echo.map(|f| (method.to_string(), f)));
+        d.held.lanes = std::mem::take(&mut turn.lanes);
+        d.writes.append(&mut turn.writes);
+        d.sends.append(&mut turn.sends);
     }
 }
 
 /// The most messages a dispatcher takes at once, their turns committed together
 /// (`dispatch_batch_max`).
-const DISPATCH_BATCH_MAX: usize = 16;
+const DISPATCH_BATCH_MAX: usize = 64;
 
-/// A send's turn that ran and waits for its batch's commit, its agent held.
+/// An agent held by a dispatcher with the turns it ran that wait for the batch's commit.
 struct Deferred {
     node: Node,
     slot: Arc<Slot>,
+    /// The agent, its lanes as its last turn left them.
     held: Held,
-    turn: Turn,
+    /// Its lanes as last committed, which it keeps if the commit fails.
+    committed: Lanes,
+    writes: Vec<Write>,
+    /// Its links' frames, in the order the turns made them.
     frames: Vec<(String, Frame)>,
-    echo: Option<Frame>,
-    /// The method the send called (the command lane an echo goes to).
-    method: String,
+    sends: Vec<Msg>,
 }
 
 thread_local! {
-    /// The turns this dispatcher thread ran and has not committed yet.
+    /// The agents this dispatcher thread ran turns of and has not committed yet.
     static BATCH: RefCell<Vec<Deferred>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Commits the turns waiting in this thread's batch with one store commit, then, as a
-/// turn's own commit does, gives each agent its lanes, its links their frames and its
-/// sends to the queue, and releases it. A failed commit fails every turn of the batch
-/// (reported; their agents keep the lanes they had).
+/// turn's own commit does, gives each agent its lanes, its links their frames (demand
+/// lanes computed once, after the agent's last turn) and its sends to the queue, and
+/// releases it. A failed commit fails every turn of the batch (reported; their agents
+/// keep the lanes they had).
 pub(super) fn commit_batch() {
-    let batch = BATCH.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    let mut batch = BATCH.with(|b| std::mem::take(&mut *b.borrow_mut()));
     let Some(first) = batch.first() else {
         return;
     };
     let node = first.node.clone();
     let mut writes = vec![];
     let mut wrote = Vec::with_capacity(batch.len());
-    let mut batch = batch;
     for d in &mut batch {
-        wrote.push(!d.turn.writes.is_empty());
-        writes.append(&mut d.turn.writes);
+        wrote.push(!d.writes.is_empty());
+        writes.append(&mut d.writes);
     }
     let r = if writes.is_empty() {
         Ok(())
@@ -263,28 +285,25 @@ pub(super) fn commit_batch() {
         node.store()
             .and_then(|s| s.commit(writes).map_err(|e| e.to_string()))
     };
-    for (d, wrote) in batch.into_iter().zip(wrote) {
-        let Deferred {
-            node,
-            slot,
-            mut held,
-            turn,
-            frames,
-            echo,
-            method,
-        } = d;
+    for (mut d, wrote) in batch.into_iter().zip(wrote) {
         match &r {
             Ok(()) => {
-                node.finish(&slot, &mut held, turn, frames, wrote);
-                if let Some(f) = echo {
-                    node.inner.links.deliver(&slot.uri, vec![(method, f)]);
+                d.node.inner.links.deliver(&d.slot.uri, d.frames);
+                if wrote {
+                    d.node.recompute_demands(&d.slot, &d.held);
+                }
+                for m in d.sends {
+                    d.node.enqueue(m);
                 }
             }
-            Err(e) => node.report(&format!(
-                "error: {} {method}: cannot commit: {e}\n",
-                slot.uri
-            )),
+            Err(e) => {
+                d.held.lanes = d.committed;
+                d.node.report(&format!(
+                    "error: sends to {}: cannot commit: {e}\n",
+                    d.slot.uri
+                ));
+            }
         }
-        node.release(&slot, Some(held));
+        d.node.release(&d.slot, Some(d.held));
     }
 }

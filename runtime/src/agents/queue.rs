@@ -72,9 +72,22 @@ impl Queue {
         Some(m)
     }
 
-    /// A worker finished a message for `target`: the target's next one may go.
-    pub fn done(&mut self, target: &str) {
-        self.busy -= 1;
+    /// Up to `max` more of `target`'s messages, oldest first, for the worker that took
+    /// one with [`Queue::take`] (it is done with all of them at once).
+    pub fn take_more(&mut self, target: &str, max: usize) -> Vec<Msg> {
+        debug_assert!(self.active.contains(target));
+        let Some(q) = self.waiting.get_mut(target) else {
+            return vec![];
+        };
+        let n = q.len().min(max);
+        self.queued -= n;
+        self.busy += n;
+        q.drain(..n).collect()
+    }
+
+    /// A worker finished `n` messages for `target`: the target's next one may go.
+    pub fn done(&mut self, target: &str, n: usize) {
+        self.busy -= n;
         self.active.remove(target);
         match self.waiting.get(target) {
             Some(q) if !q.is_empty() => self.ready.push_back(target.to_string()),
@@ -129,12 +142,12 @@ mod tests {
         // A message for /a queued meanwhile waits behind the others.
         q.push(send("/a", 4));
         assert!(q.take().is_none());
-        q.done("/a");
-        q.done("/b");
+        q.done("/a", 1);
+        q.done("/b", 1);
         let rest: Vec<_> = std::iter::from_fn(|| {
             let m = q.take()?;
             let a = arg(&m);
-            q.done(&a.0);
+            q.done(&a.0, 1);
             Some(a)
         })
         .collect();
@@ -142,6 +155,30 @@ mod tests {
             rest,
             vec![("/a".into(), 2), ("/a".into(), 3), ("/a".into(), 4)]
         );
+        assert!(q.idle());
+    }
+
+    #[test]
+    fn a_worker_may_take_a_run_of_one_targets_messages() {
+        let mut q = Queue::default();
+        for n in 1..=5 {
+            q.push(send("/a", n));
+        }
+        q.push(send("/b", 1));
+        let first = q.take().map(|m| arg(&m));
+        assert_eq!(first, Some(("/a".into(), 1)));
+        let more: Vec<_> = q.take_more("/a", 3).iter().map(arg).collect();
+        assert_eq!(
+            more,
+            vec![("/a".into(), 2), ("/a".into(), 3), ("/a".into(), 4)]
+        );
+        // /a stays with that worker until it is done with all four.
+        assert_eq!(q.take().map(|m| arg(&m)), Some(("/b".into(), 1)));
+        assert!(q.take().is_none());
+        q.done("/a", 4);
+        assert_eq!(q.take().map(|m| arg(&m)), Some(("/a".into(), 5)));
+        q.done("/a", 1);
+        q.done("/b", 1);
         assert!(q.idle());
     }
 }
