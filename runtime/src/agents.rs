@@ -1087,16 +1087,17 @@ impl Node {
 
     /// Sends the linked demand lanes of the agent their values, computed afresh.
     fn recompute_demands(&self, slot: &Slot, held: &Held) {
-        for d in &held.desc().demands {
-            if !self.inner.links.lane_watched(&slot.uri, &d.name) {
-                continue;
-            }
-            if let Ok(f) = self.demand_frame(slot, held, d) {
-                self.inner
-                    .links
-                    .deliver(&slot.uri, vec![(d.name.clone(), f)]);
-            }
-        }
+        let frames = self.demand_frames(slot, held);
+        self.inner.links.deliver(&slot.uri, frames);
+    }
+
+    /// The events of the agent's linked demand lanes, their values computed afresh.
+    fn demand_frames(&self, slot: &Slot, held: &Held) -> Vec<(String, Frame)> {
+        let demands = held.desc().demands.iter();
+        demands
+            .filter(|d| self.inner.links.lane_watched(&slot.uri, &d.name))
+            .filter_map(|d| Some((d.name.clone(), self.demand_frame(slot, held, d).ok()?)))
+            .collect()
     }
 
     /// The event carrying demand lane `d`'s value now.

@@ -234,6 +234,10 @@ impl Node {
             .extend(self.frames(&d.slot, &d.held, &turn, &[], &[]));
         d.frames.extend(echo.map(|f| (method.to_string(), f)));
         d.held.lanes = std::mem::take(&mut turn.lanes);
+        if !turn.writes.is_empty() {
+            // Demand lanes follow every turn that changes the agent, as after a call.
+            d.frames.extend(self.demand_frames(&d.slot, &d.held));
+        }
         d.writes.append(&mut turn.writes);
         d.sends.append(&mut turn.sends);
     }
@@ -263,9 +267,8 @@ thread_local! {
 }
 
 /// Commits the turns waiting in this thread's batch with one store commit, then, as a
-/// turn's own commit does, gives each agent its lanes, its links their frames (demand
-/// lanes computed once, after the agent's last turn) and its sends to the queue, and
-/// releases it. A failed commit fails every turn of the batch (reported; their agents
+/// turn's own commit does, gives each agent its lanes, its links their frames and its
+/// sends to the queue, and releases it. A failed commit fails every turn of the batch (reported; their agents
 /// keep the lanes they had).
 pub(super) fn commit_batch() {
     let mut batch = BATCH.with(|b| std::mem::take(&mut *b.borrow_mut()));
@@ -274,9 +277,7 @@ pub(super) fn commit_batch() {
     };
     let node = first.node.clone();
     let mut writes = vec![];
-    let mut wrote = Vec::with_capacity(batch.len());
     for d in &mut batch {
-        wrote.push(!d.writes.is_empty());
         writes.append(&mut d.writes);
     }
     let r = if writes.is_empty() {
@@ -285,13 +286,10 @@ pub(super) fn commit_batch() {
         node.store()
             .and_then(|s| s.commit(writes).map_err(|e| e.to_string()))
     };
-    for (mut d, wrote) in batch.into_iter().zip(wrote) {
+    for mut d in batch {
         match &r {
             Ok(()) => {
                 d.node.inner.links.deliver(&d.slot.uri, d.frames);
-                if wrote {
-                    d.node.recompute_demands(&d.slot, &d.held);
-                }
                 for m in d.sends {
                     d.node.enqueue(m);
                 }
