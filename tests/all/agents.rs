@@ -105,33 +105,40 @@ fn main() {
 }
 "#;
 
+/// Runs `program` with a data directory, then the same program with its `sends` (a
+/// piece of `main`) replaced by `check`; returns both runs' stderr and the second's
+/// stdout.
+fn sends_then_check(name: &str, program: &str, sends: &str, check: &str) -> (String, String) {
+    let dir = scratch_dir(name);
+    let data = dir.join("data");
+    let data = data.to_string_lossy();
+    let checked = program.replace(sends, check);
+    assert_ne!(checked, program, "`{sends}` is not in the program");
+    let mut runs = vec![];
+    for (file, source) in [("sends.weft", program), ("check.weft", checked.as_str())] {
+        let path = dir.join(file);
+        std::fs::write(&path, source).unwrap_or_else(|e| panic!("{e}"));
+        let path = path.to_string_lossy();
+        let out = weft(&["run", path.as_ref(), "--data", data.as_ref()]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        runs.push(out);
+    }
+    (text(&runs[0].stderr), text(&runs[1].stdout))
+}
+
 /// Sends are delivered in batches whose commits are shared; a send's turn that calls an
 /// agent whose own send waits in the same batch must still get its answer, not a call
 /// cycle or a hang.
 #[test]
 fn sends_whose_turns_call_agents_sent_to_alongside_them_get_answers() {
-    let dir = scratch_dir("asks");
-    let file = dir.join("asks.weft");
-    std::fs::write(&file, ASKS).unwrap_or_else(|e| panic!("{e}"));
-    let data = dir.join("data");
-    let (file_s, data_s) = (file.to_string_lossy(), data.to_string_lossy());
-    let first = weft(&["run", file_s.as_ref(), "--data", data_s.as_ref()]);
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
-    assert!(
-        !text(&first.stderr).contains("error"),
-        "{}",
-        text(&first.stderr)
-    );
-    let check = dir.join("check.weft");
-    let main = ASKS.replace(
+    let (stderr, stdout) = sends_then_check(
+        "asks",
+        ASKS,
         "send Count(\"/count/{i}\").bump()\n    send Ask(\"/ask/{i}\").ask(i)",
         "print(Ask(\"/ask/{i}\").all().len())",
     );
-    std::fs::write(&check, main).unwrap_or_else(|e| panic!("{e}"));
-    let check_s = check.to_string_lossy();
-    let second = weft(&["run", check_s.as_ref(), "--data", data_s.as_ref()]);
-    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
-    assert_eq!(text(&second.stdout), "1\n".repeat(40));
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert_eq!(stdout, "1\n".repeat(40));
 }
 
 const LOG: &str = r#"
@@ -152,26 +159,16 @@ fn main() {
 /// order sent, and one that traps leaves no trace while the others around it stay.
 #[test]
 fn sends_to_one_agent_are_turns_in_order_and_a_trap_loses_only_its_own() {
-    let dir = scratch_dir("log");
-    let file = dir.join("log.weft");
-    std::fs::write(&file, LOG).unwrap_or_else(|e| panic!("{e}"));
-    let data = dir.join("data");
-    let (file_s, data_s) = (file.to_string_lossy(), data.to_string_lossy());
-    let first = weft(&["run", file_s.as_ref(), "--data", data_s.as_ref()]);
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
-    assert_eq!(text(&first.stderr).matches("division by zero").count(), 6);
-    let check = dir.join("check.weft");
-    let main = LOG.replace(
+    let (stderr, stdout) = sends_then_check(
+        "log",
+        LOG,
         "for i in 0..300 { send Log(\"/log/a\").add(i) }",
         "print(Log(\"/log/a\").all())",
     );
-    std::fs::write(&check, main).unwrap_or_else(|e| panic!("{e}"));
-    let check_s = check.to_string_lossy();
-    let second = weft(&["run", check_s.as_ref(), "--data", data_s.as_ref()]);
-    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    assert_eq!(stderr.matches("division by zero").count(), 6, "{stderr}");
     let kept: Vec<String> = (0..300)
         .filter(|i| i % 50 != 7)
         .map(|i| i.to_string())
         .collect();
-    assert_eq!(text(&second.stdout), format!("[{}]\n", kept.join(", ")));
+    assert_eq!(stdout, format!("[{}]\n", kept.join(", ")));
 }
