@@ -522,6 +522,12 @@ fn loop_follows_the_store() {
     settle(port, "503 once the node is gone", |seen| {
         seen.iter().all(|(s, _)| *s == 503)
     });
+    // The loop says what it serves once nginx took the configuration, so a client may
+    // see the 503 a moment before the line is written.
+    let deadline = Instant::now() + Duration::from_millis(SETTLE_WAIT_MS);
+    while !output.contents().contains("(no ready endpoint)") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let said = output.contents();
     assert!(said.contains("lb nginx: serving p/web"), "{said}");
     assert!(said.contains("(no ready endpoint)"), "{said}");
