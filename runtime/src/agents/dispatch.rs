@@ -111,7 +111,7 @@ impl Node {
     /// order) and commits their sends' turns together (see [`Node::send_deferred`]).
     fn dispatch(&self) {
         loop {
-            let msgs = {
+            let (msgs, targets) = {
                 let mut q = lock(&self.inner.queue);
                 if !q.has_ready() && !q.stopping {
                     q = self
@@ -138,7 +138,6 @@ impl Node {
                 }
                 (msgs, targets)
             };
-            let (msgs, targets) = msgs;
             // Failures were reported by the turn; a send has nobody to answer to.
             for m in msgs {
                 match m {

@@ -278,7 +278,7 @@ impl Links {
         }
         match self.fan_out.get_or_init(FanOut::start) {
             Some(f) => f.send(job),
-            None => sink::write(job),
+            None => sink::write_job(&job),
         }
     }
 }

@@ -57,11 +57,6 @@ impl Frame {
     pub fn bytes(&self) -> &[u8] {
         &self.0
     }
-
-    /// The envelope a text frame carries.
-    pub fn envelope(&self) -> Option<&str> {
-        crate::ws::payload(&self.0).and_then(|p| std::str::from_utf8(p).ok())
-    }
 }
 
 /// Where a sink writes: a socket that never blocks (it answers `WouldBlock` instead).
@@ -305,7 +300,7 @@ impl FanOut {
                     .name(format!("weft-fan-out-{i}"))
                     .spawn(move || {
                         while let Ok((part, done)) = rx.recv() {
-                            write_part(part);
+                            write_part(&part);
                             let _ = done.send(());
                         }
                     })
@@ -329,7 +324,7 @@ impl FanOut {
     /// writes it here if the thread is gone.
     pub fn send(&self, job: Job) {
         if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
-            write(job);
+            write_job(&job);
         }
     }
 }
@@ -340,7 +335,7 @@ fn write_shared(job: Job, helpers: &[mpsc::Sender<(Part, mpsc::Sender<()>)>]) {
     let sinks: usize = job.iter().map(|(_, s)| s.len()).sum();
     let shares = (helpers.len() + 1).min(sinks / FAN_OUT_SHARE_MIN).max(1);
     if shares == 1 {
-        return write(job);
+        return write_job(&job);
     }
     let mut parts: Vec<Part> = (0..shares).map(|_| Vec::new()).collect();
     for (frame, sinks) in job {
@@ -358,10 +353,10 @@ fn write_shared(job: Job, helpers: &[mpsc::Sender<(Part, mpsc::Sender<()>)>]) {
     for (part, helper) in parts.into_iter().zip(helpers) {
         match helper.send((part, done.clone())) {
             Ok(()) => waiting += 1,
-            Err(mpsc::SendError((part, _))) => write_part(part),
+            Err(mpsc::SendError((part, _))) => write_part(&part),
         }
     }
-    write_part(mine);
+    write_part(&mine);
     for _ in 0..waiting {
         if finished.recv().is_err() {
             break;
@@ -369,21 +364,22 @@ fn write_shared(job: Job, helpers: &[mpsc::Sender<(Part, mpsc::Sender<()>)>]) {
     }
 }
 
-fn write_part(part: Part) {
-    for (frame, sinks, range) in part {
-        for s in &sinks[range] {
-            s.push(&frame);
+/// Pushes each frame to each of its sinks.
+fn write<'a>(frames: impl IntoIterator<Item = (&'a Frame, &'a [Sink])>) {
+    for (frame, sinks) in frames {
+        for s in sinks {
+            s.push(frame);
         }
     }
 }
 
-/// Pushes each frame to each of its sinks.
-pub(crate) fn write(job: Job) {
-    for (frame, sinks) in job {
-        for s in sinks.iter() {
-            s.push(&frame);
-        }
-    }
+/// Writes a whole job here.
+pub(crate) fn write_job(job: &Job) {
+    write(job.iter().map(|(f, s)| (f, s.as_slice())));
+}
+
+fn write_part(part: &Part) {
+    write(part.iter().map(|(f, s, r)| (f, &s[r.clone()])));
 }
 
 #[cfg(test)]
