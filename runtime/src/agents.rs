@@ -44,6 +44,11 @@ pub use swap::{PatchError, Patched};
 use weft_compiler::manifest::{AgentDesc, Manifest};
 use weft_compiler::Artifact;
 
+/// The default `send_queue_max`.
+pub const SEND_QUEUE_MAX: usize = 100_000;
+/// The default `sends_per_turn_max`.
+pub const SENDS_PER_TURN_MAX: usize = 100_000;
+
 /// How a node runs its agents. Every bound is named here and reported when hit.
 #[derive(Clone, Debug)]
 pub struct NodeSettings {
@@ -53,6 +58,13 @@ pub struct NodeSettings {
     pub turn_limits: RunLimits,
     /// The most calls that may wait for one agent (`mailbox_max`).
     pub mailbox_max: usize,
+    /// The most one-way messages (sends and timer ticks) that may wait for one agent
+    /// (`send_queue_max`). A turn's send to a fuller mailbox fails the turn; `main` waits
+    /// for room; a timer tick is skipped. Turns in flight may each add up to
+    /// `sends_per_turn_max` past it.
+    pub send_queue_max: usize,
+    /// The most one-way sends one turn may make (`sends_per_turn_max`).
+    pub sends_per_turn_max: usize,
     /// The longest a call waits for a busy agent (`call_wait_max`).
     pub call_wait_max: Duration,
     /// How many threads deliver one-way messages at once, each to a different agent
@@ -79,6 +91,8 @@ impl NodeSettings {
                 ..RunLimits::default()
             },
             mailbox_max: 1000,
+            send_queue_max: SEND_QUEUE_MAX,
+            sends_per_turn_max: SENDS_PER_TURN_MAX,
             call_wait_max: Duration::from_secs(30),
             dispatch_workers: 32,
             program: "main".into(),

@@ -96,6 +96,27 @@ pub fn start(
     program: &str,
     io: &Io,
 ) -> Result<Node, Exit> {
+    start_tuned(
+        artifact,
+        data,
+        turn_limits,
+        main_limits,
+        program,
+        io,
+        |_| {},
+    )
+}
+
+/// [`start`], with `tune` changing the node's other settings (its bounds) first.
+pub fn start_tuned(
+    artifact: &Artifact,
+    data: &DataDir,
+    turn_limits: RunLimits,
+    main_limits: &RunLimits,
+    program: &str,
+    io: &Io,
+    tune: impl FnOnce(&mut NodeSettings),
+) -> Result<Node, Exit> {
     let rt = runtime(&turn_limits).map_err(|e| {
         io.error(&format!("error: {e}\n"));
         Exit::Error
@@ -104,6 +125,7 @@ pub fn start(
     ns.turn_limits = turn_limits;
     ns.main_limits = main_limits.clone();
     ns.program = program.to_string();
+    tune(&mut ns);
     Ok(Node::new(
         Arc::new(rt),
         Arc::new(artifact.clone()),

@@ -18,7 +18,7 @@ use crate::{Exit, Io};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use weft_runtime::agents::{Node, PatchError};
+use weft_runtime::agents::{self, Node, PatchError};
 use weft_runtime::api::Api;
 use weft_runtime::{RunError, RunLimits, Runtime};
 
@@ -44,6 +44,13 @@ pub struct Args {
     /// Stop an agent's turn after this many milliseconds (the agent keeps serving).
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub turn_time_limit_ms: u64,
+    /// The most one-way messages that may wait for one agent; a turn's send to a
+    /// fuller mailbox fails the turn, and `main` waits for room.
+    #[arg(long, value_name = "N", default_value_t = agents::SEND_QUEUE_MAX)]
+    pub send_queue_max: usize,
+    /// The most one-way sends one turn may make.
+    #[arg(long, value_name = "N", default_value_t = agents::SENDS_PER_TURN_MAX)]
+    pub sends_per_turn_max: usize,
     /// Where the node's API listens, for `weft call`, `weft link` and WARP clients
     /// (default: 127.0.0.1:7311, or a free port when that one is taken).
     #[arg(long, value_name = "ADDR")]
@@ -78,6 +85,8 @@ pub fn run(file: &str, rt: &Runtime, limits: &RunLimits, io: &Io) -> Exit {
         data: None,
         serve: false,
         turn_time_limit_ms: 1000,
+        send_queue_max: agents::SEND_QUEUE_MAX,
+        sends_per_turn_max: agents::SENDS_PER_TURN_MAX,
         api: None,
         force: false,
         lb: None,
@@ -208,7 +217,10 @@ fn run_on(
         }
         cluster.set_module(artifact.id.to_string());
     }
-    let node = match node::start(artifact, data, turn_limits, limits, program, io) {
+    let node = match node::start_tuned(artifact, data, turn_limits, limits, program, io, |ns| {
+        ns.send_queue_max = args.send_queue_max.max(1);
+        ns.sends_per_turn_max = args.sends_per_turn_max;
+    }) {
         Ok(node) => node,
         Err(exit) => return exit,
     };

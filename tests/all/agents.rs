@@ -172,3 +172,73 @@ fn sends_to_one_agent_are_turns_in_order_and_a_trap_loses_only_its_own() {
         .collect();
     assert_eq!(stdout, format!("[{}]\n", kept.join(", ")));
 }
+
+const FLOOD: &str = r#"
+agent Slow at "/slow/:id" {
+  value count: Int = 0
+  fn hold() {
+    var i = 0
+    while true { i += 1 }
+  }
+  fn bump() { count += 1 }
+  fn get() -> Int { count }
+}
+
+agent Flood at "/flood/:id" {
+  /// Keeps /slow/a busy, with 15 bumps waiting behind, then tries one more.
+  fn start() {
+    send Slow("/slow/a").hold()
+    for i in 0..15 { send Slow("/slow/a").bump() }
+    send Flood("/flood/a").one_more()
+  }
+  fn one_more() { send Slow("/slow/a").bump() }
+  fn flood(n: Int) {
+    for i in 0..n { send Slow("/slow/b").bump() }
+  }
+}
+
+fn main() {
+  Flood("/flood/a").start()
+  // The mailbox is full: main waits for room rather than fail or lose these.
+  for i in 0..5 { send Slow("/slow/a").bump() }
+  print(Slow("/slow/a").get())
+  match try Flood("/flood/a").flood(25) {
+    Ok(_) => print("25 sends in one turn went out"),
+    Err(e) => print(e.message),
+  }
+  print(Slow("/slow/b").get())
+}
+"#;
+
+/// A mailbox holds at most `send_queue_max` one-way messages and a turn makes at most
+/// `sends_per_turn_max` sends. A turn that would go past either fails as a whole (it
+/// holds its agent, so it cannot wait for room), while `main`, holding nothing, waits
+/// for room instead: nothing it sends is lost.
+#[test]
+fn a_full_mailbox_fails_a_sending_turn_and_holds_back_main() {
+    let dir = scratch_dir("flood");
+    let file = dir.join("flood.weft");
+    std::fs::write(&file, FLOOD).unwrap_or_else(|e| panic!("{e}"));
+    let file = file.to_string_lossy();
+    let out = weft(&[
+        "run",
+        file.as_ref(),
+        "--send-queue-max",
+        "10",
+        "--sends-per-turn-max",
+        "20",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // `hold` and the 15 bumps are not done when `one_more` runs: it fails.
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("in /flood/a one_more: mailbox full: 16 messages already wait for `/slow/a` (send_queue_max)"), "{stderr}");
+    assert!(
+        stderr.contains("in /slow/a hold: time limit exceeded"),
+        "{stderr}"
+    );
+    // The first 15 bumps and main's 5; none of the failed turns' sends.
+    assert_eq!(
+        text(&out.stdout),
+        "20\n/flood/a flood failed: too many sends in one turn: 20 already (sends_per_turn_max)\n0\n"
+    );
+}

@@ -30,7 +30,10 @@ impl Node {
                 }
             }
             for m in due {
-                self.enqueue(m);
+                // A tick for a full mailbox is skipped: the next one comes a period later.
+                if self.room_for(m.target()).is_ok() {
+                    self.enqueue(m);
+                }
             }
             std::thread::sleep(
                 next.saturating_duration_since(Instant::now())
@@ -86,6 +89,47 @@ impl Node {
             node.turn(&slot, held, &export, &what, vec![])?;
             Ok(())
         })
+    }
+
+    /// Whether `uri`'s mailbox has room for one more one-way message (`send_queue_max`).
+    pub(super) fn room_for(&self, uri: &str) -> Result<(), String> {
+        let waiting = lock(&self.inner.queue).waiting_for(uri);
+        let max = self.inner.settings.send_queue_max;
+        if waiting >= max {
+            return Err(mailbox_full(waiting, uri));
+        }
+        Ok(())
+    }
+
+    /// Queues `m` once its target's mailbox has room, waiting at most `call_wait_max`:
+    /// the back-pressure on a sender that holds no agent (`main`, a test).
+    pub(super) fn enqueue_when_room(&self, m: Msg) -> Result<(), String> {
+        let max = self.inner.settings.send_queue_max;
+        let until = Instant::now() + self.inner.settings.call_wait_max;
+        let mut q = lock(&self.inner.queue);
+        loop {
+            let waiting = q.waiting_for(m.target());
+            if waiting < max {
+                break;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(format!(
+                    "{} for longer than {:?} (call_wait_max)",
+                    mailbox_full(waiting, m.target()),
+                    self.inner.settings.call_wait_max
+                ));
+            }
+            q = self
+                .inner
+                .queue_cv
+                .wait_timeout(q, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        drop(q);
+        self.enqueue(m);
+        Ok(())
     }
 
     pub(super) fn enqueue(&self, m: Msg) {
@@ -240,6 +284,10 @@ impl Node {
         d.writes.append(&mut turn.writes);
         d.sends.append(&mut turn.sends);
     }
+}
+
+fn mailbox_full(waiting: usize, uri: &str) -> String {
+    format!("mailbox full: {waiting} messages already wait for `{uri}` (send_queue_max)")
 }
 
 /// The most messages a dispatcher takes at once, their turns committed together

@@ -4,7 +4,7 @@
 //! arrive in order (Erlang's guarantee between two processes), and turns of different
 //! agents overlap, which lets their commits share flushes.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 /// A queued message.
 pub(super) enum Msg {
@@ -36,8 +36,8 @@ pub(super) struct Queue {
     waiting: HashMap<String, VecDeque<Msg>>,
     /// Targets with waiting messages that no worker is delivering to, in turn.
     ready: VecDeque<String>,
-    /// Targets a worker is delivering to now.
-    active: HashSet<String>,
+    /// Targets a worker is delivering to now, with how many of their messages it took.
+    active: HashMap<String, usize>,
     /// How many messages wait.
     queued: usize,
     /// Messages taken by a worker and not finished.
@@ -57,7 +57,7 @@ impl Queue {
         self.queued += 1;
         // A target with earlier messages waiting is in `ready` already; one being
         // delivered to goes back there when its worker is done (`done`).
-        if q.len() == 1 && !self.active.contains(&target) {
+        if q.len() == 1 && !self.active.contains_key(&target) {
             self.ready.push_back(target);
         }
     }
@@ -66,7 +66,7 @@ impl Queue {
     pub fn take(&mut self) -> Option<Msg> {
         let target = self.ready.pop_front()?;
         let m = self.waiting.get_mut(&target)?.pop_front()?;
-        self.active.insert(target);
+        self.active.insert(target, 1);
         self.queued -= 1;
         self.busy += 1;
         Some(m)
@@ -75,11 +75,15 @@ impl Queue {
     /// Up to `max` more of `target`'s messages, oldest first, for the worker that took
     /// one with [`Queue::take`] (it is done with all of them at once).
     pub fn take_more(&mut self, target: &str, max: usize) -> Vec<Msg> {
-        debug_assert!(self.active.contains(target));
         let Some(q) = self.waiting.get_mut(target) else {
             return vec![];
         };
         let n = q.len().min(max);
+        let Some(taken) = self.active.get_mut(target) else {
+            debug_assert!(false, "take_more for a target nobody took");
+            return vec![];
+        };
+        *taken += n;
         self.queued -= n;
         self.busy += n;
         q.drain(..n).collect()
@@ -88,13 +92,21 @@ impl Queue {
     /// A worker finished `n` messages for `target`: the target's next one may go.
     pub fn done(&mut self, target: &str, n: usize) {
         self.busy -= n;
-        self.active.remove(target);
+        let taken = self.active.remove(target);
+        debug_assert_eq!(taken, Some(n), "done with other than what was taken");
         match self.waiting.get(target) {
             Some(q) if !q.is_empty() => self.ready.push_back(target.to_string()),
             _ => {
                 self.waiting.remove(target);
             }
         }
+    }
+
+    /// How many of `target`'s messages are not done: waiting, or taken by a worker
+    /// that has not finished them.
+    pub fn waiting_for(&self, target: &str) -> usize {
+        self.waiting.get(target).map_or(0, VecDeque::len)
+            + self.active.get(target).copied().unwrap_or(0)
     }
 
     /// Whether nothing waits and nothing is being delivered.
@@ -172,10 +184,13 @@ mod tests {
             more,
             vec![("/a".into(), 2), ("/a".into(), 3), ("/a".into(), 4)]
         );
-        // /a stays with that worker until it is done with all four.
+        // /a stays with that worker until it is done with all four, and they count
+        // as /a's until then.
+        assert_eq!(q.waiting_for("/a"), 5);
         assert_eq!(q.take().map(|m| arg(&m)), Some(("/b".into(), 1)));
         assert!(q.take().is_none());
         q.done("/a", 4);
+        assert_eq!(q.waiting_for("/a"), 1);
         assert_eq!(q.take().map(|m| arg(&m)), Some(("/a".into(), 5)));
         q.done("/a", 1);
         q.done("/b", 1);

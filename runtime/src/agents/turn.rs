@@ -99,17 +99,25 @@ impl Turn {
     ) -> Result<(), String> {
         self.node.check_ref(&self.version, agent, &uri)?;
         let method = method_name(&self.version, agent, method)?;
-        let m = Msg::Send { uri, method, args };
         if self.agent.is_some() {
-            // Part of the turn: goes out when it commits.
-            self.sends.push(m);
+            // Part of the turn: goes out when it commits. A turn cannot wait for room
+            // (it holds its agent), so a full mailbox or too many sends fail it.
+            let max = self.node.inner.settings.sends_per_turn_max;
+            if self.sends.len() >= max {
+                return Err(format!(
+                    "too many sends in one turn: {max} already (sends_per_turn_max)"
+                ));
+            }
+            self.node.room_for(&uri)?;
+            self.sends.push(Msg::Send { uri, method, args });
+            Ok(())
         } else {
             // `main` (or a test) is no transaction: its sends go out at once, and a later
             // call of its waits for them (see `Node::call_from_turn`), so one sender's
-            // messages arrive in order.
-            self.node.enqueue(m);
+            // messages arrive in order. It holds no agent, so a full mailbox makes it
+            // wait (back-pressure) rather than fail.
+            self.node.enqueue_when_room(Msg::Send { uri, method, args })
         }
-        Ok(())
     }
 }
 
