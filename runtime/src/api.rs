@@ -48,6 +48,11 @@ use tokio::sync::watch;
 /// as too slow (`link_queue_max`).
 pub const LINK_QUEUE_MAX: usize = 4096;
 
+/// The most links and commands from one connection that may wait for its worker
+/// (`link_ops_max`); past it the connection stops reading its socket until one is done,
+/// so a client that sends faster than its commands run is held back by TCP.
+pub const LINK_OPS_MAX: usize = 1024;
+
 /// The longest one WARP frame from a client may be, in bytes (`frame_bytes_max`).
 pub const FRAME_BYTES_MAX: usize = 1 << 20;
 

@@ -365,6 +365,31 @@ fn closed(ws: &mut Socket) -> (u16, String) {
     }
 }
 
+/// A client may send commands faster than they run: past `link_ops_max` (1,024) waiting,
+/// the node leaves its socket unread until one is done (TCP holds the client back). None
+/// is lost, and they run in the order sent.
+#[test]
+fn commands_sent_faster_than_they_run_all_run_in_order() {
+    let dir = scratch_dir("weft-node", "flood");
+    let node = Served::start(&chat(), &dir.join("data"), &[]);
+    let mut ws = warp(&node);
+    send(&mut ws, r#"@link(node:"/rooms/f",lane:members)"#);
+    assert_eq!(next(&mut ws), r#"@linked(node:"/rooms/f",lane:members)"#);
+    const N: usize = 1500;
+    for i in 1..=N {
+        send(
+            &mut ws,
+            &format!(r#"@command(node:"/rooms/f",lane:say){{from:f,text:"m{i}"}}"#),
+        );
+    }
+    for i in 1..=N {
+        assert_eq!(
+            next(&mut ws),
+            format!(r#"@event(node:"/rooms/f",lane:members)@update(key:f) {i}"#)
+        );
+    }
+}
+
 #[test]
 fn the_websocket_side_answers_pings_and_closes_on_what_it_cannot_take() {
     let dir = scratch_dir("weft-node", "websocket");

@@ -1,9 +1,11 @@
 //! One WARP connection: reads envelopes from the client, links and unlinks its lanes,
 //! runs its commands, and writes what the node sends it.
 //!
-//! The socket loop never blocks: linking (which may activate an agent) and commands
-//! (turns) go, in the order they arrived, to one worker per connection that runs them on
-//! tokio's blocking pool. Everything the client receives goes through the connection's
+//! The socket loop never blocks a thread: linking (which may activate an agent) and
+//! commands (turns) go, in the order they arrived, to one worker per connection that runs
+//! them on tokio's blocking pool. When [`super::LINK_OPS_MAX`] of them wait, the loop
+//! leaves the socket unread until one is done, so TCP holds a client back that sends
+//! faster than its commands run. Everything the client receives goes through the connection's
 //! [`Sink`], which the node's fan-out thread writes events to straight away; this
 //! connection's writer only sends what had to wait for the socket. A client that reads
 //! too slowly for its queue ([`super::LINK_QUEUE_MAX`]), or sends anything but WARP
@@ -46,7 +48,7 @@ pub(super) async fn connection(
     let stream = Arc::new(stream);
     let sink = Sink::new(super::LINK_QUEUE_MAX, stream.clone());
     let writer = tokio::spawn(write_queued(sink.clone(), stream.clone()));
-    let (ops, ops_rx) = mpsc::unbounded_channel();
+    let (ops, ops_rx) = mpsc::channel(super::LINK_OPS_MAX);
     let worker = tokio::spawn(work(node.clone(), sink.clone(), ops_rx));
     let mut reader = ws::Reader::new(super::FRAME_BYTES_MAX);
     reader.feed(early);
@@ -64,11 +66,19 @@ pub(super) async fn connection(
             };
             match msg {
                 Message::Text(text) => match Envelope::parse(&text) {
-                    Ok(env) => {
-                        if let Some(reply) = handle(env, &ops) {
+                    Ok(env) => match handle(env) {
+                        Handled::Reply(reply) => {
                             sink.push(&Frame::text(&reply.to_text()));
                         }
-                    }
+                        // A full queue holds the socket unread (back-pressure), but not
+                        // past the client's being cut off or the node's stopping.
+                        Handled::Op(op) => tokio::select! {
+                            sent = ops.send(op) => if sent.is_err() { break 'conn None },
+                            _ = &mut trouble => break 'conn too_slow(&sink),
+                            _ = &mut stopping => break 'conn Some(node_stopping()),
+                        },
+                        Handled::Nothing => {}
+                    },
                     Err(e) => break 'conn Some((1007, format!("not a WARP envelope: {e}"))),
                 },
                 Message::Binary(_) => {
@@ -93,16 +103,8 @@ pub(super) async fn connection(
                     Err(_) => break None,
                 }
             }
-            _ = &mut trouble => {
-                if !sink.cut() {
-                    break None;
-                }
-                break Some((1008, format!(
-                    "too slow: more than {} frames waited for this client (link_queue_max)",
-                    super::LINK_QUEUE_MAX
-                )));
-            }
-            _ = &mut stopping => break Some((1001, "the node is stopping".to_string())),
+            _ = &mut trouble => break too_slow(&sink),
+            _ = &mut stopping => break Some(node_stopping()),
         }
     };
     drop(ops);
@@ -112,6 +114,24 @@ pub(super) async fn connection(
     let _ = worker.await;
     // A link the worker made while the connection was ending.
     node.unlink_all(sink.id());
+}
+
+/// The close for a node that is stopping.
+fn node_stopping() -> (u16, String) {
+    (1001, "the node is stopping".to_string())
+}
+
+/// The close for a client its sink cut off as too slow, or none if the socket failed.
+fn too_slow(sink: &Sink) -> Option<(u16, String)> {
+    sink.cut().then(|| {
+        (
+            1008,
+            format!(
+                "too slow: more than {} frames waited for this client (link_queue_max)",
+                super::LINK_QUEUE_MAX
+            ),
+        )
+    })
 }
 
 /// Writes what the sink queued while the socket was full, as the socket drains.
@@ -135,25 +155,32 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await.map(|_| ());
 }
 
-/// Queues the work an envelope asks for; returns an immediate reply, if any.
-fn handle(env: Envelope, ops: &mpsc::UnboundedSender<Op>) -> Option<Envelope> {
+/// What a client's envelope asks of the connection.
+enum Handled {
+    /// An answer at once.
+    Reply(Envelope),
+    /// Work for the connection's worker, in order.
+    Op(Op),
+    Nothing,
+}
+
+fn handle(env: Envelope) -> Handled {
     let op = match env {
         Envelope::Link(addr) => Op::Link { addr, sync: false },
         Envelope::Sync(addr) => Op::Link { addr, sync: true },
         Envelope::Unlink(addr) => Op::Unlink(addr),
         Envelope::Command(addr) => Op::Command(addr),
         // No credentials are checked yet: every client is accepted as it is.
-        Envelope::Auth(_) => return Some(Envelope::Authed(Value::Absent)),
-        Envelope::Deauth(_) => return Some(Envelope::Deauthed(Value::Absent)),
+        Envelope::Auth(_) => return Handled::Reply(Envelope::Authed(Value::Absent)),
+        Envelope::Deauth(_) => return Handled::Reply(Envelope::Deauthed(Value::Absent)),
         // Envelopes only a server sends mean nothing here.
-        _ => return None,
+        _ => return Handled::Nothing,
     };
-    let _ = ops.send(op);
-    None
+    Handled::Op(op)
 }
 
 /// Runs the connection's links and commands one after another.
-async fn work(node: Node, sink: Sink, mut ops: mpsc::UnboundedReceiver<Op>) {
+async fn work(node: Node, sink: Sink, mut ops: mpsc::Receiver<Op>) {
     while let Some(op) = ops.recv().await {
         let (node, sink) = (node.clone(), sink.clone());
         let done = tokio::task::spawn_blocking(move || run(&node, &sink, op)).await;
