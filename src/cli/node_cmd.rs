@@ -429,15 +429,14 @@ async fn controller(args: &Args, io: &Io) -> Result<(), String> {
     Ok(())
 }
 
-/// Records this controller in the registry, and the token's hash when the cluster has
-/// none yet; retried until the group takes them.
+/// Records the token's hash when the cluster has none yet, then this controller in the
+/// registry; retried until the group takes them. The token goes first: once the record
+/// shows the node ready (what `weft cluster up` waits for), a join must find it.
 async fn register(controller: Arc<Controller>, record: Record, token: Option<String>, io: Io) {
     let mut said = false;
     loop {
-        let mut done = registry::put_record(&controller, &record, false)
-            .await
-            .map(|_| ());
-        if let (Ok(()), Some(token)) = (&done, &token) {
+        let mut done = Ok(());
+        if let Some(token) = &token {
             let txn = Command::Txn {
                 compare: vec![Compare::mod_revision(registry::TOKEN, CompareOp::Equal, 0)],
                 success: vec![Op::Put {
@@ -449,6 +448,11 @@ async fn register(controller: Arc<Controller>, record: Record, token: Option<Str
                 failure: vec![],
             };
             done = registry::write(&controller, txn).await.map(|_| ());
+        }
+        if done.is_ok() {
+            done = registry::put_record(&controller, &record, false)
+                .await
+                .map(|_| ());
         }
         match done {
             Ok(()) => return,
