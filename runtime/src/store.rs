@@ -213,26 +213,39 @@ impl StoreError {
     }
 }
 
+/// How long opening a store waits for another to let its directory go, in milliseconds.
+pub const LOCK_WAIT_MS: u64 = 2000;
+
 impl Store {
     /// Opens the store in `dir`, creating the directory and an empty store if needed.
+    /// A directory locked by another store is waited for up to [`LOCK_WAIT_MS`]: sled
+    /// lets its lock go from background threads a moment after a store in this process
+    /// is dropped, so a node started again on the same directory would otherwise find it
+    /// in use.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let dir = dir.to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|source| StoreError::Create {
             dir: dir.clone(),
             source,
         })?;
-        let db = sled::Config::new()
-            .path(&dir)
-            .open()
-            .map_err(|e| match &e {
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                    StoreError::Locked { dir: dir.clone() }
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(LOCK_WAIT_MS);
+        let db = loop {
+            match sled::Config::new().path(&dir).open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
+                    if std::time::Instant::now() >= until {
+                        return Err(StoreError::Locked { dir });
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
                 }
-                _ => StoreError::Open {
-                    dir: dir.clone(),
-                    message: e.to_string(),
-                },
-            })?;
+                Err(e) => {
+                    return Err(StoreError::Open {
+                        dir,
+                        message: e.to_string(),
+                    })
+                }
+            }
+        };
         let store = Store {
             db,
             dir,
