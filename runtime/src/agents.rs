@@ -1070,12 +1070,12 @@ impl Node {
             return vec![];
         }
         let types = &held.version.manifest().types;
-        let (old, new, desc) = (&held.lanes, &turn.lanes, held.desc());
+        let (lanes, desc) = ((&held.lanes, &turn.lanes), held.desc());
         if before.is_empty() {
-            links.turn_frames(&slot.uri, desc, types, old, new, &turn.writes, rewritten)
+            links.turn_frames(&slot.uri, desc, types, lanes, &turn.writes, rewritten)
         } else {
             let all: Vec<Write> = before.iter().chain(&turn.writes).cloned().collect();
-            links.turn_frames(&slot.uri, desc, types, old, new, &all, rewritten)
+            links.turn_frames(&slot.uri, desc, types, lanes, &all, rewritten)
         }
     }
 

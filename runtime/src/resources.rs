@@ -5,6 +5,13 @@
 use weft_compiler::manifest::ResourceDesc;
 use weft_lang::tir::ResourceOp;
 
+/// A message taken from a queue: its wire bytes, and the receipt that acknowledges it.
+pub type Received = (Vec<u8>, Vec<u8>);
+
+/// A Cell's queue handler as `new` passes it: its source's handle and its wire-encoded
+/// captures.
+pub type Handler = (String, Vec<u8>);
+
 /// The cluster, as the resources of one program see it. Values cross as wire bytes.
 pub trait Resources: Send + Sync {
     /// Ensures the resource of `site` with these settings (in the site's order) and, for
@@ -13,13 +20,13 @@ pub trait Resources: Send + Sync {
         &self,
         site: &ResourceDesc,
         settings: &[i64],
-        handlers: &[(String, Vec<u8>)],
+        handlers: &[Handler],
     ) -> Result<String, String>;
     /// A read (`QueueLen`, `TableGet`, `TableScan`, `TableLen`) with its wire-encoded
     /// argument; the result's wire bytes.
     fn read(&self, handle: &str, op: ResourceOp, arg: &[u8]) -> Result<Vec<u8>, String>;
     /// Takes a message: its wire bytes and the receipt that acknowledges it.
-    fn receive(&self, handle: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>, String>;
+    fn receive(&self, handle: &str) -> Result<Option<Received>, String>;
     /// Applies the writes, all or none.
     fn commit(&self, writes: Vec<ResourceWrite>) -> Result<(), String>;
 }

@@ -193,8 +193,7 @@ impl Links {
         uri: &str,
         desc: &AgentDesc,
         types: &[AdtDesc],
-        old: &Lanes,
-        new: &Lanes,
+        (old, new): (&Lanes, &Lanes),
         writes: &[Write],
         rewritten: &[String],
     ) -> Vec<(String, Frame)> {

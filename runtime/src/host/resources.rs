@@ -46,7 +46,7 @@ fn resource_new(
 fn site_args(
     desc: &weft_compiler::manifest::ResourceDesc,
     args: &[u8],
-) -> Result<(Vec<i64>, Vec<(String, Vec<u8>)>), String> {
+) -> Result<(Vec<i64>, Vec<crate::resources::Handler>), String> {
     use weft_compiler::manifest::TypeDesc;
     const SHORT: &str = "a resource's arguments are cut short";
     let (_, mut pos) =

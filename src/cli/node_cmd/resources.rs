@@ -142,7 +142,7 @@ impl Resources for Cluster {
         &self,
         site: &ResourceDesc,
         settings: &[i64],
-        handlers: &[(String, Vec<u8>)],
+        handlers: &[weft_runtime::resources::Handler],
     ) -> Result<String, String> {
         let cell = if !site.handlers.is_empty() {
             let module = lock(&self.module).clone().ok_or_else(|| {
@@ -238,7 +238,7 @@ impl Resources for Cluster {
         }
     }
 
-    fn receive(&self, handle: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>, String> {
+    fn receive(&self, handle: &str) -> Result<Option<weft_runtime::resources::Received>, String> {
         let r = self.record(handle)?;
         Ok(queue::receive(&*self.kv, &r)?.map(|(body, receipt)| (body, receipt.to_bytes())))
     }

@@ -143,7 +143,7 @@ impl Helper {
 /// Inside `Name("partial` (no closing quote yet): where `partial` starts, and `Name`.
 fn uri_context(before: &str) -> Option<(usize, &str)> {
     let quote = before.rfind('"')?;
-    if before[..quote].matches('"').count() % 2 != 0 {
+    if !before[..quote].matches('"').count().is_multiple_of(2) {
         return None;
     }
     let call = before[..quote].strip_suffix('(')?;

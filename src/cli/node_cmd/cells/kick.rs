@@ -15,6 +15,12 @@ pub struct Kick {
     changed: Condvar,
 }
 
+impl Default for Kick {
+    fn default() -> Kick {
+        Kick::new()
+    }
+}
+
 impl Kick {
     pub const fn new() -> Kick {
         Kick {
