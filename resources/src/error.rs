@@ -189,20 +189,33 @@ impl StoreError {
     }
 }
 
+/// How long opening a store waits for another to let its directory go, in milliseconds.
+pub const LOCK_WAIT_MS: u64 = 2000;
+
 /// Opens (creating if needed) the sled database in `dir`, telling a directory another
-/// process holds (`Locked`) from one that cannot be opened.
+/// store holds (`Locked`) from one that cannot be opened. A held lock is waited for up
+/// to [`LOCK_WAIT_MS`]: sled lets it go from background threads a moment after a store
+/// in this process is dropped, so a controller started again on the same directory
+/// would otherwise find it in use.
 pub(crate) fn open_sled(dir: &std::path::Path) -> Result<sled::Db, StoreError> {
     let open_error = |message: String| StoreError::Open {
         dir: dir.to_path_buf(),
         message,
     };
     std::fs::create_dir_all(dir).map_err(|e| open_error(e.to_string()))?;
-    sled::Config::new().path(dir).open().map_err(|e| match &e {
-        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-            StoreError::Locked {
-                dir: dir.to_path_buf(),
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(LOCK_WAIT_MS);
+    loop {
+        match sled::Config::new().path(dir).open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
+                if std::time::Instant::now() >= until {
+                    return Err(StoreError::Locked {
+                        dir: dir.to_path_buf(),
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
             }
+            Err(e) => return Err(open_error(e.to_string())),
         }
-        _ => open_error(e.to_string()),
-    })
+    }
 }
