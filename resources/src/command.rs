@@ -124,9 +124,15 @@ pub enum Command {
     /// so they share one log append and its flush. Never empty, never nested, at most
     /// [`BATCH_LEN_MAX`] commands ([`Command::check_batch`]). Only the raft state machine
     /// unpacks a batch: given to the store as one command, it is refused
-    /// ([`Rejection::NestedBatch`]). Last of the variants, so the encoding of the others
-    /// is what it was before batches.
+    /// ([`Rejection::NestedBatch`]). After the variants that came before it, so their
+    /// encoding is what it was before batches.
     Batch(Vec<Command>),
+    /// Restarts every lease's countdown from the next [`Command::LeaseExpire`], as a
+    /// keep-alive of each would: what a new leader proposes before its first tick, so
+    /// that the time no leader could take keep-alives (an election) is not held against
+    /// the leases (etcd's lease promotion). Added last: the encoding of every earlier
+    /// variant is unchanged.
+    LeaseRestart,
 }
 
 /// One step of a transaction branch.
@@ -285,6 +291,7 @@ impl Command {
             Command::LeaseRevoke { .. }
             | Command::LeaseKeepAlive { .. }
             | Command::LeaseExpire { .. }
+            | Command::LeaseRestart
             | Command::Compact { .. } => Ok(()),
             // A batch is a log entry's shape, not a command: the store applies its
             // commands one by one, never the batch as one.
@@ -347,6 +354,7 @@ impl Command {
             | Command::LeaseRevoke { .. }
             | Command::LeaseKeepAlive { .. }
             | Command::LeaseExpire { .. }
+            | Command::LeaseRestart
             | Command::Compact { .. } => FIXED,
             Command::Batch(commands) => {
                 commands

@@ -73,6 +73,11 @@ pub enum Outcome {
         /// The oldest readable revision now.
         compacted_at: u64,
     },
+    /// Every lease's countdown restarted.
+    LeaseRestart {
+        /// How many leases there are.
+        leases: u64,
+    },
 }
 
 /// What a put did.

@@ -134,6 +134,7 @@ impl<'a> Work<'a> {
             Command::LeaseRevoke { id } => self.lease_revoke(*id),
             Command::LeaseKeepAlive { id } => self.lease_keep_alive(*id),
             Command::LeaseExpire { now_ms } => self.lease_expire(*now_ms),
+            Command::LeaseRestart => self.lease_restart(),
             Command::Compact { revision } => self.compact(*revision),
             // Refused by `validate` already; the raft state machine unpacks batches.
             Command::Batch(_) => Err(Rejection::NestedBatch.into()),

@@ -80,6 +80,35 @@ impl Work<'_> {
         })
     }
 
+    /// A keep-alive of every lease whose countdown runs.
+    pub(super) fn lease_restart(&mut self) -> Result<Outcome, StoreError> {
+        let running: Vec<(LeaseId, LeaseRecord)> = self
+            .head
+            .leases
+            .iter()
+            .filter(|(_, state)| state.record.deadline_ms.is_some())
+            .map(|(id, state)| {
+                let record = LeaseRecord {
+                    ttl_ms: state.record.ttl_ms,
+                    deadline_ms: None,
+                };
+                (*id, record)
+            })
+            .collect();
+        if !running.is_empty() {
+            self.touch();
+        }
+        for (id, record) in running {
+            self.write_lease(id, record)?;
+            if let Some(state) = self.head.leases.get_mut(&id) {
+                state.record = record;
+            }
+        }
+        Ok(Outcome::LeaseRestart {
+            leases: self.head.leases.len() as u64,
+        })
+    }
+
     pub(super) fn lease_revoke(&mut self, id: LeaseId) -> Result<Outcome, StoreError> {
         self.check_lease(id)?;
         let deleted = self.end_lease(id)?;

@@ -127,6 +127,27 @@ fn keep_alive_restarts_the_countdown_from_the_next_tick() {
     assert_eq!(get(&f.store, "k"), None);
 }
 
+/// A new leader restarts every countdown before its first tick, so a lease whose
+/// keep-alives could not get through during an election is not ended for them.
+#[test]
+fn a_restart_counts_every_lease_again_from_the_next_tick() {
+    let f = fresh();
+    let (a, b) = (grant(&f.store, 1_000), grant(&f.store, 5_000));
+    put_on(&f.store, "k", "v", a);
+    expire(&f.store, 0);
+    let before = f.store.revision();
+    let reply = apply(&f.store, Command::LeaseRestart);
+    assert_eq!(reply.outcome, Outcome::LeaseRestart { leases: 2 });
+    assert_eq!(f.store.revision(), before, "no key changed");
+    assert_eq!(f.store.lease(a).unwrap().deadline_ms, None);
+    assert_eq!(f.store.lease(b).unwrap().deadline_ms, None);
+    // The old leader would have ended `a` at 1000; the new one's first tick is at 1500.
+    assert_eq!(expire(&f.store, 1_500).1, [], "counted again from 1500");
+    assert_eq!(f.store.lease(a).unwrap().deadline_ms, Some(2_500));
+    assert_eq!(expire(&f.store, 2_500).1, [a]);
+    assert_eq!(get(&f.store, "k"), None);
+}
+
 #[test]
 fn the_clock_never_moves_back() {
     let f = fresh();

@@ -37,7 +37,7 @@ type State = BTreeMap<Vec<u8>, KeyValue>;
 
 fn random_command(rng: &mut Rng, store: &Store, clock_ms: &mut u64) -> Command {
     let lease = |rng: &mut Rng| LeaseId(1 + rng.below(6));
-    match rng.below(20) {
+    match rng.below(21) {
         0..=6 => Command::Put {
             key: rng.key(),
             value: rng.next().to_string().into_bytes(),
@@ -91,6 +91,7 @@ fn random_command(rng: &mut Rng, store: &Store, clock_ms: &mut u64) -> Command {
             *clock_ms += rng.below(200);
             Command::LeaseExpire { now_ms: *clock_ms }
         }
+        18 => Command::LeaseRestart,
         _ => {
             let (compacted, revision) = (store.compacted(), store.revision());
             let span = revision.saturating_sub(compacted).max(1);

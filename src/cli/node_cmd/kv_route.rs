@@ -7,8 +7,8 @@
 //! range, or a count, as JSON. A body that is not a request, or is longer than
 //! [`BODY_LEN_MAX`], is a 4xx with `{"error": reason}`; a write the store refuses is a
 //! 422 with the reason; a request the group could not take in time is a 503. Commands
-//! only the raft layer proposes (`LeaseExpire`, `Batch`) are refused: they are the
-//! leader's to make.
+//! only the raft layer proposes (`LeaseExpire`, `LeaseRestart`, `Batch`) are refused:
+//! they are the leader's to make.
 
 use super::api::{error, Node};
 use axum::extract::State;
@@ -66,10 +66,13 @@ pub async fn route(State(node): State<Arc<Node>>, request: axum::extract::Reques
 }
 
 async fn write(node: &Node, command: Command) -> Response {
-    if matches!(command, Command::LeaseExpire { .. } | Command::Batch(_)) {
+    if matches!(
+        command,
+        Command::LeaseExpire { .. } | Command::LeaseRestart | Command::Batch(_)
+    ) {
         return error(
             StatusCode::BAD_REQUEST,
-            "LeaseExpire and Batch are proposed by the leader itself, not taken from clients"
+            "LeaseExpire, LeaseRestart and Batch are proposed by the leader itself, not taken from clients"
                 .into(),
         );
     }

@@ -301,13 +301,24 @@ pub async fn heartbeat(heart: impl Heart, name: String, ttl: Duration) {
 }
 
 /// On the leader, proposes a lease-expiry tick with this host's time every [`TICK`]
-/// while any lease exists. Runs until aborted.
+/// while any lease exists. A leader starts its term by restarting every lease's
+/// countdown (`LeaseRestart`): keep-alives sent while no leader could take them must not
+/// count as missed. Runs until aborted.
 pub async fn expire_leases(controller: std::sync::Arc<Controller>) {
+    // The term whose leases this node restarted, as its leader.
+    let mut restarted = None;
     loop {
         tokio::time::sleep(TICK).await;
-        let leads = controller.metrics().state.is_leader();
-        if leads && !controller.store().lease_ids().is_empty() {
-            let _ = write(&controller, Command::LeaseExpire { now_ms: now_ms() }).await;
+        let metrics = controller.metrics();
+        if !metrics.state.is_leader() || controller.store().lease_ids().is_empty() {
+            continue;
         }
+        if restarted != Some(metrics.current_term) {
+            if write(&controller, Command::LeaseRestart).await.is_ok() {
+                restarted = Some(metrics.current_term);
+            }
+            continue;
+        }
+        let _ = write(&controller, Command::LeaseExpire { now_ms: now_ms() }).await;
     }
 }
