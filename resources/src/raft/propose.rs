@@ -15,7 +15,9 @@
 //! and a proposal gives up at the latest deadline of its waiters. A refusal of the whole
 //! entry (this node does not lead, raft failed, no answer in time) goes to every waiter
 //! of the batch as the same [`Refused`] a write alone would get, so a caller retries or
-//! forwards its own command as before (see `Controller::write`).
+//! forwards its own command as before (see `Controller::write`). A leader that steps
+//! down with the entry appended answers [`Refused::SteppedDown`], never retried: the
+//! entry may still be committed by the next leader.
 
 use super::server::Refused;
 use super::{Response, TypeConfig};
@@ -174,11 +176,19 @@ async fn write_entry(
         }
         None => return Ok(Vec::new()),
     };
+    // openraft answers ForwardToLeader both when it refused the entry (this node did not
+    // lead) and when it appended it and then lost the leadership; only the first may be
+    // sent again. Metrics lag the core, so a leader that just stepped down may still
+    // count as one here: its refusal is then reported as unknown, which is safe.
+    let leading = raft.metrics().borrow().state.is_leader();
     let written = tokio::time::timeout_at(deadline, raft.client_write(entry))
         .await
         .map_err(|_| Refused::TimedOut)?;
     let response = match written {
         Ok(written) => written.data,
+        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) if leading => {
+            return Err(Refused::SteppedDown)
+        }
         Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
             return Err(Refused::not_leader(&forward))
         }

@@ -66,6 +66,11 @@ pub enum Refused {
     /// Raft failed (it is shutting down, or its storage failed).
     #[error("raft failed: {0}")]
     Failed(String),
+    /// This node led when the write was proposed and no longer does: the entry may have
+    /// reached a quorum, and a new leader may still commit it. Never retried, so a write
+    /// cannot apply twice (etcd's "leader changed").
+    #[error("the leader stepped down with the write pending (it may or may not be committed)")]
+    SteppedDown,
 }
 
 fn leader_text(leader: Option<NodeId>, addr: Option<&str>) -> String {
