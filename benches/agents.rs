@@ -56,8 +56,16 @@ fn start(data: &DataDir) -> Node {
     let artifact =
         weft::cli::compile(&checked, &io).unwrap_or_else(|_| panic!("{}", io.err.take()));
     let limits = node::turn_limits(1000, &RunLimits::default());
-    node::start(&artifact, data, limits.clone(), &limits, "bench", &io)
-        .unwrap_or_else(|_| panic!("{}", io.err.take()))
+    node::start(
+        &artifact,
+        data,
+        limits.clone(),
+        &limits,
+        "bench",
+        &io,
+        |_| {},
+    )
+    .unwrap_or_else(|_| panic!("{}", io.err.take()))
 }
 
 fn method(node: &Node, name: &str) -> &'static str {

@@ -117,7 +117,7 @@ fn main() {
     let io = Io::buffers();
     let v1 = compile("v1", V1);
     let limits = node::turn_limits(1000, &RunLimits::default());
-    let node = node::start(&v1, &data, limits.clone(), &limits, "bench", &io)
+    let node = node::start(&v1, &data, limits.clone(), &limits, "bench", &io, |_| {})
         .unwrap_or_else(|_| panic!("{}", io.err.take()));
     node.deploy(false).expect("deploy");
 

@@ -87,28 +87,9 @@ pub fn runtime(turn_limits: &RunLimits) -> Result<Runtime, weft_runtime::Runtime
 }
 
 /// A node for `artifact` (program `program`) with its own interruptible runtime; `main`
-/// runs under `main_limits` when a patch runs it again.
+/// runs under `main_limits` when a patch runs it again, and `tune` changes the node's
+/// other settings (its bounds) first.
 pub fn start(
-    artifact: &Artifact,
-    data: &DataDir,
-    turn_limits: RunLimits,
-    main_limits: &RunLimits,
-    program: &str,
-    io: &Io,
-) -> Result<Node, Exit> {
-    start_tuned(
-        artifact,
-        data,
-        turn_limits,
-        main_limits,
-        program,
-        io,
-        |_| {},
-    )
-}
-
-/// [`start`], with `tune` changing the node's other settings (its bounds) first.
-pub fn start_tuned(
     artifact: &Artifact,
     data: &DataDir,
     turn_limits: RunLimits,

@@ -162,7 +162,7 @@ fn connect(args: &Args, io: &Io) -> Result<(Target, Option<Embedded>), Exit> {
     let limits = super::limits(None, 256);
     let turn_limits = node::turn_limits(1000, &limits);
     let program = node::program_name(&file);
-    let n = node::start(&artifact, &data, turn_limits, &limits, &program, io)?;
+    let n = node::start(&artifact, &data, turn_limits, &limits, &program, io, |_| {})?;
     if let Err(e) = n.deploy(false) {
         io.error(&format!("error: {e}\n"));
         return Err(Exit::Failure);

@@ -217,7 +217,7 @@ fn run_on(
         }
         cluster.set_module(artifact.id.to_string());
     }
-    let node = match node::start_tuned(artifact, data, turn_limits, limits, program, io, |ns| {
+    let node = match node::start(artifact, data, turn_limits, limits, program, io, |ns| {
         ns.send_queue_max = args.send_queue_max.max(1);
         ns.sends_per_turn_max = args.sends_per_turn_max;
     }) {

@@ -84,7 +84,7 @@ fn run_on_node(
         err: output.clone(),
     };
     let turn_limits = node::turn_limits(1000, limits);
-    let Ok(node) = node::start(artifact, &data, turn_limits, limits, "test", &io) else {
+    let Ok(node) = node::start(artifact, &data, turn_limits, limits, "test", &io, |_| {}) else {
         return Err(weft_runtime::RunError::Resources(output.take()));
     };
     let r = node.run_main(export, limits);

@@ -82,27 +82,8 @@ impl Work<'_> {
 
     /// A keep-alive of every lease whose countdown runs.
     pub(super) fn lease_restart(&mut self) -> Result<Outcome, StoreError> {
-        let running: Vec<(LeaseId, LeaseRecord)> = self
-            .head
-            .leases
-            .iter()
-            .filter(|(_, state)| state.record.deadline_ms.is_some())
-            .map(|(id, state)| {
-                let record = LeaseRecord {
-                    ttl_ms: state.record.ttl_ms,
-                    deadline_ms: None,
-                };
-                (*id, record)
-            })
-            .collect();
-        if !running.is_empty() {
+        if self.set_deadlines(|d| d.is_some(), |_| None)? > 0 {
             self.touch();
-        }
-        for (id, record) in running {
-            self.write_lease(id, record)?;
-            if let Some(state) = self.head.leases.get_mut(&id) {
-                state.record = record;
-            }
         }
         Ok(Outcome::LeaseRestart {
             leases: self.head.leases.len() as u64,
@@ -119,25 +100,11 @@ impl Work<'_> {
         self.touch();
         let clock_ms = self.head.meta.clock_ms.max(now_ms);
         self.head.meta.clock_ms = clock_ms;
-        let starting: Vec<(LeaseId, LeaseRecord)> = self
-            .head
-            .leases
-            .iter()
-            .filter(|(_, state)| state.record.deadline_ms.is_none())
-            .map(|(id, state)| {
-                let record = LeaseRecord {
-                    ttl_ms: state.record.ttl_ms,
-                    deadline_ms: Some(clock_ms.saturating_add(state.record.ttl_ms)),
-                };
-                (*id, record)
-            })
-            .collect();
-        for (id, record) in starting {
-            self.write_lease(id, record)?;
-            if let Some(state) = self.head.leases.get_mut(&id) {
-                state.record = record;
-            }
-        }
+        // Countdowns start: leases granted or kept alive since the last tick.
+        self.set_deadlines(
+            |d| d.is_none(),
+            |ttl_ms| Some(clock_ms.saturating_add(ttl_ms)),
+        )?;
         let expired: Vec<LeaseId> = self
             .head
             .leases
@@ -170,6 +137,39 @@ impl Work<'_> {
         self.head.leases.remove(&id);
         self.batch.remove(lease_key(id));
         Ok(deleted)
+    }
+
+    /// Gives every lease whose deadline `pick` chooses the deadline `deadline(ttl_ms)`;
+    /// how many it changed.
+    fn set_deadlines(
+        &mut self,
+        pick: impl Fn(Option<u64>) -> bool,
+        deadline: impl Fn(u64) -> Option<u64>,
+    ) -> Result<usize, StoreError> {
+        let changed: Vec<(LeaseId, LeaseRecord)> = self
+            .head
+            .leases
+            .iter()
+            .filter(|(_, state)| pick(state.record.deadline_ms))
+            .map(|(id, state)| {
+                let ttl_ms = state.record.ttl_ms;
+                let deadline_ms = deadline(ttl_ms);
+                (
+                    *id,
+                    LeaseRecord {
+                        ttl_ms,
+                        deadline_ms,
+                    },
+                )
+            })
+            .collect();
+        for (id, record) in &changed {
+            self.write_lease(*id, *record)?;
+            if let Some(state) = self.head.leases.get_mut(id) {
+                state.record = *record;
+            }
+        }
+        Ok(changed.len())
     }
 
     fn write_lease(&mut self, id: LeaseId, record: LeaseRecord) -> Result<(), StoreError> {
