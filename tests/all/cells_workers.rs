@@ -154,6 +154,11 @@ fn check_kv_route(cluster: &Cluster) {
             400,
             "proposed by the leader",
         ),
+        (
+            json!({ "Write": "LeaseRestart" }).to_string().into_bytes(),
+            400,
+            "proposed by the leader",
+        ),
         (vec![b' '; (32 << 20) + 1], 413, "at most"),
     ];
     for (body, want, why) in refusals {
