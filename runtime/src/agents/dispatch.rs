@@ -1,7 +1,7 @@
 //! The node's timers and one-way messages: timers due are queued as ticks, and a few
 //! dispatcher threads deliver sends and ticks, one at a time per target agent.
 
-use super::{lock, CallError, Frame, Held, Lanes, Msg, Node, Slot, Timer, Write};
+use super::{lock, CallError, Frame, Held, Lanes, Msg, Node, Queue, Slot, Timer, Write};
 use std::cell::RefCell;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
@@ -31,9 +31,7 @@ impl Node {
             }
             for m in due {
                 // A tick for a full mailbox is skipped: the next one comes a period later.
-                if self.room_for(m.target()).is_ok() {
-                    self.enqueue(m);
-                }
+                let _ = self.enqueue_if_room(m);
             }
             std::thread::sleep(
                 next.saturating_duration_since(Instant::now())
@@ -93,30 +91,37 @@ impl Node {
 
     /// Whether `uri`'s mailbox has room for one more one-way message (`send_queue_max`).
     pub(super) fn room_for(&self, uri: &str) -> Result<(), String> {
-        let waiting = lock(&self.inner.queue).waiting_for(uri);
-        let max = self.inner.settings.send_queue_max;
-        if waiting >= max {
-            return Err(mailbox_full(waiting, uri));
+        self.room_in(&lock(&self.inner.queue), uri)
+    }
+
+    fn room_in(&self, q: &Queue, uri: &str) -> Result<(), String> {
+        let waiting = q.waiting_for(uri);
+        if waiting >= self.inner.settings.send_queue_max {
+            return Err(format!(
+                "mailbox full: {waiting} messages already wait for `{uri}` (send_queue_max)"
+            ));
         }
+        Ok(())
+    }
+
+    /// Queues `m` if its target's mailbox has room (checked and queued under one lock).
+    fn enqueue_if_room(&self, m: Msg) -> Result<(), String> {
+        let mut q = lock(&self.inner.queue);
+        self.room_in(&q, m.target())?;
+        self.push(&mut q, m);
         Ok(())
     }
 
     /// Queues `m` once its target's mailbox has room, waiting at most `call_wait_max`:
     /// the back-pressure on a sender that holds no agent (`main`, a test).
     pub(super) fn enqueue_when_room(&self, m: Msg) -> Result<(), String> {
-        let max = self.inner.settings.send_queue_max;
         let until = Instant::now() + self.inner.settings.call_wait_max;
         let mut q = lock(&self.inner.queue);
-        loop {
-            let waiting = q.waiting_for(m.target());
-            if waiting < max {
-                break;
-            }
+        while let Err(full) = self.room_in(&q, m.target()) {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(format!(
-                    "{} for longer than {:?} (call_wait_max)",
-                    mailbox_full(waiting, m.target()),
+                    "{full} for longer than {:?} (call_wait_max)",
                     self.inner.settings.call_wait_max
                 ));
             }
@@ -127,15 +132,18 @@ impl Node {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        drop(q);
-        self.enqueue(m);
+        self.push(&mut q, m);
         Ok(())
     }
 
     pub(super) fn enqueue(&self, m: Msg) {
-        let mut q = lock(&self.inner.queue);
+        self.push(&mut lock(&self.inner.queue), m);
+    }
+
+    /// Queues `m` on the locked queue, starting another worker when every live one is
+    /// busy and there is room for one more, and wakes the workers.
+    fn push(&self, q: &mut Queue, m: Msg) {
         q.push(m);
-        // Another worker when every live one is busy and there is room for one more.
         if q.workers < self.inner.settings.dispatch_workers.max(1) && q.busy >= q.workers {
             q.workers += 1;
             let node = self.clone();
@@ -284,10 +292,6 @@ impl Node {
         d.writes.append(&mut turn.writes);
         d.sends.append(&mut turn.sends);
     }
-}
-
-fn mailbox_full(waiting: usize, uri: &str) -> String {
-    format!("mailbox full: {waiting} messages already wait for `{uri}` (send_queue_max)")
 }
 
 /// The most messages a dispatcher takes at once, their turns committed together
