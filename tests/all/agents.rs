@@ -2,7 +2,7 @@
 //! the process with the same data directory, a turn that runs too long, and bad agent
 //! programs.
 
-use super::support::{text, weft};
+use super::support::{text, weft, write};
 
 fn scratch_dir(name: &str) -> std::path::PathBuf {
     super::support::scratch_dir("weft-agents", name)
@@ -44,8 +44,7 @@ fn main() {
 #[test]
 fn lanes_survive_a_restart_with_the_same_data_directory() {
     let dir = scratch_dir("restart");
-    let file = dir.join("visits.weft");
-    std::fs::write(&file, VISITS).unwrap_or_else(|e| panic!("{e}"));
+    let file = write(&dir, "visits.weft", VISITS);
     let data = dir.join("data");
     let (file, data) = (file.to_string_lossy(), data.to_string_lossy());
     let args = [
@@ -75,9 +74,7 @@ fn lanes_survive_a_restart_with_the_same_data_directory() {
 
 #[test]
 fn without_a_data_directory_state_lasts_one_run() {
-    let dir = scratch_dir("ephemeral");
-    let file = dir.join("visits.weft");
-    std::fs::write(&file, VISITS).unwrap_or_else(|e| panic!("{e}"));
+    let file = write(&scratch_dir("ephemeral"), "visits.weft", VISITS);
     let file = file.to_string_lossy();
     for _ in 0..2 {
         let out = weft(&["run", file.as_ref(), "--turn-time-limit-ms", "100"]);
@@ -116,8 +113,7 @@ fn sends_then_check(name: &str, program: &str, sends: &str, check: &str) -> (Str
     assert_ne!(checked, program, "`{sends}` is not in the program");
     let mut runs = vec![];
     for (file, source) in [("sends.weft", program), ("check.weft", checked.as_str())] {
-        let path = dir.join(file);
-        std::fs::write(&path, source).unwrap_or_else(|e| panic!("{e}"));
+        let path = write(&dir, file, source);
         let path = path.to_string_lossy();
         let out = weft(&["run", path.as_ref(), "--data", data.as_ref()]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -216,9 +212,7 @@ fn main() {
 /// for room instead: nothing it sends is lost.
 #[test]
 fn a_full_mailbox_fails_a_sending_turn_and_holds_back_main() {
-    let dir = scratch_dir("flood");
-    let file = dir.join("flood.weft");
-    std::fs::write(&file, FLOOD).unwrap_or_else(|e| panic!("{e}"));
+    let file = write(&scratch_dir("flood"), "flood.weft", FLOOD);
     let file = file.to_string_lossy();
     let out = weft(&[
         "run",

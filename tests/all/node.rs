@@ -16,8 +16,7 @@ fn chat() -> PathBuf {
 
 #[test]
 fn calls_links_and_listings_reach_the_agents() {
-    let dir = scratch_dir("weft-node", "calls");
-    let node = Served::start(&chat(), &dir.join("data"), &[]);
+    let node = chat_node("calls");
 
     let agents = node.weft(&["get", "agents"]);
     assert_eq!(
@@ -176,8 +175,7 @@ fn http(authority: &str, method: &str, path: &str, body: &str) -> (u16, String) 
 
 #[test]
 fn bad_requests_get_a_4xx_with_a_reason() {
-    let dir = scratch_dir("weft-node", "http");
-    let node = Served::start(&chat(), &dir.join("data"), &[]);
+    let node = chat_node("http");
     let at = node.authority();
     for (method, path, body, status, reason) in [
         ("POST", "/api/v1/call", "{not json", 400, "error"),
@@ -239,6 +237,12 @@ fn bad_requests_get_a_4xx_with_a_reason() {
 
 type Socket = tungstenite::WebSocket<TcpStream>;
 
+/// A node serving the chat example, its data in this test's own scratch directory.
+fn chat_node(name: &str) -> Served {
+    let dir = scratch_dir("weft-node", name);
+    Served::start(&chat(), &dir.join("data"), &[])
+}
+
 fn warp(node: &Served) -> Socket {
     let stream = TcpStream::connect(node.authority()).unwrap_or_else(|e| panic!("{e}"));
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
@@ -265,8 +269,7 @@ fn next(ws: &mut Socket) -> String {
 
 #[test]
 fn warp_links_see_state_then_every_change_in_order() {
-    let dir = scratch_dir("weft-node", "warp");
-    let node = Served::start(&chat(), &dir.join("data"), &[]);
+    let node = chat_node("warp");
     let mut ws = warp(&node);
     send(&mut ws, r#"@sync(node:"/rooms/w",lane:members)"#);
     assert_eq!(next(&mut ws), r#"@linked(node:"/rooms/w",lane:members)"#);
@@ -370,8 +373,7 @@ fn closed(ws: &mut Socket) -> (u16, String) {
 /// is lost, and they run in the order sent.
 #[test]
 fn commands_sent_faster_than_they_run_all_run_in_order() {
-    let dir = scratch_dir("weft-node", "flood");
-    let node = Served::start(&chat(), &dir.join("data"), &[]);
+    let node = chat_node("flood");
     let mut ws = warp(&node);
     send(&mut ws, r#"@link(node:"/rooms/f",lane:members)"#);
     assert_eq!(next(&mut ws), r#"@linked(node:"/rooms/f",lane:members)"#);
@@ -461,8 +463,7 @@ fn the_websocket_side_answers_pings_and_closes_on_what_it_cannot_take() {
 #[test]
 fn a_client_asking_for_the_warp0_subprotocol_gets_it() {
     use tungstenite::client::IntoClientRequest;
-    let dir = scratch_dir("weft-node", "warp0");
-    let node = Served::start(&chat(), &dir.join("data"), &[]);
+    let node = chat_node("warp0");
     let stream = TcpStream::connect(node.authority()).unwrap_or_else(|e| panic!("{e}"));
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
     let mut req = format!("ws://{}/", node.authority())
